@@ -1,0 +1,133 @@
+#include <random>
+
+#include <caf/all.hpp>
+
+#include "actors/users/users_protocol.hpp"
+#include "actors/users/users_store.hpp"
+#include "domain/users/user_rules.hpp"
+#include "runtime/error.hpp"
+
+namespace troupe::users {
+
+namespace {
+
+namespace rules = troupe::domain::users;
+using namespace std::chrono_literals;
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+caf::error deadline_passed() {
+  return make_error(errc::deadline_exceeded, "the deadline passed before the users capability got to it");
+}
+
+// Turns exceptions that escape a handler (or the start) into an error naming the cause,
+// which becomes the actor's exit reason and shows in the supervisor's log.
+caf::error exit_reason_of(caf::scheduled_actor*, std::exception_ptr& eptr) {
+  try {
+    std::rethrow_exception(eptr);
+  } catch (const std::exception& e) {
+    return make_error(errc::internal, e.what());
+  } catch (...) {
+    return make_error(errc::internal, "unknown exception");
+  }
+}
+
+struct store_state {
+  static inline const char* name = "users.store";
+  std::unique_ptr<user_store> db;
+};
+
+users_actor::behavior_type store_behavior(users_actor::stateful_pointer<store_state> self,
+                                          std::string path) {
+  self->set_exception_handler(exit_reason_of);
+  self->state.db = std::make_unique<user_store>(path);
+  return {
+      [self](create_user& cmd) -> caf::result<user> {
+        if (time_left(cmd.ctx, 1ms).count() == 0) return deadline_passed();
+        user u{cmd.id, cmd.name, cmd.email, now_ms()};
+        try {
+          if (!self->state.db->insert(u))
+            return make_error(errc::already_exists, "a user with id '" + u.id + "' already exists",
+                              "id");
+        } catch (const sqlite::error& e) {
+          return make_error(errc::internal, std::string("users store: ") + e.what());
+        }
+        return u;
+      },
+      [self](get_user& query) -> caf::result<user> {
+        if (time_left(query.ctx, 1ms).count() == 0) return deadline_passed();
+        try {
+          if (auto found = self->state.db->find(query.id)) return *found;
+        } catch (const sqlite::error& e) {
+          return make_error(errc::internal, std::string("users store: ") + e.what());
+        }
+        return make_error(errc::not_found, "no user with id '" + query.id + "'");
+      },
+      [self](health_atom) {
+        auto problem = self->state.db->check();
+        return health_report{{"users", true, "serving"},
+                             {"users.db", problem.empty(),
+                              problem.empty() ? self->state.db->path() : problem}};
+      },
+  };
+}
+
+struct front_state {
+  static inline const char* name = "users.front";
+  users_actor store;
+};
+
+users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_state> self,
+                                          users_actor store) {
+  self->state.store = store;
+  // One fate: if the store dies the front goes too, and the supervisor restarts both.
+  self->link_to(store);
+  return {
+      [self](create_user& cmd) -> caf::result<user> {
+        if (auto v = rules::check_new_user({cmd.id, cmd.name, cmd.email}))
+          return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
+        if (cmd.id.empty()) {
+          thread_local std::mt19937_64 rng{std::random_device{}()};
+          cmd.id = rules::make_user_id(rng());
+        }
+        return self->delegate(self->state.store, std::move(cmd));
+      },
+      [self](get_user& query) -> caf::result<user> {
+        // An id that breaks the id rules cannot name a stored user.
+        if (!rules::valid_user_id(query.id))
+          return make_error(errc::not_found, "no user with id '" + query.id + "'");
+        return self->delegate(self->state.store, std::move(query));
+      },
+      [self](health_atom) { return self->delegate(self->state.store, health_atom::value); },
+  };
+}
+
+}  // namespace
+
+users_actor spawn_users(caf::actor_system& system, const users_config& config) {
+  auto store = config.detached_store
+                   ? system.spawn<caf::detached>(store_behavior, config.database_path)
+                   : system.spawn(store_behavior, config.database_path);
+  return system.spawn(front_behavior, store);
+}
+
+void register_users_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<user>("users.user");
+  cfg.add_message_type<create_user>("users.create_user");
+  cfg.add_message_type<get_user>("users.get_user");
+}
+
+capability users_capability() {
+  capability cap;
+  cap.traits = {"users", {}, false};
+  cap.register_types = register_users_types;
+  cap.spawn = [](const capability_context& ctx) {
+    return caf::actor_cast<caf::actor>(spawn_users(*ctx.system, {ctx.database_path, true}));
+  };
+  return cap;
+}
+
+}  // namespace troupe::users

@@ -1,0 +1,34 @@
+// Node bootstrap and the troupe command line. `main` lists the capabilities the binary can
+// host and calls troupe_main; everything else is decided by the topology.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/capability.hpp"
+#include "runtime/topology.hpp"
+
+namespace troupe {
+
+struct node_options {
+  topology topo;
+  std::string topology_file;             // for messages; "(embedded default)" in dev mode
+  std::string node;                      // must be a node of topo
+  std::optional<address> http_override;  // --http
+  std::optional<std::string> data_override;  // --data
+};
+
+// Runs one node until SIGINT or SIGTERM (which the caller must have blocked in every thread,
+// as troupe_main does). Returns the process exit status.
+int run_node(const node_options& options, const std::vector<capability>& known);
+
+// The command line:
+//   troupe [--http HOST:PORT] [--data DIR]            dev mode, the embedded default topology
+//   troupe run --topology FILE --node NAME [--http HOST:PORT] [--data DIR]
+//   troupe topology check FILE | troupe topology default
+// Bad configuration exits 2 with a message naming the file, the JSON path and the problem.
+int troupe_main(int argc, char** argv, const std::vector<capability>& known,
+                const std::string& default_topology_json);
+
+}  // namespace troupe
