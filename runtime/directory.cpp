@@ -126,7 +126,7 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
   for (auto& cap : st.cfg.local) st.entries[cap] = entry{nullptr, st.cfg.node, true, "not started yet"};
   for (auto& cap : st.cfg.remote) {
     auto host = st.cfg.topo.host_of(cap);
-    st.entries[cap] = entry{nullptr, host->name, false, "not connected yet"};
+    st.entries[cap] = entry{nullptr, host->name, false, "node '" + host->name + "' not connected yet"};
     auto& r = st.remotes[host->name];
     r.where = *host->listen;
     r.caps.push_back(cap);

@@ -79,6 +79,7 @@ class session : public std::enable_shared_from_this<session> {
     if (ec) {
       // Answer what we can tell, then close: the stream position is unknown after an error.
       keep_alive_ = false;
+      drain_ = true;
       version_ = 11;
       if (ec == http::error::body_limit)
         return write(json_error(413, "payload_too_large",
@@ -133,8 +134,28 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_write(beast::error_code ec, std::size_t) {
     if (ec) return close();
-    if (!keep_alive_) return close();
+    if (!keep_alive_) return drain_ ? drain() : close();
     read();
+  }
+
+  // Lingering close after refusing a request mid-body: closing with unread input makes the
+  // kernel send a reset, and a client still sending its body would never read our answer.
+  // So: stop sending, then read and discard what still comes, within limits.
+  void drain() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds{5});
+    discard_.resize(64 << 10);
+    drain_more();
+  }
+
+  void drain_more() {
+    stream_.async_read_some(
+        net::buffer(discard_),
+        [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->drained_ += n;
+          if (!ec && self->drained_ < max_drain_bytes) self->drain_more();
+        });
   }
 
   void close() {
@@ -150,6 +171,10 @@ class session : public std::enable_shared_from_this<session> {
   clock_type::time_point started_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
+  bool drain_ = false;
+  std::vector<char> discard_;
+  std::size_t drained_ = 0;
+  static constexpr std::size_t max_drain_bytes = 16 << 20;
 };
 
 class listener : public std::enable_shared_from_this<listener> {

@@ -1,0 +1,126 @@
+// The users protocol on CAF's deterministic test coordinator: every message is delivered
+// by sched.run(), so order and outcomes do not depend on thread timing.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/test/dsl.hpp>
+// The CAF test engine's definitions, without its main: Catch2 runs the cases.
+#define CAF_TEST_NO_MAIN
+#include <caf/test/unit_test_impl.hpp>
+
+#include "actors/users/users_protocol.hpp"
+#include "runtime/error.hpp"
+
+using namespace troupe;
+using namespace troupe::users;
+
+namespace {
+
+struct fixture : test_coordinator_fixture<> {
+  std::string db = "/tmp/troupe-users-protocol-" + std::to_string(::getpid()) + ".db";
+  users_actor users;
+
+  fixture() {
+    remove_db();
+    users = spawn_users(sys, {db, false});
+    sched.run();
+  }
+  ~fixture() override {
+    self->send_exit(users, caf::exit_reason::user_shutdown);
+    sched.run();
+    remove_db();
+  }
+  void remove_db() {
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+  }
+
+  // Sends one request, lets the coordinator deliver everything, returns the outcome.
+  template <class Message>
+  caf::expected<user> ask(Message msg) {
+    caf::expected<user> out{caf::error{}};
+    auto handle = self->request(users, caf::infinite, std::move(msg));
+    sched.run();
+    handle.receive([&](user& u) { out = std::move(u); }, [&](caf::error& e) { out = std::move(e); });
+    return out;
+  }
+
+  static call_context ctx() { return make_call_context("test", std::chrono::seconds{60}); }
+};
+
+errc code_of(const caf::expected<user>& r) { return static_cast<errc>(r.error().code()); }
+
+}  // namespace
+
+TEST_CASE_METHOD(fixture, "create then get returns the stored user") {
+  auto created = ask(create_user{ctx(), "alice", "Alice", "alice@example.com"});
+  REQUIRE(created);
+  CHECK(created->id == "alice");
+  CHECK(created->created_at_ms > 0);
+  auto read = ask(get_user{ctx(), "alice"});
+  REQUIRE(read);
+  CHECK(read->name == "Alice");
+  CHECK(read->email == "alice@example.com");
+  CHECK(read->created_at_ms == created->created_at_ms);
+}
+
+TEST_CASE_METHOD(fixture, "a duplicate id is refused and the first user is kept") {
+  REQUIRE(ask(create_user{ctx(), "bob", "Bob", "bob@example.com"}));
+  auto dup = ask(create_user{ctx(), "bob", "Robert", "robert@example.com"});
+  REQUIRE_FALSE(dup);
+  CHECK(code_of(dup) == errc::already_exists);
+  CHECK(ask(get_user{ctx(), "bob"})->name == "Bob");
+}
+
+TEST_CASE_METHOD(fixture, "invalid fields are refused naming the field, and nothing is stored") {
+  auto bad = ask(create_user{ctx(), "carol", "Carol", "not-an-email"});
+  REQUIRE_FALSE(bad);
+  CHECK(code_of(bad) == errc::invalid_argument);
+  CHECK(describe(bad.error()).field == "email");
+  CHECK(code_of(ask(get_user{ctx(), "carol"})) == errc::not_found);
+}
+
+TEST_CASE_METHOD(fixture, "an unknown or impossible id is not found") {
+  CHECK(code_of(ask(get_user{ctx(), "nobody"})) == errc::not_found);
+  CHECK(code_of(ask(get_user{ctx(), "../etc"})) == errc::not_found);
+}
+
+TEST_CASE_METHOD(fixture, "a user created without an id gets a generated one") {
+  auto created = ask(create_user{ctx(), "", "Dora", "dora@example.com"});
+  REQUIRE(created);
+  CHECK(created->id.rfind("u-", 0) == 0);
+  CHECK(ask(get_user{ctx(), created->id})->name == "Dora");
+}
+
+TEST_CASE_METHOD(fixture, "a request whose deadline has passed is not executed") {
+  auto late = ctx();
+  late.deadline_ms = 1;  // long past
+  auto r = ask(create_user{late, "eve", "Eve", "eve@example.com"});
+  REQUIRE_FALSE(r);
+  CHECK(code_of(r) == errc::deadline_exceeded);
+  CHECK(code_of(ask(get_user{ctx(), "eve"})) == errc::not_found);
+}
+
+TEST_CASE_METHOD(fixture, "users survive a restart of the capability") {
+  REQUIRE(ask(create_user{ctx(), "frank", "Frank", "frank@example.com"}));
+  self->send_exit(users, caf::exit_reason::user_shutdown);
+  sched.run();
+  users = spawn_users(sys, {db, false});
+  sched.run();
+  auto read = ask(get_user{ctx(), "frank"});
+  REQUIRE(read);
+  CHECK(read->email == "frank@example.com");
+}
+
+TEST_CASE_METHOD(fixture, "health reports the capability and its database") {
+  health_report report;
+  auto handle = self->request(users, caf::infinite, health_atom::value);
+  sched.run();
+  handle.receive([&](health_report& r) { report = std::move(r); }, [](caf::error&) {});
+  REQUIRE(report.size() == 2);
+  CHECK(report[0].name == "users");
+  CHECK(report[1].name == "users.db");
+  CHECK(report[1].ok);
+}

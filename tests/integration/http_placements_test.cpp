@@ -1,0 +1,168 @@
+// The same HTTP scenario against dev mode (one process) and the two-node topology (two
+// processes): every status and body must match, and each must be what the API promises.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cluster.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace troupe::test;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct step {
+  std::string name;
+  int status;
+  json body;
+};
+
+// Runs the scenario over one kept-alive connection; checks each answer; returns the
+// transcript with times and generated ids replaced so placements can be compared.
+std::vector<step> run_scenario(const std::string& where) {
+  http_client http{where};
+  std::vector<step> out;
+  auto record = [&](const std::string& name, const http_result& r) {
+    json body = json::parse(r.body);
+    if (body.contains("created_at")) {
+      CHECK(body["created_at"].get<std::string>().size() == 24);
+      body["created_at"] = "<time>";
+    }
+    if (body.contains("id") && body["id"].get<std::string>().rfind("u-", 0) == 0)
+      body["id"] = "<generated>";
+    out.push_back({name, r.status, body});
+    CHECK(r.headers.at("content-type") == "application/json");
+    return body;
+  };
+
+  auto created = http.post_json("/api/users", R"({"id":"alice","name":"Alice","email":"alice@example.com"})");
+  CHECK(created.status == 201);
+  CHECK(created.headers.at("location") == "/api/users/alice");
+  auto body = record("create", created);
+  CHECK(body["name"] == "Alice");
+  CHECK(body["email"] == "alice@example.com");
+
+  auto read = http.get("/api/users/alice");
+  CHECK(read.status == 200);
+  CHECK(json::parse(read.body) == json::parse(created.body));
+  record("read", read);
+
+  auto dup = http.post_json("/api/users", R"({"id":"alice","name":"Other","email":"o@example.com"})");
+  CHECK(dup.status == 409);
+  CHECK(record("duplicate", dup)["error"]["code"] == "already_exists");
+  CHECK(json::parse(http.get("/api/users/alice").body)["name"] == "Alice");  // nothing overwritten
+
+  auto bad_email = http.post_json("/api/users", R"({"id":"bob","name":"Bob","email":"bob"})");
+  CHECK(bad_email.status == 400);
+  CHECK(record("bad email", bad_email)["error"]["field"] == "email");
+
+  auto long_name = http.post_json(
+      "/api/users", R"({"id":"bob","name":")" + std::string(201, 'b') + R"(","email":"b@example.com"})");
+  CHECK(long_name.status == 400);
+  CHECK(record("long name", long_name)["error"]["field"] == "name");
+
+  auto missing = http.post_json("/api/users", R"({"id":"bob","email":"b@example.com"})");
+  CHECK(missing.status == 400);
+  CHECK(record("missing name", missing)["error"]["field"] == "name");
+
+  auto not_json = http.post_json("/api/users", R"({"id":)");
+  CHECK(not_json.status == 400);
+  CHECK(record("invalid JSON", not_json)["error"]["code"] == "invalid_json");
+  CHECK(http.get("/api/users/bob").status == 404);  // none of the bad creates stored anything
+
+  auto unknown = http.get("/api/users/nobody");
+  CHECK(unknown.status == 404);
+  CHECK(record("unknown id", unknown)["error"]["code"] == "not_found");
+
+  auto no_route = http.get("/api/nothing");
+  CHECK(no_route.status == 404);
+  record("unknown route", no_route);
+
+  auto wrong_method = http.request("DELETE", "/api/users/alice");
+  CHECK(wrong_method.status == 405);
+  CHECK(wrong_method.headers.at("allow") == "GET");
+  record("wrong method", wrong_method);
+
+  auto generated = http.post_json("/api/users", R"({"name":"Gen","email":"gen@example.com"})");
+  CHECK(generated.status == 201);
+  auto gen_id = json::parse(generated.body)["id"].get<std::string>();
+  record("generated id", generated);
+  CHECK(http.get("/api/users/" + gen_id).status == 200);
+
+  CHECK(http.connects() == 1);  // keep-alive: everything so far on one connection
+
+  auto huge = http.post_json("/api/users", R"({"name":")" + std::string(1100000, 'x') + R"("})");
+  CHECK(huge.status == 413);
+  CHECK(record("too large", huge)["error"]["code"] == "payload_too_large");
+  return out;
+}
+
+void check_metrics(const std::string& where) {
+  http_client http{where};
+  auto metrics = http.get("/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.body.find(
+            R"(http_requests_total{method="GET",route="/api/users/{id}",status_code="200"} 3)") !=
+        std::string::npos);
+  CHECK(metrics.body.find(R"(http_request_duration_seconds_count{method="POST",route="/api/users",status_code="201"} 2)") !=
+        std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("dev mode and the two-node topology answer the scenario identically") {
+  temp_dir dir;
+  std::vector<step> dev, two;
+  {
+    troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("dev-data")}, dir.path(), "dev");
+    dev = run_scenario(node.http());
+    check_metrics(node.http());
+    http_client http{node.http()};
+    auto health = http.get("/health");
+    CHECK(health.status == 200);
+    auto checks = json::parse(health.body)["checks"];
+    CHECK(checks.size() == 3);  // gateway, users, users.db
+    CHECK(http.get("/ready").status == 200);
+    CHECK(node.stop() == 0);
+  }
+  {
+    auto files = write_two_node_topology(dir);
+    troupe_node core({"run", "--topology", files.topology, "--node", "core"}, dir.path(), "core");
+    troupe_node edge({"run", "--topology", files.topology, "--node", "edge"}, dir.path(), "edge");
+    http_client admin{edge.admin()};
+    REQUIRE(eventually([&] { return admin.get("/ready").status == 200; }, 10s));
+    two = run_scenario(edge.http());
+    check_metrics(edge.http());
+    http_client core_admin{core.admin()};
+    auto health = json::parse(core_admin.get("/health").body);
+    CHECK(health["status"] == "up");
+    CHECK(health["checks"].size() == 2);  // users, users.db
+    CHECK(edge.stop() == 0);
+    CHECK(core.stop() == 0);
+  }
+  REQUIRE(dev.size() == two.size());
+  for (std::size_t i = 0; i < dev.size(); ++i) {
+    INFO("step " << dev[i].name);
+    CHECK(dev[i].name == two[i].name);
+    CHECK(dev[i].status == two[i].status);
+    CHECK(dev[i].body == two[i].body);
+  }
+}
+
+TEST_CASE("a user survives a restart of a dev-mode node") {
+  temp_dir dir;
+  {
+    troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "first");
+    http_client http{node.http()};
+    REQUIRE(http.post_json("/api/users", R"({"id":"kept","name":"Kept","email":"k@example.com"})")
+                .status == 201);
+    CHECK(node.stop() == 0);
+  }
+  troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "second");
+  http_client http{node.http()};
+  auto read = http.get("/api/users/kept");
+  CHECK(read.status == 200);
+  CHECK(json::parse(read.body)["email"] == "k@example.com");
+}

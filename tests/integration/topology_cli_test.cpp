@@ -1,0 +1,109 @@
+// `troupe topology check` and `troupe run` refuse bad configuration before anything starts:
+// exit status 2 and a message naming the file, the JSON path and the problem.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/process.hpp"
+
+using namespace troupe::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+command_result run_troupe(std::vector<std::string> args) {
+  args.insert(args.begin(), troupe_binary());
+  return run_command(std::move(args), 30s);
+}
+
+struct bad_case {
+  const char* what;
+  const char* json;
+  const char* path;     // must appear in the message
+  const char* problem;  // must appear in the message
+};
+
+const bad_case bad_cases[] = {
+    {"malformed JSON", R"({"nodes": )", "(document)", "malformed JSON"},
+    {"unknown top-level key", R"({"nodez": {}})", "/nodez", "unknown key 'nodez'"},
+    {"unknown node key",
+     R"({"nodes": {"core": {"lisen": "127.0.0.1:1", "capabilities": ["users"]}}})",
+     "/nodes/core/lisen", "unknown key 'lisen'"},
+    {"unknown capability", R"({"nodes": {"core": {"capabilities": ["userz"]}}})",
+     "/nodes/core/capabilities/0", "unknown capability 'userz'"},
+    {"capability hosted on no node",
+     R"({"nodes": {"core": {"capabilities": []}}, "capabilities": {"users": {}}})",
+     "/capabilities/users", "hosted on no node"},
+    {"needed capability hosted on no node",
+     R"({"nodes": {"edge": {"http": "127.0.0.1:1", "capabilities": ["gateway"]}}})",
+     "/nodes/edge/capabilities/0", "needs 'users'"},
+    {"capability hosted twice",
+     R"({"nodes": {"a": {"capabilities": ["users"]}, "b": {"capabilities": ["users"]}}})",
+     "/nodes/b/capabilities/0", "already hosted at /nodes/a/capabilities/0"},
+    {"duplicate address",
+     R"({"nodes": {"a": {"listen": "127.0.0.1:4000", "capabilities": ["users"]},
+                   "b": {"admin": "127.0.0.1:4000", "capabilities": []}}})",
+     "/nodes/b/admin", "already used at /nodes/a/listen"},
+    {"gateway node without http",
+     R"({"nodes": {"edge": {"listen": "127.0.0.1:4101", "capabilities": ["gateway", "users"]}}})",
+     "/nodes/edge/http", "serves HTTP"},
+    {"malformed address", R"({"nodes": {"a": {"listen": "nowhere", "capabilities": ["users"]}}})",
+     "/nodes/a/listen", "host:port"},
+};
+
+}  // namespace
+
+TEST_CASE("each bad topology is refused with exit 2, the file and the JSON path") {
+  temp_dir dir;
+  for (auto& c : bad_cases) {
+    INFO(c.what);
+    dir.write("bad.json", c.json);
+    auto check = run_troupe({"topology", "check", dir.file("bad.json")});
+    CHECK(check.status == 2);
+    CHECK(check.err.find(dir.file("bad.json")) != std::string::npos);
+    CHECK(check.err.find(c.path) != std::string::npos);
+    CHECK(check.err.find(c.problem) != std::string::npos);
+    // `run` refuses the same file the same way, before starting anything
+    auto run = run_troupe({"run", "--topology", dir.file("bad.json"), "--node", "a"});
+    CHECK(run.status == 2);
+    CHECK(run.err.find(c.path) != std::string::npos);
+    CHECK(run.out.find("ready") == std::string::npos);
+  }
+}
+
+TEST_CASE("a node name that is not in the file is refused") {
+  auto r = run_troupe({"run", "--topology", source_dir() + "/deploy/two-nodes.json", "--node", "nope"});
+  CHECK(r.status == 2);
+  CHECK(r.err.find("no node named 'nope'") != std::string::npos);
+  CHECK(r.err.find("edge") != std::string::npos);
+}
+
+TEST_CASE("a missing topology file and bad flags are refused with exit 2") {
+  CHECK(run_troupe({"topology", "check", "/nonexistent/t.json"}).status == 2);
+  auto flag = run_troupe({"--htp", "127.0.0.1:1"});
+  CHECK(flag.status == 2);
+  CHECK(flag.err.find("unknown option '--htp'") != std::string::npos);
+  auto addr = run_troupe({"--http", "8080"});
+  CHECK(addr.status == 2);
+  CHECK(addr.err.find("--http") != std::string::npos);
+  CHECK(run_troupe({"run", "--node", "edge"}).status == 2);
+}
+
+TEST_CASE("the shipped topologies are valid and the plan says who hosts what") {
+  auto two = run_troupe({"topology", "check", source_dir() + "/deploy/two-nodes.json"});
+  CHECK(two.status == 0);
+  CHECK(two.out.find("node core") != std::string::npos);
+  CHECK(two.out.find("gateway  (calls users@core)") != std::string::npos);
+  CHECK(two.out.find("listen  127.0.0.1:4102") != std::string::npos);
+  CHECK(run_troupe({"topology", "check", source_dir() + "/deploy/dev.json"}).status == 0);
+}
+
+TEST_CASE("the embedded default topology is deploy/dev.json") {
+  std::ifstream in{source_dir() + "/deploy/dev.json"};
+  std::stringstream file;
+  file << in.rdbuf();
+  auto printed = run_troupe({"topology", "default"});
+  CHECK(printed.status == 0);
+  CHECK(printed.out == file.str());
+}

@@ -1,0 +1,40 @@
+// Starting troupe nodes as real processes for integration and fault tests.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.hpp"
+
+namespace troupe::test {
+
+// One running troupe process, ready (its ready line was printed).
+class troupe_node {
+ public:
+  // `args` follow the binary name; runs in `workdir`; logs under workdir/<label>.
+  troupe_node(std::vector<std::string> args, const std::string& workdir, const std::string& label);
+  const std::string& http() const { return http_; }    // "host:port" or "-"
+  const std::string& admin() const { return admin_; }  // "host:port" or "-"
+  void kill_hard();    // SIGKILL, reaped
+  int stop();          // SIGTERM, then the exit status
+  child_process& process() { return *proc_; }
+
+ private:
+  std::unique_ptr<child_process> proc_;
+  std::string http_, admin_;
+};
+
+// Writes a two-node topology (edge: gateway; core: users) with fresh loopback ports.
+struct two_node_files {
+  std::string topology;  // path
+  std::string edge_http, edge_admin, core_admin;
+};
+two_node_files write_two_node_topology(const temp_dir& dir);
+
+// Polls `condition` every 20 ms until it holds or `deadline` passes; returns its last value.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline);
+
+}  // namespace troupe::test

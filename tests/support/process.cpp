@@ -1,0 +1,168 @@
+#include "tests/support/process.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <netinet/in.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace troupe::test {
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& workdir,
+            const std::string& out_path, const std::string& err_path) {
+  auto pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    // Child: unblock signals the test runner may have blocked, redirect, exec.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (!workdir.empty() && chdir(workdir.c_str()) != 0) _exit(126);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = open("/dev/null", O_RDONLY);
+    if (out < 0 || err < 0 || in < 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int decode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+child_process::child_process(std::vector<std::string> args, std::string workdir,
+                             std::string log_base)
+    : log_base_(std::move(log_base)) {
+  pid_ = spawn(args, workdir, log_base_ + ".out", log_base_ + ".err");
+}
+
+child_process::~child_process() {
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+}
+
+bool child_process::running() {
+  if (reaped_) return false;
+  int status = 0;
+  auto r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    reaped_ = true;
+    status_ = decode(status);
+    return false;
+  }
+  return true;
+}
+
+std::string child_process::out() const { return slurp(log_base_ + ".out"); }
+std::string child_process::err() const { return slurp(log_base_ + ".err"); }
+
+std::string child_process::wait_for_line(const std::string& prefix,
+                                         std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    std::istringstream lines{out()};
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind(prefix, 0) == 0) return line;
+    if (!running())
+      throw std::runtime_error("process exited (" + std::to_string(status_) + ") before printing '" +
+                               prefix + "'; stderr:\n" + err());
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});  // polling a file, not luck
+  }
+  throw std::runtime_error("no line '" + prefix + "' within deadline; stdout:\n" + out() +
+                           "\nstderr:\n" + err());
+}
+
+void child_process::signal(int sig) {
+  if (!reaped_) ::kill(pid_, sig);
+}
+
+int child_process::wait(std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > until)
+      throw std::runtime_error("process did not exit within deadline");
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+  return status_;
+}
+
+command_result run_command(std::vector<std::string> args, std::chrono::milliseconds deadline) {
+  temp_dir dir;
+  child_process p{std::move(args), "", dir.file("cmd")};
+  int status = p.wait(deadline);
+  return {status, p.out(), p.err()};
+}
+
+temp_dir::temp_dir() {
+  char tmpl[] = "/tmp/troupe-test-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+void temp_dir::write(const std::string& name, const std::string& content) const {
+  std::ofstream out{file(name), std::ios::binary};
+  out << content;
+}
+
+std::uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    throw std::runtime_error("bind failed");
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string field_of(const std::string& line, const std::string& key) {
+  auto at = line.find(" " + key + "=");
+  if (at == std::string::npos) return {};
+  auto start = at + key.size() + 2;
+  return line.substr(start, line.find(' ', start) - start);
+}
+
+std::string troupe_binary() { return TROUPE_BINARY; }
+std::string source_dir() { return TROUPE_SOURCE_DIR; }
+
+}  // namespace troupe::test

@@ -1,0 +1,69 @@
+// Real child processes for multi-process tests: start, wait for a line, signal, reap.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace troupe::test {
+
+class child_process {
+ public:
+  // Starts `args` (args[0] is the program) in `workdir`, stdout to `log_base`.out and
+  // stderr to `log_base`.err.
+  child_process(std::vector<std::string> args, std::string workdir, std::string log_base);
+  ~child_process();  // kills (SIGKILL) and reaps if still running
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  // Waits until stdout has a line starting with `prefix`; returns it. Throws when the
+  // deadline passes or the process exits first (the message includes its stderr).
+  std::string wait_for_line(const std::string& prefix, std::chrono::milliseconds deadline);
+  void signal(int sig);
+  // Waits for exit; returns the exit status (128+signal when killed). Throws on deadline.
+  int wait(std::chrono::milliseconds deadline);
+  bool running();
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::string log_base_;
+};
+
+struct command_result {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command to completion (bounded by `deadline`).
+command_result run_command(std::vector<std::string> args, std::chrono::milliseconds deadline);
+
+// A fresh directory under /tmp, removed by the destructor.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  void write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// A port that was free a moment ago on 127.0.0.1.
+std::uint16_t free_port();
+
+// Reads "key=value" from a ready line like "troupe: ready node=dev http=127.0.0.1:8080 ...".
+std::string field_of(const std::string& line, const std::string& key);
+
+// Where the built binary and the source tree are (set by CMake).
+std::string troupe_binary();
+std::string source_dir();
+
+}  // namespace troupe::test
