@@ -232,13 +232,17 @@ caf::actor spawn_directory(caf::actor_system& system, directory_config config) {
 }
 
 caf::actor spawn_node_actor(caf::actor_system& system, caf::actor directory) {
-  return system.spawn([directory](caf::event_based_actor* self) -> caf::behavior {
-    return {
-        [self, directory](lookup_atom, const std::string& cap, bool) {
-          return self->delegate(directory, lookup_atom::value, cap, true);
-        },
-    };
-  });
+  // Arguments are passed, not captured: CAF 0.17 dereferences a null pointer when a
+  // function actor is spawned without arguments (UBSan reports it).
+  return system.spawn(
+      [](caf::event_based_actor* self, caf::actor dir) -> caf::behavior {
+        return {
+            [self, dir](lookup_atom, const std::string& cap, bool) {
+              return self->delegate(dir, lookup_atom::value, cap, true);
+            },
+        };
+      },
+      std::move(directory));
 }
 
 }  // namespace troupe

@@ -30,22 +30,7 @@ using namespace std::chrono_literals;
 
 class node_config : public caf::actor_system_config {
  public:
-  explicit node_config(const std::vector<capability>& known) {
-    load<caf::io::middleman>();
-    add_error_category(error_category, render_error);
-    add_message_type<call_context>("troupe.call_context");
-    add_message_type<health_check>("troupe.health_check");
-    add_message_type<health_report>("troupe.health_report");
-    add_message_type<readiness>("troupe.readiness");
-    // Every node registers every capability's types: interface names must match everywhere.
-    for (auto& cap : known) cap.register_types(*this);
-    auto cores = std::max(2u, std::thread::hardware_concurrency());
-    set("scheduler.max-threads", static_cast<std::int64_t>(cores));
-    // Without heartbeats a silently stopped peer (no TCP reset) is never noticed. Both
-    // settings must be the same on every node.
-    set("middleman.heartbeat-interval", caf::timespan{500ms});
-    set("middleman.connection-timeout", caf::timespan{2s});
-  }
+  explicit node_config(const std::vector<capability>& known) { configure_node_system(*this, known); }
 };
 
 // The HTTP-serving capability's current handle, read by I/O threads on every request.
@@ -58,6 +43,23 @@ struct entry_point {
 std::string text_or_dash(const std::optional<address>& a) { return a ? a->text() : "-"; }
 
 }  // namespace
+
+void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known) {
+  cfg.load<caf::io::middleman>();
+  cfg.add_error_category(error_category, render_error);
+  cfg.add_message_type<call_context>("troupe.call_context");
+  cfg.add_message_type<health_check>("troupe.health_check");
+  cfg.add_message_type<health_report>("troupe.health_report");
+  cfg.add_message_type<readiness>("troupe.readiness");
+  // Every node registers every capability's types: interface names must match everywhere.
+  for (auto& cap : known) cap.register_types(cfg);
+  auto cores = std::max(2u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", static_cast<std::int64_t>(cores));
+  // Without heartbeats a silently stopped peer (no TCP reset) is never noticed. Both
+  // settings must be the same on every node.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{500ms});
+  cfg.set("middleman.connection-timeout", caf::timespan{2s});
+}
 
 int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto node = opt.topo.nodes.at(opt.node);
@@ -152,13 +154,16 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
                                                    http_limits{}, &node_metrics, 1);
     if (node.http && http_cap) {
       entry->name = http_cap->traits.name;
-      auto subscriber = sys.spawn([entry, directory](caf::event_based_actor* self) -> caf::behavior {
-        self->send(directory, subscribe_atom::value, entry->name);
-        return {[entry](update_atom, const std::string&, const caf::strong_actor_ptr& handle) {
-          std::lock_guard<std::mutex> guard{entry->mtx};
-          entry->target = caf::actor_cast<caf::actor>(handle);
-        }};
-      });
+      auto subscriber = sys.spawn(
+          [](caf::event_based_actor* self, std::shared_ptr<entry_point> ep,
+             caf::actor dir) -> caf::behavior {
+            self->send(dir, subscribe_atom::value, ep->name);
+            return {[ep](update_atom, const std::string&, const caf::strong_actor_ptr& handle) {
+              std::lock_guard<std::mutex> guard{ep->mtx};
+              ep->target = caf::actor_cast<caf::actor>(handle);
+            }};
+          },
+          entry, directory);
       to_stop.push_back(subscriber);
       auto forward = [entry](http_request&& req, http_reply reply) {
         caf::actor target;

@@ -19,6 +19,11 @@ struct node_options {
   std::optional<std::string> data_override;  // --data
 };
 
+// Prepares an actor system config as every node does: middleman, troupe's error category,
+// the runtime's and every capability's message types (same names everywhere), scheduler
+// threads for this machine, middleman heartbeats. Tools that talk to nodes use it too.
+void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known);
+
 // Runs one node until SIGINT or SIGTERM (which the caller must have blocked in every thread,
 // as troupe_main does). Returns the process exit status.
 int run_node(const node_options& options, const std::vector<capability>& known);

@@ -107,3 +107,19 @@ TEST_CASE("the embedded default topology is deploy/dev.json") {
   CHECK(printed.status == 0);
   CHECK(printed.out == file.str());
 }
+
+TEST_CASE("TROUPE_TOPOLOGY and TROUPE_NODE stand in for the flags") {
+  temp_dir dir;
+  dir.write("bad.json", R"({"nodes": {"core": {"capabilities": ["userz"]}}})");
+  auto r = run_command({"/usr/bin/env", "TROUPE_TOPOLOGY=" + dir.file("bad.json"),
+                        "TROUPE_NODE=core", troupe_binary(), "run"},
+                       30s);
+  CHECK(r.status == 2);
+  CHECK(r.err.find(dir.file("bad.json")) != std::string::npos);
+  CHECK(r.err.find("/nodes/core/capabilities/0") != std::string::npos);
+  auto wrong_node = run_command({"/usr/bin/env", "TROUPE_TOPOLOGY=" + source_dir() + "/deploy/two-nodes.json",
+                                 "TROUPE_NODE=elsewhere", troupe_binary(), "run"},
+                                30s);
+  CHECK(wrong_node.status == 2);
+  CHECK(wrong_node.err.find("no node named 'elsewhere'") != std::string::npos);
+}

@@ -27,13 +27,16 @@ capability toy_capability(std::shared_ptr<std::atomic<int>> spawns, int fail_sta
   cap.register_types = [](caf::actor_system_config&) {};
   cap.spawn = [spawns, fail_starts](const capability_context& ctx) {
     if (++*spawns <= fail_starts) throw std::runtime_error("disk on fire");
-    return ctx.system->spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {
-          [](int x) { return x * 2; },
-          [](crash_atom) -> int { throw std::runtime_error("boom"); },
-          [](health_atom) { return health_report{{"toy", true, "ok"}}; },
-      };
-    });
+    // (spawned with an argument: CAF 0.17 trips UBSan on argument-less function actors)
+    return ctx.system->spawn(
+        [](caf::event_based_actor*, int factor) -> caf::behavior {
+          return {
+              [factor](int x) { return x * factor; },
+              [](crash_atom) -> int { throw std::runtime_error("boom"); },
+              [](health_atom) { return health_report{{"toy", true, "ok"}}; },
+          };
+        },
+        2);
   };
   return cap;
 }

@@ -24,7 +24,7 @@ int troupe_node::stop() {
   return proc_->wait(std::chrono::seconds{30});
 }
 
-two_node_files write_two_node_topology(const temp_dir& dir) {
+two_node_files write_two_node_topology(const temp_dir& dir, const std::string& settings) {
   auto addr = [] { return "127.0.0.1:" + std::to_string(free_port()); };
   two_node_files f{dir.file("two-nodes.json"), addr(), addr(), addr()};
   auto edge_listen = addr(), core_listen = addr();
@@ -37,7 +37,8 @@ two_node_files write_two_node_topology(const temp_dir& dir) {
               "capabilities": ["gateway"] },
     "core": { "listen": ")" + core_listen + R"(", "admin": ")" + f.core_admin + R"(",
               "capabilities": ["users"] }
-  }
+  },
+  "capabilities": {)" + settings + R"(}
 })");
   return f;
 }

@@ -32,7 +32,8 @@ struct two_node_files {
   std::string topology;  // path
   std::string edge_http, edge_admin, core_admin;
 };
-two_node_files write_two_node_topology(const temp_dir& dir);
+// `settings` is spliced into the "capabilities" object, e.g. "gateway": {...}.
+two_node_files write_two_node_topology(const temp_dir& dir, const std::string& settings = {});
 
 // Polls `condition` every 20 ms until it holds or `deadline` passes; returns its last value.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline);

@@ -1,0 +1,243 @@
+// A capability call (users get_user, through the real users actors and SQLite store)
+// in-process and across two nodes on loopback, beside bare CAF request/response (an echo
+// actor) measured in the same run, at 1 and at 64 requests in flight.
+//
+//   bench_capability_call [--seconds N] [--troupe PATH]
+// The remote side runs as real processes: `troupe run` hosting users, and this binary
+// with --serve-echo PORT for the bare remote baseline.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/gateway/gateway.hpp"
+#include "actors/users/users_protocol.hpp"
+#include "runtime/directory.hpp"
+#include "runtime/node.hpp"
+
+using namespace std::chrono;
+using namespace troupe;
+
+namespace {
+
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+std::vector<capability> all_capabilities() {
+  return {users::users_capability(), gateway::gateway_capability()};
+}
+
+struct bench_config : caf::actor_system_config {
+  bench_config() { configure_node_system(*this, all_capabilities()); }
+};
+
+struct result {
+  double per_second = 0;
+  double p50_us = 0, p99_us = 0;
+};
+
+struct driver_state {
+  std::vector<std::int64_t> latencies_ns;
+  steady_clock::time_point measure_from, measure_until;
+  int outstanding = 0;
+  std::function<void()> fire;
+  caf::actor report_to;
+};
+
+// Keeps `inflight` requests going; records latencies of those started in the measuring window.
+template <class Handle, class Message, class Reply>
+caf::behavior driver(caf::stateful_actor<driver_state>* self, Handle target, Message msg,
+                     int inflight, milliseconds warmup, milliseconds window, caf::actor report_to) {
+  auto& st = self->state;
+  st.report_to = report_to;
+  st.measure_from = steady_clock::now() + warmup;
+  st.measure_until = st.measure_from + window;
+  st.fire = [self, target, msg] {
+    auto started = steady_clock::now();
+    ++self->state.outstanding;
+    self->request(target, seconds{10}, msg)
+        .then(
+            [self, started](Reply&) {
+              auto& st = self->state;
+              --st.outstanding;
+              auto now = steady_clock::now();
+              if (started >= st.measure_from && now <= st.measure_until)
+                st.latencies_ns.push_back(duration_cast<nanoseconds>(now - started).count());
+              if (now < st.measure_until) return st.fire();
+              if (st.outstanding == 0) {
+                self->send(st.report_to, std::move(st.latencies_ns));
+                self->quit();
+              }
+            },
+            [self](caf::error& err) {
+              std::fprintf(stderr, "request failed: %s\n", self->system().render(err).c_str());
+              self->quit(err);
+            });
+  };
+  for (int i = 0; i < inflight; ++i) st.fire();
+  return {[](stop_atom) {}};
+}
+
+template <class Handle, class Message, class Reply>
+result measure(caf::actor_system& sys, Handle target, Message msg, int inflight, milliseconds window) {
+  caf::scoped_actor self{sys};
+  sys.spawn(driver<Handle, Message, Reply>, target, msg, inflight, milliseconds{500}, window,
+            caf::actor{self});
+  result r;
+  self->receive(
+      [&](std::vector<std::int64_t>& lat) {
+        std::sort(lat.begin(), lat.end());
+        r.per_second = static_cast<double>(lat.size()) / duration<double>(window).count();
+        if (!lat.empty()) {
+          r.p50_us = static_cast<double>(lat[lat.size() / 2]) / 1000.0;
+          r.p99_us = static_cast<double>(lat[lat.size() * 99 / 100]) / 1000.0;
+        }
+      },
+      caf::after(window + seconds{30}) >> [] { std::fprintf(stderr, "driver did not report\n"); });
+  return r;
+}
+
+// (takes an argument: CAF 0.17 trips UBSan on argument-less function actors)
+caf::behavior echo(caf::event_based_actor*, std::int64_t add) {
+  return {[add](std::int64_t x) { return x + add; }};
+}
+
+std::uint16_t free_port() {
+  caf::actor_system_config cfg;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+pid_t start(std::vector<std::string> args, const std::string& log) {
+  auto pid = fork();
+  if (pid == 0) {
+    freopen(log.c_str(), "w", stdout);
+    freopen((log + ".err").c_str(), "w", stderr);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void wait_ready(const std::string& log) {
+  auto until = steady_clock::now() + seconds{30};
+  while (steady_clock::now() < until) {
+    std::ifstream in{log};
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    if (text.find("ready") != std::string::npos) return;
+    std::this_thread::sleep_for(milliseconds{20});
+  }
+  throw std::runtime_error("no ready line in " + log);
+}
+
+void print_row(const char* name, int inflight, const result& r, const result& base) {
+  std::printf("%-34s %4d %12.0f %10.1f %10.1f %8.2fx\n", name, inflight, r.per_second, r.p50_us,
+              r.p99_us, r.per_second / base.per_second);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--serve-echo") == 0) {
+    bench_config cfg;
+    caf::actor_system sys{cfg};
+    auto port = sys.middleman().publish(sys.spawn(echo, std::int64_t{0}), static_cast<std::uint16_t>(std::stoi(argv[2])),
+                                        "127.0.0.1", true);
+    if (!port) return 1;
+    std::printf("ready\n");
+    std::fflush(stdout);
+    pause();
+    return 0;
+  }
+  int seconds_per_run = 3;
+  std::string troupe_path = "./build-bench/troupe";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--seconds") == 0) seconds_per_run = std::stoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--troupe") == 0) troupe_path = argv[i + 1];
+  }
+  milliseconds window{seconds_per_run * 1000};
+  char tmpl[] = "/tmp/troupe-bench-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+
+  // Remote side: a troupe node hosting users, and a bare echo actor in another process.
+  auto users_port = free_port(), echo_port = free_port();
+  {
+    std::ofstream topo{dir + "/t.json"};
+    topo << R"({"data_dir": ")" << dir << R"(", "nodes": {"core": {"listen": "127.0.0.1:)"
+         << users_port << R"(", "capabilities": ["users"]}}})";
+  }
+  auto core = start({troupe_path, "run", "--topology", dir + "/t.json", "--node", "core"}, dir + "/core.log");
+  char self_path[4096];
+  auto n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+  self_path[n] = 0;
+  auto echo_proc = start({self_path, "--serve-echo", std::to_string(echo_port)}, dir + "/echo.log");
+  wait_ready(dir + "/core.log");
+  wait_ready(dir + "/echo.log");
+
+  bench_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto local_echo = sys.spawn(echo, std::int64_t{0});
+  auto remote_echo = sys.middleman().remote_actor("127.0.0.1", echo_port);
+  auto local_users = users::spawn_users(sys, {dir + "/local-users.db", true});
+  topology topo;
+  node_spec core_spec;
+  core_spec.name = "core";
+  core_spec.listen = address{"127.0.0.1", users_port};
+  core_spec.capabilities = {"users"};
+  topo.nodes["core"] = core_spec;
+  auto directory = spawn_directory(sys, {"bench", topo, {}, {"users"}});
+  self->send(directory, subscribe_atom::value, std::string("users"));
+  users::users_actor remote_users;
+  while (!remote_users)
+    self->receive([&](update_atom, const std::string&, caf::strong_actor_ptr& h) {
+      remote_users = caf::actor_cast<users::users_actor>(h);
+    });
+  auto ctx = make_call_context("bench", hours{1});
+  for (auto target : {local_users, remote_users})
+    self->request(target, seconds{5}, users::create_user{ctx, "bench", "Bench", "bench@example.com"})
+        .receive([](users::user&) {}, [](caf::error&) {});
+  users::get_user get{ctx, "bench"};
+
+  std::printf("capability call benchmark: %d s per run after 0.5 s warm-up, %u cores\n",
+              seconds_per_run, std::thread::hardware_concurrency());
+  std::printf("%-34s %4s %12s %10s %10s %9s\n", "what", "infl", "calls/s", "p50 us", "p99 us", "vs bare");
+  for (int inflight : {1, 64}) {
+    auto bare_local = measure<caf::actor, std::int64_t, std::int64_t>(sys, local_echo, 1, inflight, window);
+    print_row("bare CAF echo, in-process", inflight, bare_local, bare_local);
+    auto cap_local = measure<users::users_actor, users::get_user, users::user>(sys, local_users, get, inflight, window);
+    print_row("users.get, in-process", inflight, cap_local, bare_local);
+    auto bare_remote = measure<caf::actor, std::int64_t, std::int64_t>(sys, *remote_echo, 1, inflight, window);
+    print_row("bare CAF echo, two nodes", inflight, bare_remote, bare_remote);
+    auto cap_remote = measure<users::users_actor, users::get_user, users::user>(sys, remote_users, get, inflight, window);
+    print_row("users.get, two nodes", inflight, cap_remote, bare_remote);
+  }
+  std::fflush(stdout);
+  self->send_exit(directory, caf::exit_reason::user_shutdown);
+  self->send_exit(local_users, caf::exit_reason::user_shutdown);
+  self->send_exit(local_echo, caf::exit_reason::user_shutdown);
+  kill(core, SIGTERM);
+  kill(echo_proc, SIGKILL);
+  waitpid(core, nullptr, 0);
+  waitpid(echo_proc, nullptr, 0);
+  std::string cleanup = "rm -rf " + dir;
+  return std::system(cleanup.c_str()) == 0 ? 0 : 1;
+}

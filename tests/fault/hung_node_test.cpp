@@ -1,0 +1,47 @@
+// A hung users node (SIGSTOP: no TCP reset, nothing answers): calls end with 504 at the
+// gateway's deadline, middleman heartbeats notice the silence and the node is dropped
+// (503, /ready 503), and after SIGCONT service returns by itself.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cluster.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace troupe::test;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST_CASE("a silent node gives 504 at the deadline, then is dropped, then comes back") {
+  temp_dir dir;
+  auto files = write_two_node_topology(dir, R"("gateway": {"request_timeout_ms": 300})");
+  troupe_node core({"run", "--topology", files.topology, "--node", "core"}, dir.path(), "core");
+  troupe_node edge({"run", "--topology", files.topology, "--node", "edge"}, dir.path(), "edge");
+  http_client api{edge.http()};
+  http_client admin{edge.admin()};
+  REQUIRE(eventually([&] { return admin.get("/ready").status == 200; }, 10s));
+  REQUIRE(api.post_json("/api/users", R"({"id":"dan","name":"Dan","email":"dan@example.com"})")
+              .status == 201);
+
+  core.process().signal(SIGSTOP);
+  auto started = std::chrono::steady_clock::now();
+  auto stalled = api.get("/api/users/dan");
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  CHECK(stalled.status == 504);
+  CHECK(json::parse(stalled.body)["error"]["code"] == "deadline_exceeded");
+  CHECK(elapsed >= 250ms);  // it waited for the deadline...
+  CHECK(elapsed < 2s);      // ...and not longer
+
+  // Heartbeat 500 ms + connection timeout 2 s: the node is dropped, calls fail fast.
+  CHECK(eventually([&] { return admin.get("/ready").status == 503; }, 6s));
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(api.get("/api/users/dan").status == 503);
+  CHECK(std::chrono::steady_clock::now() - t0 < 250ms);
+
+  core.process().signal(SIGCONT);
+  CHECK(eventually([&] { return api.get("/api/users/dan").status == 200; }, 15s));
+  CHECK(admin.get("/ready").status == 200);
+  CHECK(edge.stop() == 0);
+  CHECK(core.stop() == 0);
+}
