@@ -8,13 +8,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <csignal>
 #include <functional>
 #include <numeric>
 #include <string>
 #include <thread>
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -23,6 +22,7 @@
 #include "actors/users/users_protocol.hpp"
 #include "runtime/directory.hpp"
 #include "runtime/node.hpp"
+#include "tests/support/process.hpp"
 
 using namespace std::chrono;
 using namespace troupe;
@@ -110,42 +110,11 @@ caf::behavior echo(caf::event_based_actor*, std::int64_t add) {
   return {[add](std::int64_t x) { return x + add; }};
 }
 
-std::uint16_t free_port() {
-  caf::actor_system_config cfg;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-pid_t start(std::vector<std::string> args, const std::string& log) {
-  auto pid = fork();
-  if (pid == 0) {
-    freopen(log.c_str(), "w", stdout);
-    freopen((log + ".err").c_str(), "w", stderr);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-void wait_ready(const std::string& log) {
-  auto until = steady_clock::now() + seconds{30};
-  while (steady_clock::now() < until) {
-    std::ifstream in{log};
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    if (text.find("ready") != std::string::npos) return;
-    std::this_thread::sleep_for(milliseconds{20});
-  }
-  throw std::runtime_error("no ready line in " + log);
+std::string self_path() {
+  char path[4096];
+  auto n = readlink("/proc/self/exe", path, sizeof path - 1);
+  path[n < 0 ? 0 : n] = 0;
+  return path;
 }
 
 void print_row(const char* name, int inflight, const result& r, const result& base) {
@@ -174,30 +143,27 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--troupe") == 0) troupe_path = argv[i + 1];
   }
   milliseconds window{seconds_per_run * 1000};
-  char tmpl[] = "/tmp/troupe-bench-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  test::temp_dir dir;
 
   // Remote side: a troupe node hosting users, and a bare echo actor in another process.
-  auto users_port = free_port(), echo_port = free_port();
-  {
-    std::ofstream topo{dir + "/t.json"};
-    topo << R"({"data_dir": ")" << dir << R"(", "nodes": {"core": {"listen": "127.0.0.1:)"
-         << users_port << R"(", "capabilities": ["users"]}}})";
-  }
-  auto core = start({troupe_path, "run", "--topology", dir + "/t.json", "--node", "core"}, dir + "/core.log");
-  char self_path[4096];
-  auto n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
-  self_path[n] = 0;
-  auto echo_proc = start({self_path, "--serve-echo", std::to_string(echo_port)}, dir + "/echo.log");
-  wait_ready(dir + "/core.log");
-  wait_ready(dir + "/echo.log");
+  auto users_port = test::free_port(), echo_port = test::free_port();
+  dir.write("t.json", R"({"data_dir": ")" + dir.path() +
+                          R"(", "nodes": {"core": {"listen": "127.0.0.1:)" +
+                          std::to_string(users_port) + R"(", "capabilities": ["users"]}}})");
+  test::child_process core{{troupe_path, "run", "--topology", dir.file("t.json"), "--node", "core"},
+                           "", dir.file("core")};
+  test::child_process echo_proc{{self_path(), "--serve-echo", std::to_string(echo_port)}, "",
+                                dir.file("echo")};
+  core.wait_for_line("troupe: ready", seconds{30});
+  echo_proc.wait_for_line("ready", seconds{30});
 
+  {  // the bench's own actor system goes first, so that core can shut down cleanly
   bench_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   auto local_echo = sys.spawn(echo, std::int64_t{0});
   auto remote_echo = sys.middleman().remote_actor("127.0.0.1", echo_port);
-  auto local_users = users::spawn_users(sys, {dir + "/local-users.db", true});
+  auto local_users = users::spawn_users(sys, {dir.file("local-users.db"), true});
   topology topo;
   node_spec core_spec;
   core_spec.name = "core";
@@ -234,10 +200,8 @@ int main(int argc, char** argv) {
   self->send_exit(directory, caf::exit_reason::user_shutdown);
   self->send_exit(local_users, caf::exit_reason::user_shutdown);
   self->send_exit(local_echo, caf::exit_reason::user_shutdown);
-  kill(core, SIGTERM);
-  kill(echo_proc, SIGKILL);
-  waitpid(core, nullptr, 0);
-  waitpid(echo_proc, nullptr, 0);
-  std::string cleanup = "rm -rf " + dir;
-  return std::system(cleanup.c_str()) == 0 ? 0 : 1;
+  }
+  core.signal(SIGTERM);
+  core.wait(seconds{30});
+  return 0;
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -40,7 +41,36 @@ struct entry_point {
   std::string name;
 };
 
-std::string text_or_dash(const std::optional<address>& a) { return a ? a->text() : "-"; }
+// Bounds shutdown: CAF's registry keeps an actor alive while a connected peer still holds a
+// proxy to it, and the actor system's destructor waits for such actors forever. Our own
+// nodes drop proxies as soon as a monitor fires; a foreign or stuck peer may not.
+class shutdown_watchdog {
+ public:
+  void arm(std::chrono::seconds limit) {
+    thread_ = std::thread([this, limit] {
+      std::unique_lock<std::mutex> lock{mtx_};
+      if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+        log_error("node", "shutdown still waiting after " + std::to_string(limit.count()) +
+                              " s for actors that remote peers hold; exiting without them");
+        std::_Exit(1);
+      }
+    });
+  }
+  ~shutdown_watchdog() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -85,6 +115,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   metrics node_metrics;
   std::unique_ptr<http_server> api_server, admin_server;
   auto entry = std::make_shared<entry_point>();
+  shutdown_watchdog watchdog;  // destroyed after the actor system, i.e. when shutdown is done
   node_config cfg{known};
   caf::actor_system sys{cfg};
 
@@ -227,6 +258,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   // Stop taking requests first, then the actors; the system's destructor waits for them.
   if (api_server) api_server->stop();
   if (admin_server) admin_server->stop();
+  watchdog.arm(std::chrono::seconds{15});
   stop_actors();
   if (listen_port) sys.middleman().close(*listen_port);
   std::printf("troupe: stopped node=%s\n", node.name.c_str());
