@@ -104,8 +104,9 @@ caf::actor spawn_admin(caf::actor_system& system, std::string node, caf::actor d
                       std::move(supervisors));
 }
 
-http_handler make_admin_handler(caf::actor admin, metrics& sink, http_handler next) {
-  return [admin, &sink, next](http_request&& req, http_reply reply) {
+http_handler make_admin_handler(caf::actor admin, metrics& sink, shutdown_flag stopping,
+                                http_handler next) {
+  return [admin, &sink, stopping, next](http_request&& req, http_reply reply) {
     auto path = req.path();
     bool admin_path = path == "/health" || path == "/ready" || path == "/metrics";
     if (!admin_path) {
@@ -122,6 +123,12 @@ http_handler make_admin_handler(caf::actor admin, metrics& sink, http_handler ne
       res.route = "/metrics";
       return reply(std::move(res));
     }
+    if (path == "/ready" && stopping && stopping->load())
+      return reply(json_response(503,
+                                 {{"ready", false},
+                                  {"checks", {{{"name", "node"}, {"status", "down"},
+                                               {"detail", "shutting down"}}}}},
+                                 "/ready"));
     caf::anon_send(admin, http_exchange{std::move(req), std::move(reply)});
   };
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -32,6 +33,8 @@ struct shared_config {
   http_handler handler;
   http_limits limits;
   metrics* sink;
+  mutable std::atomic<int> in_flight{0};      // read but not yet answered
+  mutable std::atomic<bool> draining{false};  // answers now close their connection
 };
 
 class session : public std::enable_shared_from_this<session> {
@@ -46,6 +49,7 @@ class session : public std::enable_shared_from_this<session> {
 
   // Called on the strand by the reply callback.
   void write(http_response&& res, std::string method) {
+    if (cfg_->draining) keep_alive_ = false;
     auto status = res.status;
     out_ = {};
     out_.version(version_);
@@ -109,6 +113,8 @@ class session : public std::enable_shared_from_this<session> {
       req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     req.body = std::move(msg.body());
     auto method = req.method;
+    counted_ = true;
+    ++cfg_->in_flight;
     cfg_->handler(std::move(req), make_reply(std::move(method)));
   }
 
@@ -138,6 +144,10 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_write(beast::error_code ec, std::size_t) {
+    if (counted_) {  // counted until the response is on the wire, so a drain waits for it
+      counted_ = false;
+      --cfg_->in_flight;
+    }
     if (ec) return close();
     if (!keep_alive_) return drain_ ? drain() : close();
     read();
@@ -177,6 +187,7 @@ class session : public std::enable_shared_from_this<session> {
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool drain_ = false;
+  bool counted_ = false;  // this request is in cfg_->in_flight
   std::vector<char> discard_;
   std::size_t drained_ = 0;
   static constexpr std::size_t max_drain_bytes = 16 << 20;
@@ -224,7 +235,11 @@ class listener : public std::enable_shared_from_this<listener> {
 }  // namespace
 
 struct http_server::impl {
+  std::shared_ptr<const shared_config> cfg;
   net::io_context ioc;
+  // A session waiting for its handler has no pending I/O; without this guard, closing the
+  // acceptor during a drain would let run() return and strand the replies still to come.
+  net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
   std::shared_ptr<listener> accept;
   std::vector<std::thread> threads;
   bool stopped = false;
@@ -233,7 +248,11 @@ struct http_server::impl {
 http_server::http_server(const address& where, http_handler handler, http_limits limits,
                          metrics* sink, int threads)
     : impl_(std::make_unique<impl>()) {
-  auto cfg = std::make_shared<shared_config>(shared_config{std::move(handler), limits, sink});
+  auto cfg = std::make_shared<shared_config>();
+  cfg->handler = std::move(handler);
+  cfg->limits = limits;
+  cfg->sink = sink;
+  impl_->cfg = cfg;
   try {
     auto ip = net::ip::make_address(where.host == "localhost" ? "127.0.0.1" : where.host);
     impl_->accept = std::make_shared<listener>(impl_->ioc, tcp::endpoint{ip, where.port}, cfg);
@@ -249,10 +268,17 @@ http_server::~http_server() { stop(); }
 
 std::uint16_t http_server::port() const { return impl_->accept->port(); }
 
-void http_server::stop() {
+int http_server::in_flight() const { return impl_->cfg->in_flight.load(); }
+
+void http_server::stop(std::chrono::milliseconds grace) {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  impl_->cfg->draining = true;
   impl_->accept->close();
+  auto until = clock_type::now() + grace;
+  while (impl_->cfg->in_flight.load() > 0 && clock_type::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
 }

@@ -31,7 +31,10 @@ class http_server {
   http_server& operator=(const http_server&) = delete;
 
   std::uint16_t port() const;  // the bound port (useful with port 0)
-  void stop();                 // stops accepting and joins the I/O threads; idempotent
+  // Stops accepting, lets requests already received finish for up to `grace` (their
+  // responses close the connection), then stops and joins the I/O threads. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{0});
+  int in_flight() const;  // requests received and not yet answered
 
  private:
   struct impl;

@@ -72,6 +72,9 @@ class shutdown_watchdog {
   std::thread thread_;
 };
 
+// How long in-flight HTTP requests may take to finish when the node is asked to stop.
+constexpr std::chrono::milliseconds shutdown_grace{10000};
+
 }  // namespace
 
 void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known) {
@@ -115,6 +118,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   metrics node_metrics;
   std::unique_ptr<http_server> api_server, admin_server;
   auto entry = std::make_shared<entry_point>();
+  auto stopping = std::make_shared<std::atomic<bool>>(false);
   shutdown_watchdog watchdog;  // destroyed after the actor system, i.e. when shutdown is done
   node_config cfg{known};
   caf::actor_system sys{cfg};
@@ -181,7 +185,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     auto admin = spawn_admin(sys, node.name, directory, supervisors);
     to_stop.push_back(admin);
     if (node.admin)
-      admin_server = std::make_unique<http_server>(*node.admin, make_admin_handler(admin, node_metrics),
+      admin_server = std::make_unique<http_server>(*node.admin, make_admin_handler(admin, node_metrics, stopping),
                                                    http_limits{}, &node_metrics, 1);
     if (node.http && http_cap) {
       entry->name = http_cap->traits.name;
@@ -207,7 +211,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
         caf::anon_send(target, http_exchange{std::move(req), std::move(reply)});
       };
       auto io_threads = std::max(1u, std::thread::hardware_concurrency() / 2);
-      api_server = std::make_unique<http_server>(*node.http, make_admin_handler(admin, node_metrics, forward),
+      api_server = std::make_unique<http_server>(*node.http, make_admin_handler(admin, node_metrics, stopping, forward),
                                                  http_limits{}, &node_metrics, static_cast<int>(io_threads));
     }
   } catch (const std::exception& e) {
@@ -255,8 +259,15 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   sigwait(&signals, &sig);
   log_info("node", std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
 
-  // Stop taking requests first, then the actors; the system's destructor waits for them.
-  if (api_server) api_server->stop();
+  // Drain: /ready turns 503, no new connections, requests already received get their
+  // answers (bounded by the grace period); then the actors stop and the system waits for them.
+  stopping->store(true);
+  if (api_server) {
+    api_server->stop(shutdown_grace);
+    if (api_server->in_flight() > 0)
+      log_warn("node", std::to_string(api_server->in_flight()) +
+                           " requests were still unanswered after the grace period");
+  }
   if (admin_server) admin_server->stop();
   watchdog.arm(std::chrono::seconds{15});
   stop_actors();

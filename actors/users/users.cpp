@@ -80,6 +80,18 @@ struct front_state {
   users_actor store;
 };
 
+// Asks the store and answers the caller itself. Not `delegate`: a delegated reply comes from
+// the detached store, which exposes it to remote callers, and CAF then keeps it alive while
+// a peer holds the proxy, so the node's shutdown would wait for its thread forever.
+template <class Message>
+caf::result<user> ask_store(users_actor::stateful_pointer<front_state> self, Message msg) {
+  auto rp = self->make_response_promise<user>();
+  self->request(self->state.store, caf::infinite, std::move(msg))
+      .then([rp](user& u) mutable { rp.deliver(std::move(u)); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_state> self,
                                           users_actor store) {
   self->state.store = store;
@@ -93,15 +105,21 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
           thread_local std::mt19937_64 rng{std::random_device{}()};
           cmd.id = rules::make_user_id(rng());
         }
-        return self->delegate(self->state.store, std::move(cmd));
+        return ask_store(self, std::move(cmd));
       },
       [self](get_user& query) -> caf::result<user> {
         // An id that breaks the id rules cannot name a stored user.
         if (!rules::valid_user_id(query.id))
           return make_error(errc::not_found, "no user with id '" + query.id + "'");
-        return self->delegate(self->state.store, std::move(query));
+        return ask_store(self, std::move(query));
       },
-      [self](health_atom) { return self->delegate(self->state.store, health_atom::value); },
+      [self](health_atom) -> caf::result<health_report> {
+        auto rp = self->make_response_promise<health_report>();
+        self->request(self->state.store, std::chrono::seconds{2}, health_atom::value)
+            .then([rp](health_report& r) mutable { rp.deliver(std::move(r)); },
+                  [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
   };
 }
 
