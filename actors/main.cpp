@@ -6,8 +6,7 @@
 extern const char* const troupe_default_topology;  // deploy/dev.json, embedded at build time
 
 int main(int argc, char** argv) {
-  return troupe::troupe_main(argc, argv,
-                             {troupe::users::users_capability(),
-                              troupe::gateway::gateway_capability()},
-                             troupe_default_topology);
+  return troupe::troupe_main(
+      argc, argv, {troupe::users::users_capability(), troupe::gateway::gateway_capability()},
+      troupe_default_topology);
 }

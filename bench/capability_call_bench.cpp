@@ -5,15 +5,15 @@
 //   bench_capability_call [--seconds N] [--troupe PATH]
 // The remote side runs as real processes: `troupe run` hosting users, and this binary
 // with --serve-echo PORT for the bare remote baseline.
+#include <unistd.h>
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <csignal>
 #include <functional>
 #include <numeric>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -87,7 +87,8 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, Handle target, Mes
 }
 
 template <class Handle, class Message, class Reply>
-result measure(caf::actor_system& sys, Handle target, Message msg, int inflight, milliseconds window) {
+result measure(caf::actor_system& sys, Handle target, Message msg, int inflight,
+               milliseconds window) {
   caf::scoped_actor self{sys};
   sys.spawn(driver<Handle, Message, Reply>, target, msg, inflight, milliseconds{500}, window,
             caf::actor{self});
@@ -128,8 +129,9 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--serve-echo") == 0) {
     bench_config cfg;
     caf::actor_system sys{cfg};
-    auto port = sys.middleman().publish(sys.spawn(echo, std::int64_t{0}), static_cast<std::uint16_t>(std::stoi(argv[2])),
-                                        "127.0.0.1", true);
+    auto port =
+        sys.middleman().publish(sys.spawn(echo, std::int64_t{0}),
+                                static_cast<std::uint16_t>(std::stoi(argv[2])), "127.0.0.1", true);
     if (!port) return 1;
     std::printf("ready\n");
     std::fflush(stdout);
@@ -151,55 +153,62 @@ int main(int argc, char** argv) {
                           R"(", "nodes": {"core": {"listen": "127.0.0.1:)" +
                           std::to_string(users_port) + R"(", "capabilities": ["users"]}}})");
   test::child_process core{{troupe_path, "run", "--topology", dir.file("t.json"), "--node", "core"},
-                           "", dir.file("core")};
-  test::child_process echo_proc{{self_path(), "--serve-echo", std::to_string(echo_port)}, "",
-                                dir.file("echo")};
+                           "",
+                           dir.file("core")};
+  test::child_process echo_proc{
+      {self_path(), "--serve-echo", std::to_string(echo_port)}, "", dir.file("echo")};
   core.wait_for_line("troupe: ready", seconds{30});
   echo_proc.wait_for_line("ready", seconds{30});
 
   {  // the bench's own actor system goes first, so that core can shut down cleanly
-  bench_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  auto local_echo = sys.spawn(echo, std::int64_t{0});
-  auto remote_echo = sys.middleman().remote_actor("127.0.0.1", echo_port);
-  auto local_users = users::spawn_users(sys, {dir.file("local-users.db"), true});
-  topology topo;
-  node_spec core_spec;
-  core_spec.name = "core";
-  core_spec.listen = address{"127.0.0.1", users_port};
-  core_spec.capabilities = {"users"};
-  topo.nodes["core"] = core_spec;
-  auto directory = spawn_directory(sys, {"bench", topo, {}, {"users"}});
-  self->send(directory, subscribe_atom::value, std::string("users"));
-  users::users_actor remote_users;
-  while (!remote_users)
-    self->receive([&](update_atom, const std::string&, caf::strong_actor_ptr& h) {
-      remote_users = caf::actor_cast<users::users_actor>(h);
-    });
-  auto ctx = make_call_context("bench", hours{1});
-  for (auto target : {local_users, remote_users})
-    self->request(target, seconds{5}, users::create_user{ctx, "bench", "Bench", "bench@example.com"})
-        .receive([](users::user&) {}, [](caf::error&) {});
-  users::get_user get{ctx, "bench"};
+    bench_config cfg;
+    caf::actor_system sys{cfg};
+    caf::scoped_actor self{sys};
+    auto local_echo = sys.spawn(echo, std::int64_t{0});
+    auto remote_echo = sys.middleman().remote_actor("127.0.0.1", echo_port);
+    auto local_users = users::spawn_users(sys, {dir.file("local-users.db"), true});
+    topology topo;
+    node_spec core_spec;
+    core_spec.name = "core";
+    core_spec.listen = address{"127.0.0.1", users_port};
+    core_spec.capabilities = {"users"};
+    topo.nodes["core"] = core_spec;
+    auto directory = spawn_directory(sys, {"bench", topo, {}, {"users"}});
+    self->send(directory, subscribe_atom::value, std::string("users"));
+    users::users_actor remote_users;
+    while (!remote_users)
+      self->receive([&](update_atom, const std::string&, caf::strong_actor_ptr& h) {
+        remote_users = caf::actor_cast<users::users_actor>(h);
+      });
+    auto ctx = make_call_context("bench", hours{1});
+    for (auto target : {local_users, remote_users})
+      self->request(target, seconds{5},
+                    users::create_user{ctx, "bench", "Bench", "bench@example.com"})
+          .receive([](users::user&) {}, [](caf::error&) {});
+    users::get_user get{ctx, "bench"};
 
-  std::printf("capability call benchmark: %d s per run after 0.5 s warm-up, %u cores\n",
-              seconds_per_run, std::thread::hardware_concurrency());
-  std::printf("%-34s %4s %12s %10s %10s %9s\n", "what", "infl", "calls/s", "p50 us", "p99 us", "vs bare");
-  for (int inflight : {1, 64}) {
-    auto bare_local = measure<caf::actor, std::int64_t, std::int64_t>(sys, local_echo, 1, inflight, window);
-    print_row("bare CAF echo, in-process", inflight, bare_local, bare_local);
-    auto cap_local = measure<users::users_actor, users::get_user, users::user>(sys, local_users, get, inflight, window);
-    print_row("users.get, in-process", inflight, cap_local, bare_local);
-    auto bare_remote = measure<caf::actor, std::int64_t, std::int64_t>(sys, *remote_echo, 1, inflight, window);
-    print_row("bare CAF echo, two nodes", inflight, bare_remote, bare_remote);
-    auto cap_remote = measure<users::users_actor, users::get_user, users::user>(sys, remote_users, get, inflight, window);
-    print_row("users.get, two nodes", inflight, cap_remote, bare_remote);
-  }
-  std::fflush(stdout);
-  self->send_exit(directory, caf::exit_reason::user_shutdown);
-  self->send_exit(local_users, caf::exit_reason::user_shutdown);
-  self->send_exit(local_echo, caf::exit_reason::user_shutdown);
+    std::printf("capability call benchmark: %d s per run after 0.5 s warm-up, %u cores\n",
+                seconds_per_run, std::thread::hardware_concurrency());
+    std::printf("%-34s %4s %12s %10s %10s %9s\n", "what", "infl", "calls/s", "p50 us", "p99 us",
+                "vs bare");
+    for (int inflight : {1, 64}) {
+      auto bare_local =
+          measure<caf::actor, std::int64_t, std::int64_t>(sys, local_echo, 1, inflight, window);
+      print_row("bare CAF echo, in-process", inflight, bare_local, bare_local);
+      auto cap_local = measure<users::users_actor, users::get_user, users::user>(
+          sys, local_users, get, inflight, window);
+      print_row("users.get, in-process", inflight, cap_local, bare_local);
+      auto bare_remote =
+          measure<caf::actor, std::int64_t, std::int64_t>(sys, *remote_echo, 1, inflight, window);
+      print_row("bare CAF echo, two nodes", inflight, bare_remote, bare_remote);
+      auto cap_remote = measure<users::users_actor, users::get_user, users::user>(
+          sys, remote_users, get, inflight, window);
+      print_row("users.get, two nodes", inflight, cap_remote, bare_remote);
+    }
+    std::fflush(stdout);
+    self->send_exit(directory, caf::exit_reason::user_shutdown);
+    self->send_exit(local_users, caf::exit_reason::user_shutdown);
+    self->send_exit(local_echo, caf::exit_reason::user_shutdown);
   }
   core.signal(SIGTERM);
   core.wait(seconds{30});

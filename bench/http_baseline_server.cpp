@@ -3,8 +3,8 @@
 //   --mode bare     a minimal Beast async server of its own (the HTTP limit of this machine)
 //   --mode runtime  troupe's own HTTP server with a handler that answers at once (isolates
 //                   the cost of the actor hop from the cost of the server plumbing)
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -34,7 +34,8 @@ class session : public std::enable_shared_from_this<session> {
   void read() {
     req_ = {};
     stream_.expires_after(std::chrono::seconds{30});
-    http::async_read(stream_, buffer_, req_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+    http::async_read(stream_, buffer_, req_,
+                     beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
  private:
@@ -48,7 +49,8 @@ class session : public std::enable_shared_from_this<session> {
     res_.keep_alive(req_.keep_alive());
     res_.body() = body;
     res_.prepare_payload();
-    http::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, shared_from_this()));
+    http::async_write(stream_, res_,
+                      beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
   void on_write(beast::error_code ec, std::size_t) {
     if (ec || !res_.keep_alive()) return;
@@ -70,7 +72,9 @@ void accept(net::io_context& ioc, tcp::acceptor& acceptor) {
   });
 }
 
-int threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2)); }
+int threads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+}
 
 }  // namespace
 
@@ -89,7 +93,9 @@ int main(int argc, char** argv) {
                                  res.route = "/api/users/{id}";
                                  reply(std::move(res));
                                },
-                               {}, nullptr, threads()};
+                               {},
+                               nullptr,
+                               threads()};
     std::printf("ready port=%u\n", server.port());
     std::fflush(stdout);
     int sig;

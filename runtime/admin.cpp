@@ -47,9 +47,10 @@ struct health_round {
   }
   void finish() {
     bool ok = std::all_of(checks.begin(), checks.end(), [](auto& c) { return c.ok; });
-    reply(json_response(ok ? 200 : 503,
-                        {{"status", ok ? "up" : "down"}, {"node", node}, {"checks", checks_json(checks)}},
-                        "/health"));
+    reply(json_response(
+        ok ? 200 : 503,
+        {{"status", ok ? "up" : "down"}, {"node", node}, {"checks", checks_json(checks)}},
+        "/health"));
   }
 };
 
@@ -114,8 +115,9 @@ http_handler make_admin_handler(caf::actor admin, metrics& sink, shutdown_flag s
       return reply(json_error(404, "not_found", "no route for " + std::string(path)));
     }
     if (req.method != "GET")
-      return reply(json_error(405, "method_not_allowed", "only GET is allowed on " + std::string(path),
-                              {}, std::string(path)));
+      return reply(json_error(405, "method_not_allowed",
+                              "only GET is allowed on " + std::string(path), {},
+                              std::string(path)));
     if (path == "/metrics") {
       http_response res;
       res.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -124,11 +126,11 @@ http_handler make_admin_handler(caf::actor admin, metrics& sink, shutdown_flag s
       return reply(std::move(res));
     }
     if (path == "/ready" && stopping && stopping->load())
-      return reply(json_response(503,
-                                 {{"ready", false},
-                                  {"checks", {{{"name", "node"}, {"status", "down"},
-                                               {"detail", "shutting down"}}}}},
-                                 "/ready"));
+      return reply(json_response(
+          503,
+          {{"ready", false},
+           {"checks", {{{"name", "node"}, {"status", "down"}, {"detail", "shutting down"}}}}},
+          "/ready"));
     caf::anon_send(admin, http_exchange{std::move(req), std::move(reply)});
   };
 }

@@ -21,7 +21,7 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 // One line of a /health answer.
 struct health_check {
-  std::string name;    // "users", "users.db"
+  std::string name;  // "users", "users.db"
   bool ok = false;
   std::string detail;  // why not ok, or what was checked
 };

@@ -10,12 +10,12 @@
 namespace troupe {
 
 struct call_context {
-  std::string trace_id;         // W3C trace id, 32 hex digits
-  std::string span_id;          // 16 hex digits, the caller's span
-  std::int64_t deadline_ms = 0; // milliseconds since the Unix epoch; 0 means none
-  std::string principal;        // authenticated subject, empty when anonymous
-  std::string caller;           // the calling capability, e.g. "gateway"
-  std::string idempotency_key;  // empty when the caller gave none
+  std::string trace_id;          // W3C trace id, 32 hex digits
+  std::string span_id;           // 16 hex digits, the caller's span
+  std::int64_t deadline_ms = 0;  // milliseconds since the Unix epoch; 0 means none
+  std::string principal;         // authenticated subject, empty when anonymous
+  std::string caller;            // the calling capability, e.g. "gateway"
+  std::string idempotency_key;   // empty when the caller gave none
 };
 
 template <class Inspector>

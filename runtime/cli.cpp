@@ -41,7 +41,8 @@ parsed_flags parse_flags(int argc, char** argv, int first, bool allow_placement)
     if (flag == "--http") {
       auto v = value();
       out.http = parse_address(v);
-      if (!out.http) throw usage_error{"--http: '" + v + "' is not an address of the form HOST:PORT"};
+      if (!out.http)
+        throw usage_error{"--http: '" + v + "' is not an address of the form HOST:PORT"};
     } else if (flag == "--data") {
       out.data = value();
       if (out.data->empty()) throw usage_error{"--data: must not be empty"};
@@ -101,7 +102,8 @@ int troupe_main(int argc, char** argv, const std::vector<capability>& known,
         if (auto env = std::getenv("TROUPE_TOPOLOGY"); env && *env) flags.topology = env;
       if (!flags.node)
         if (auto env = std::getenv("TROUPE_NODE"); env && *env) flags.node = env;
-      if (!flags.topology) throw usage_error{"run: --topology FILE is required (or TROUPE_TOPOLOGY)"};
+      if (!flags.topology)
+        throw usage_error{"run: --topology FILE is required (or TROUPE_TOPOLOGY)"};
       if (!flags.node) throw usage_error{"run: --node NAME is required (or TROUPE_NODE)"};
       opt.topo = load_topology(*flags.topology, traits);
       opt.topology_file = *flags.topology;

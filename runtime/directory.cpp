@@ -123,10 +123,12 @@ void lose_node(directory_actor* self, const std::string& node, const std::string
 caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
   self->state.cfg = std::move(cfg);
   auto& st = self->state;
-  for (auto& cap : st.cfg.local) st.entries[cap] = entry{nullptr, st.cfg.node, true, "not started yet"};
+  for (auto& cap : st.cfg.local)
+    st.entries[cap] = entry{nullptr, st.cfg.node, true, "not started yet"};
   for (auto& cap : st.cfg.remote) {
     auto host = st.cfg.topo.host_of(cap);
-    st.entries[cap] = entry{nullptr, host->name, false, "node '" + host->name + "' not connected yet"};
+    st.entries[cap] =
+        entry{nullptr, host->name, false, "node '" + host->name + "' not connected yet"};
     auto& r = st.remotes[host->name];
     r.where = *host->listen;
     r.caps.push_back(cap);
@@ -161,20 +163,19 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
         if (it == self->state.entries.end())
           return make_error(errc::unavailable, "capability '" + cap + "' is not known here");
         if (!it->second.handle)
-          return make_error(errc::unavailable,
-                            "capability '" + cap + "' is unavailable: " + it->second.why_unavailable);
+          return make_error(errc::unavailable, "capability '" + cap + "' is unavailable: " +
+                                                   it->second.why_unavailable);
         return it->second.handle;
       },
       [self](lookup_atom, const std::string& cap,
              bool local_only) -> caf::result<caf::strong_actor_ptr> {
         auto it = self->state.entries.find(cap);
         if (it == self->state.entries.end() || (local_only && !it->second.local))
-          return make_error(errc::unavailable,
-                            "capability '" + cap + "' is not hosted on node '" +
-                                self->state.cfg.node + "'");
+          return make_error(errc::unavailable, "capability '" + cap + "' is not hosted on node '" +
+                                                   self->state.cfg.node + "'");
         if (!it->second.handle)
-          return make_error(errc::unavailable,
-                            "capability '" + cap + "' is unavailable: " + it->second.why_unavailable);
+          return make_error(errc::unavailable, "capability '" + cap + "' is unavailable: " +
+                                                   it->second.why_unavailable);
         return it->second.handle;
       },
       [self](subscribe_atom, const std::string& cap) {
@@ -217,7 +218,8 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
       [self](failed_atom, const std::string& node, const std::string& why) {
         auto& r = self->state.remotes[node];
         r.connecting = false;
-        for (auto& cap : r.caps) self->state.entries[cap].why_unavailable = "node '" + node + "': " + why;
+        for (auto& cap : r.caps)
+          self->state.entries[cap].why_unavailable = "node '" + node + "': " + why;
         if (r.failures == 0) log_warn("directory", "cannot reach node '" + node + "': " + why);
         self->delayed_send(self, backoff(self, r.failures++), retry_atom::value, node);
       },

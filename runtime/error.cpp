@@ -77,7 +77,8 @@ std::string render_error(std::uint8_t code, caf::atom_value, const caf::message&
   if (context.match_elements<std::string, std::string>()) {
     out += ": ";
     out += context.get_as<std::string>(0);
-    if (!context.get_as<std::string>(1).empty()) out += " (field " + context.get_as<std::string>(1) + ")";
+    if (!context.get_as<std::string>(1).empty())
+      out += " (field " + context.get_as<std::string>(1) + ")";
   }
   return out;
 }

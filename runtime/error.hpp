@@ -19,7 +19,7 @@ enum class errc : std::uint8_t {
   internal,              // a bug or a broken store; details are in the log
   payload_too_large,
   method_not_allowed,
-  bad_request,           // malformed request (not JSON, missing header...)
+  bad_request,  // malformed request (not JSON, missing header...)
 };
 
 inline constexpr caf::atom_value error_category = caf::atom("troupe");

@@ -35,8 +35,8 @@ http_response json_error(int status, std::string_view code, std::string_view mes
   if (!field.empty()) err["field"] = field;
   http_response res;
   res.status = status;
-  res.body = nlohmann::json{{"error", err}}.dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace);
+  res.body =
+      nlohmann::json{{"error", err}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   res.route = std::move(route);
   return res;
 }

@@ -165,12 +165,11 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void drain_more() {
-    stream_.async_read_some(
-        net::buffer(discard_),
-        [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-          self->drained_ += n;
-          if (!ec && self->drained_ < max_drain_bytes) self->drain_more();
-        });
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (!ec && self->drained_ < max_drain_bytes) self->drain_more();
+                            });
   }
 
   void close() {
@@ -264,11 +263,17 @@ http_server::http_server(const address& where, http_handler handler, http_limits
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
 
-std::uint16_t http_server::port() const { return impl_->accept->port(); }
+std::uint16_t http_server::port() const {
+  return impl_->accept->port();
+}
 
-int http_server::in_flight() const { return impl_->cfg->in_flight.load(); }
+int http_server::in_flight() const {
+  return impl_->cfg->in_flight.load();
+}
 
 void http_server::stop(std::chrono::milliseconds grace) {
   if (impl_->stopped) return;

@@ -14,8 +14,8 @@ namespace troupe {
 class metrics;
 
 struct http_limits {
-  std::size_t body_bytes = 1 << 20;    // 413 above
-  std::size_t header_bytes = 16 << 10; // 431 above
+  std::size_t body_bytes = 1 << 20;        // 413 above
+  std::size_t header_bytes = 16 << 10;     // 431 above
   std::chrono::seconds idle_timeout{30};   // waiting for (the rest of) a request
   std::chrono::seconds write_timeout{30};  // writing a response to a slow reader
 };

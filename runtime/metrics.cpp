@@ -31,7 +31,9 @@ struct metrics::impl {
 metrics::metrics() : impl_(std::make_unique<impl>()) {}
 metrics::~metrics() = default;
 
-prometheus::Registry& metrics::registry() { return *impl_->registry; }
+prometheus::Registry& metrics::registry() {
+  return *impl_->registry;
+}
 
 void metrics::observe_http(std::string_view method, std::string_view route, int status,
                            double seconds) {
@@ -47,7 +49,8 @@ void metrics::observe_http(std::string_view method, std::string_view route, int 
                                                 {"route", std::string(route)},
                                                 {"status_code", std::to_string(status)}};
       static const prometheus::Histogram::BucketBoundaries buckets{
-          0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+          0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
       it = impl_->series
                .emplace(key, std::make_pair(&impl_->requests.Add(labels),
                                             &impl_->durations.Add(labels, buckets)))

@@ -1,10 +1,10 @@
 #include "runtime/node.hpp"
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -31,7 +31,9 @@ using namespace std::chrono_literals;
 
 class node_config : public caf::actor_system_config {
  public:
-  explicit node_config(const std::vector<capability>& known) { configure_node_system(*this, known); }
+  explicit node_config(const std::vector<capability>& known) {
+    configure_node_system(*this, known);
+  }
 };
 
 // The HTTP-serving capability's current handle, read by I/O threads on every request.
@@ -123,8 +125,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   node_config cfg{known};
   caf::actor_system sys{cfg};
 
-  auto directory = spawn_directory(sys, directory_config{node.name, opt.topo, node.capabilities,
-                                                         remote});
+  auto directory =
+      spawn_directory(sys, directory_config{node.name, opt.topo, node.capabilities, remote});
   std::vector<std::pair<std::string, caf::actor>> supervisors;
   std::vector<std::string> data_files;
   for (auto& name : node.capabilities) {
@@ -175,8 +177,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     if (node.listen) {
       auto node_actor = spawn_node_actor(sys, directory);
       to_stop.push_back(node_actor);
-      auto port = sys.middleman().publish(node_actor, node.listen->port, node.listen->host.c_str(),
-                                          true);
+      auto port =
+          sys.middleman().publish(node_actor, node.listen->port, node.listen->host.c_str(), true);
       if (!port)
         throw std::runtime_error("cannot listen on " + node.listen->text() + ": " +
                                  sys.render(port.error()));
@@ -185,8 +187,9 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     auto admin = spawn_admin(sys, node.name, directory, supervisors);
     to_stop.push_back(admin);
     if (node.admin)
-      admin_server = std::make_unique<http_server>(*node.admin, make_admin_handler(admin, node_metrics, stopping),
-                                                   http_limits{}, &node_metrics, 1);
+      admin_server = std::make_unique<http_server>(
+          *node.admin, make_admin_handler(admin, node_metrics, stopping), http_limits{},
+          &node_metrics, 1);
     if (node.http && http_cap) {
       entry->name = http_cap->traits.name;
       auto subscriber = sys.spawn(
@@ -211,8 +214,9 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
         caf::anon_send(target, http_exchange{std::move(req), std::move(reply)});
       };
       auto io_threads = std::max(1u, std::thread::hardware_concurrency() / 2);
-      api_server = std::make_unique<http_server>(*node.http, make_admin_handler(admin, node_metrics, stopping, forward),
-                                                 http_limits{}, &node_metrics, static_cast<int>(io_threads));
+      api_server = std::make_unique<http_server>(
+          *node.http, make_admin_handler(admin, node_metrics, stopping, forward), http_limits{},
+          &node_metrics, static_cast<int>(io_threads));
     }
   } catch (const std::exception& e) {
     log_error("node", e.what());
@@ -227,8 +231,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   };
   auto listen_text =
       node.listen ? node.listen->host + ":" + std::to_string(*listen_port) : std::string("-");
-  std::printf("troupe: node '%s' of topology '%s' (%s)\n", node.name.c_str(),
-              opt.topo.name.c_str(), opt.topology_file.c_str());
+  std::printf("troupe: node '%s' of topology '%s' (%s)\n", node.name.c_str(), opt.topo.name.c_str(),
+              opt.topology_file.c_str());
   for (auto& name : node.capabilities) {
     std::printf("  capability %s", name.c_str());
     for (auto& cap : known)

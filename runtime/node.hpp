@@ -13,9 +13,9 @@ namespace troupe {
 
 struct node_options {
   topology topo;
-  std::string topology_file;             // for messages; "(embedded default)" in dev mode
-  std::string node;                      // must be a node of topo
-  std::optional<address> http_override;  // --http
+  std::string topology_file;                 // for messages; "(embedded default)" in dev mode
+  std::string node;                          // must be a node of topo
+  std::optional<address> http_override;      // --http
   std::optional<std::string> data_override;  // --data
 };
 

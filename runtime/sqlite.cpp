@@ -15,13 +15,17 @@ namespace {
 
 }  // namespace
 
-bool error::constraint_violation() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
+bool error::constraint_violation() const {
+  return (code_ & 0xff) == SQLITE_CONSTRAINT;
+}
 
-statement::~statement() { sqlite3_finalize(stmt_); }
+statement::~statement() {
+  sqlite3_finalize(stmt_);
+}
 
 statement& statement::bind(int index, std::string_view text) {
-  auto rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                              SQLITE_TRANSIENT);
+  auto rc =
+      sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) raise(db_, rc, "bind");
   return *this;
 }
@@ -52,7 +56,9 @@ std::string statement::text(int column) const {
            : std::string{};
 }
 
-std::int64_t statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t statement::int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
 
 void statement::reset() {
   sqlite3_reset(stmt_);
@@ -62,9 +68,9 @@ void statement::reset() {
 database::database(const std::string& path, durability mode) : path_(path) {
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  auto rc = sqlite3_open_v2(path.c_str(), &db_,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                            nullptr);
+  auto rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
@@ -92,7 +98,9 @@ void database::exec(const std::string& sql) {
   }
 }
 
-int database::changes() const { return sqlite3_changes(db_); }
+int database::changes() const {
+  return sqlite3_changes(db_);
+}
 
 statement& database::prepare(const std::string& sql) {
   auto it = cache_.find(sql);
@@ -118,8 +126,8 @@ void database::migrate(const std::vector<std::string>& migrations) {
   auto version = schema_version();
   if (version > static_cast<int>(migrations.size()))
     throw error(0, path_ + ": schema version " + std::to_string(version) +
-                       " is newer than this binary knows (" +
-                       std::to_string(migrations.size()) + ")");
+                       " is newer than this binary knows (" + std::to_string(migrations.size()) +
+                       ")");
   for (auto i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
     transaction tx{*this};
     exec(migrations[i]);
@@ -138,7 +146,9 @@ std::string database::check() {
   return result == "ok" ? std::string{} : result;
 }
 
-transaction::transaction(database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+transaction::transaction(database& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
 
 transaction::~transaction() {
   if (!done_) {

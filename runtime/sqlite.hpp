@@ -19,8 +19,8 @@ namespace troupe::sqlite {
 class error : public std::runtime_error {
  public:
   error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
-  int code() const { return code_; }           // extended result code
-  bool constraint_violation() const;           // UNIQUE, PRIMARY KEY, CHECK...
+  int code() const { return code_; }  // extended result code
+  bool constraint_violation() const;  // UNIQUE, PRIMARY KEY, CHECK...
 
  private:
   int code_;
@@ -36,8 +36,8 @@ class statement {
 
   statement& bind(int index, std::string_view text);  // 1-based, like SQLite
   statement& bind(int index, std::int64_t value);
-  bool step();       // true while a row is available
-  void run();        // steps to completion (for writes)
+  bool step();                         // true while a row is available
+  void run();                          // steps to completion (for writes)
   std::string text(int column) const;  // 0-based
   std::int64_t int64(int column) const;
   void reset();

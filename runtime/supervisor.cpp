@@ -45,8 +45,7 @@ void on_crash(supervisor_actor* self, const std::string& why) {
     st.failed = true;
     log_error("supervisor", "capability '" + name + "' exceeded " +
                                 std::to_string(st.policy.max_restarts) + " restarts in " +
-                                std::to_string(st.policy.window.count()) +
-                                " s; giving up: " + why);
+                                std::to_string(st.policy.window.count()) + " s; giving up: " + why);
     return;
   }
   auto delay = st.policy.backoff_min * (1LL << std::min<std::size_t>(st.restarts.size(), 16));

@@ -17,7 +17,7 @@
 namespace troupe {
 
 struct restart_policy {
-  int max_restarts = 5;                  // within `window`; one more and it gives up
+  int max_restarts = 5;  // within `window`; one more and it gives up
   std::chrono::seconds window{30};
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{5000};

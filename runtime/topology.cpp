@@ -43,9 +43,12 @@ namespace {
 std::string escape_pointer_token(const std::string& key) {
   std::string out;
   for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }
@@ -57,10 +60,9 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 bool valid_node_name(const std::string& name) {
-  return !name.empty() && name.size() <= 63 &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-         });
+  return !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
 }
 
 class checker {
@@ -131,7 +133,7 @@ class checker {
     if (!nodes.is_object() || nodes.empty())
       fail("/nodes", "must be an object with at least one node");
 
-    std::map<std::string, std::string> hosted_at;   // capability -> path where hosted
+    std::map<std::string, std::string> hosted_at;        // capability -> path where hosted
     std::map<std::string, std::string> address_at_path;  // "host:port" -> path
     for (auto& [node_name, node_json] : nodes.items()) {
       auto path = "/nodes/" + escape_pointer_token(node_name);
@@ -197,8 +199,8 @@ class checker {
         for (auto& need : cap.needs) {
           auto host = topo.host_of(need);
           if (!host)
-            fail(cap_path, "capability '" + cap.name + "' needs '" + need +
-                               "', which is hosted on no node");
+            fail(cap_path,
+                 "capability '" + cap.name + "' needs '" + need + "', which is hosted on no node");
           if (host != &node && !host->listen)
             fail("/nodes/" + host->name + "/listen",
                  "missing: node '" + host->name + "' hosts '" + need + "', which '" + cap.name +

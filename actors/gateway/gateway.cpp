@@ -68,7 +68,8 @@ void call_users(gateway_actor* self, Message msg, http_reply reply, std::string 
               call->reply(user_response(success_status, u, std::move(call->route)));
           },
           [self, id](caf::error& err) {
-            if (auto call = take(self, id)) call->reply(error_response(err, std::move(call->route)));
+            if (auto call = take(self, id))
+              call->reply(error_response(err, std::move(call->route)));
           });
 }
 
@@ -80,8 +81,8 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_config cfg) {
         auto match = match_route(ex.request.method, ex.request.path());
         switch (match.kind) {
           case route_kind::not_found:
-            return ex.reply(json_error(404, "not_found",
-                                       "no route for " + std::string(ex.request.path())));
+            return ex.reply(
+                json_error(404, "not_found", "no route for " + std::string(ex.request.path())));
           case route_kind::method_not_allowed: {
             auto res = json_error(405, "method_not_allowed",
                                   ex.request.method + " is not allowed here; use " + match.allow,
@@ -96,8 +97,8 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_config cfg) {
                               std::move(ex.reply), match.route, 201);
           }
           case route_kind::get_user:
-            return call_users(self, users::get_user{{}, match.id}, std::move(ex.reply),
-                              match.route, 200);
+            return call_users(self, users::get_user{{}, match.id}, std::move(ex.reply), match.route,
+                              200);
         }
       },
       [self](update_atom, const std::string& capability, const caf::strong_actor_ptr& handle) {
@@ -106,8 +107,8 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_config cfg) {
         if (!handle) fail_pending(self, capability);
       },
       [self](health_atom) {
-        return health_report{{"gateway", true,
-                              std::to_string(self->state.pending.size()) + " calls in flight"}};
+        return health_report{
+            {"gateway", true, std::to_string(self->state.pending.size()) + " calls in flight"}};
       },
   };
 }

@@ -24,7 +24,9 @@ std::string iso8601(std::int64_t ms) {
   return buf;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -33,8 +35,8 @@ route_match match_route(std::string_view method, std::string_view path) {
     if (method == "POST") return {route_kind::create_user, "/api/users", "", ""};
     return {route_kind::method_not_allowed, "/api/users", "", "POST"};
   }
-  if (path.size() > users_prefix.size() + 1 && path.substr(0, users_prefix.size()) == users_prefix &&
-      path[users_prefix.size()] == '/') {
+  if (path.size() > users_prefix.size() + 1 &&
+      path.substr(0, users_prefix.size()) == users_prefix && path[users_prefix.size()] == '/') {
     auto id = path.substr(users_prefix.size() + 1);
     if (id.find('/') != std::string_view::npos) return {route_kind::not_found, "", "", ""};
     if (method == "GET") return {route_kind::get_user, "/api/users/{id}", std::string(id), ""};
@@ -45,8 +47,7 @@ route_match match_route(std::string_view method, std::string_view path) {
 
 std::variant<users::create_user, http_response> parse_create_user(const http_request& req,
                                                                   const std::string& route) {
-  if (auto type = req.header("Content-Type");
-      type && type->rfind("application/json", 0) != 0)
+  if (auto type = req.header("Content-Type"); type && type->rfind("application/json", 0) != 0)
     return json_error(415, "unsupported_media_type",
                       "Content-Type must be application/json, not '" + *type + "'", {}, route);
   json body;
@@ -60,8 +61,10 @@ std::variant<users::create_user, http_response> parse_create_user(const http_req
     return json_error(400, "invalid_argument", "the body must be a JSON object", {}, route);
   users::create_user cmd;
   for (auto& [key, value] : body.items()) {
-    std::string* target = key == "id" ? &cmd.id : key == "name" ? &cmd.name
-                                                : key == "email" ? &cmd.email : nullptr;
+    std::string* target = key == "id"      ? &cmd.id
+                          : key == "name"  ? &cmd.name
+                          : key == "email" ? &cmd.email
+                                           : nullptr;
     if (!target)
       return json_error(400, "invalid_argument",
                         "unknown field '" + key + "' (allowed: id, name, email)", key, route);

@@ -17,9 +17,9 @@ enum class route_kind { create_user, get_user, not_found, method_not_allowed };
 
 struct route_match {
   route_kind kind = route_kind::not_found;
-  std::string route;   // template for metrics: "/api/users/{id}"
-  std::string id;      // the {id} segment
-  std::string allow;   // for 405: the methods the route takes
+  std::string route;  // template for metrics: "/api/users/{id}"
+  std::string id;     // the {id} segment
+  std::string allow;  // for 405: the methods the route takes
 };
 
 route_match match_route(std::string_view method, std::string_view path);

@@ -20,7 +20,8 @@ std::int64_t now_ms() {
 }
 
 caf::error deadline_passed() {
-  return make_error(errc::deadline_exceeded, "the deadline passed before the users capability got to it");
+  return make_error(errc::deadline_exceeded,
+                    "the deadline passed before the users capability got to it");
 }
 
 // Turns exceptions that escape a handler (or the start) into an error naming the cause,
@@ -68,9 +69,9 @@ users_actor::behavior_type store_behavior(users_actor::stateful_pointer<store_st
       },
       [self](health_atom) {
         auto problem = self->state.db->check();
-        return health_report{{"users", true, "serving"},
-                             {"users.db", problem.empty(),
-                              problem.empty() ? self->state.db->path() : problem}};
+        return health_report{
+            {"users", true, "serving"},
+            {"users.db", problem.empty(), problem.empty() ? self->state.db->path() : problem}};
       },
   };
 }

@@ -15,7 +15,9 @@ const std::vector<std::string> migrations = {
 
 }  // namespace
 
-user_store::user_store(const std::string& path) : db_(path) { db_.migrate(migrations); }
+user_store::user_store(const std::string& path) : db_(path) {
+  db_.migrate(migrations);
+}
 
 bool user_store::insert(const user& u) {
   auto& stmt = db_.prepare(

@@ -2,8 +2,8 @@
 // by sched.run(), so order and outcomes do not depend on thread timing.
 #include <catch2/catch.hpp>
 
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 #include <caf/all.hpp>
 #include <caf/test/dsl.hpp>
@@ -43,14 +43,17 @@ struct fixture : test_coordinator_fixture<> {
     caf::expected<user> out{caf::error{}};
     auto handle = self->request(users, caf::infinite, std::move(msg));
     sched.run();
-    handle.receive([&](user& u) { out = std::move(u); }, [&](caf::error& e) { out = std::move(e); });
+    handle.receive([&](user& u) { out = std::move(u); },
+                   [&](caf::error& e) { out = std::move(e); });
     return out;
   }
 
   static call_context ctx() { return make_call_context("test", std::chrono::seconds{60}); }
 };
 
-errc code_of(const caf::expected<user>& r) { return static_cast<errc>(r.error().code()); }
+errc code_of(const caf::expected<user>& r) {
+  return static_cast<errc>(r.error().code());
+}
 
 }  // namespace
 

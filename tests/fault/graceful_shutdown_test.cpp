@@ -15,11 +15,10 @@ using namespace std::chrono_literals;
 
 TEST_CASE("a node asked to stop answers the requests it already has before it exits") {
   temp_dir dir;
-  auto files = write_two_node_topology(dir, R"("gateway": {"request_timeout_ms": 1500})");
-  troupe_node core({"run", "--topology", files.topology, "--node", "core"}, dir.path(), "core");
-  troupe_node edge({"run", "--topology", files.topology, "--node", "edge"}, dir.path(), "edge");
+  two_node_cluster cluster{dir, R"("gateway": {"request_timeout_ms": 1500})"};
+  auto& core = cluster.core();
+  auto& edge = cluster.edge();
   http_client admin{edge.admin()};
-  REQUIRE(eventually([&] { return admin.get("/ready").status == 200; }, 10s));
 
   // Hold a request in flight: the users node is frozen, so it waits for its deadline.
   core.process().signal(SIGSTOP);

@@ -15,12 +15,11 @@ using namespace std::chrono_literals;
 
 TEST_CASE("a silent node gives 504 at the deadline, then is dropped, then comes back") {
   temp_dir dir;
-  auto files = write_two_node_topology(dir, R"("gateway": {"request_timeout_ms": 300})");
-  troupe_node core({"run", "--topology", files.topology, "--node", "core"}, dir.path(), "core");
-  troupe_node edge({"run", "--topology", files.topology, "--node", "edge"}, dir.path(), "edge");
+  two_node_cluster cluster{dir, R"("gateway": {"request_timeout_ms": 300})"};
+  auto& core = cluster.core();
+  auto& edge = cluster.edge();
   http_client api{edge.http()};
   http_client admin{edge.admin()};
-  REQUIRE(eventually([&] { return admin.get("/ready").status == 200; }, 10s));
   REQUIRE(api.post_json("/api/users", R"({"id":"dan","name":"Dan","email":"dan@example.com"})")
               .status == 201);
 

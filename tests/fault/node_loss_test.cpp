@@ -13,25 +13,23 @@ using namespace std::chrono_literals;
 
 TEST_CASE("losing the users node gives 503 at once and recovers without a manual step") {
   temp_dir dir;
-  auto files = write_two_node_topology(dir);
-  std::vector<std::string> core_args = {"run", "--topology", files.topology, "--node", "core"};
-  auto core = std::make_unique<troupe_node>(core_args, dir.path(), "core-1");
-  troupe_node edge({"run", "--topology", files.topology, "--node", "edge"}, dir.path(), "edge");
+  two_node_cluster cluster{dir};
+  auto& edge = cluster.edge();
   http_client api{edge.http()};
   http_client admin{edge.admin()};
-  REQUIRE(eventually([&] { return admin.get("/ready").status == 200; }, 10s));
   auto created =
       api.post_json("/api/users", R"({"id":"carol","name":"Carol","email":"carol@example.com"})");
   REQUIRE(created.status == 201);
 
-  core->kill_hard();
+  cluster.core().kill_hard();
   auto started = std::chrono::steady_clock::now();
   auto lost = api.get("/api/users/carol");
   auto elapsed = std::chrono::steady_clock::now() - started;
   CHECK(lost.status == 503);
   CHECK(json::parse(lost.body)["error"]["code"] == "unavailable");
   CHECK(elapsed < 1s);
-  INFO("503 after " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms");
+  INFO("503 after " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+                    << " ms");
 
   // Not a timeout: every call keeps failing fast while the node is gone.
   for (int i = 0; i < 5; ++i) {
@@ -43,11 +41,11 @@ TEST_CASE("losing the users node gives 503 at once and recovers without a manual
   auto ready = json::parse(admin.get("/ready").body);
   CHECK(ready["ready"] == false);
 
-  core = std::make_unique<troupe_node>(core_args, dir.path(), "core-2");
+  cluster.start_core();
   CHECK(eventually([&] { return api.get("/api/users/carol").status == 200; }, 10s));
   auto back = api.get("/api/users/carol");
   CHECK(json::parse(back.body) == json::parse(created.body));
   CHECK(admin.get("/ready").status == 200);
-  CHECK(core->stop() == 0);
+  CHECK(cluster.core().stop() == 0);
   CHECK(edge.stop() == 0);
 }

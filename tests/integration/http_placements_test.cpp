@@ -37,7 +37,8 @@ std::vector<step> run_scenario(const std::string& where) {
     return body;
   };
 
-  auto created = http.post_json("/api/users", R"({"id":"alice","name":"Alice","email":"alice@example.com"})");
+  auto created =
+      http.post_json("/api/users", R"({"id":"alice","name":"Alice","email":"alice@example.com"})");
   CHECK(created.status == 201);
   CHECK(created.headers.at("location") == "/api/users/alice");
   auto body = record("create", created);
@@ -49,7 +50,8 @@ std::vector<step> run_scenario(const std::string& where) {
   CHECK(json::parse(read.body) == json::parse(created.body));
   record("read", read);
 
-  auto dup = http.post_json("/api/users", R"({"id":"alice","name":"Other","email":"o@example.com"})");
+  auto dup =
+      http.post_json("/api/users", R"({"id":"alice","name":"Other","email":"o@example.com"})");
   CHECK(dup.status == 409);
   CHECK(record("duplicate", dup)["error"]["code"] == "already_exists");
   CHECK(json::parse(http.get("/api/users/alice").body)["name"] == "Alice");  // nothing overwritten
@@ -58,8 +60,8 @@ std::vector<step> run_scenario(const std::string& where) {
   CHECK(bad_email.status == 400);
   CHECK(record("bad email", bad_email)["error"]["field"] == "email");
 
-  auto long_name = http.post_json(
-      "/api/users", R"({"id":"bob","name":")" + std::string(201, 'b') + R"(","email":"b@example.com"})");
+  auto long_name = http.post_json("/api/users", R"({"id":"bob","name":")" + std::string(201, 'b') +
+                                                    R"(","email":"b@example.com"})");
   CHECK(long_name.status == 400);
   CHECK(record("long name", long_name)["error"]["field"] == "name");
 
@@ -106,8 +108,10 @@ void check_metrics(const std::string& where) {
   CHECK(metrics.body.find(
             R"(http_requests_total{method="GET",route="/api/users/{id}",status_code="200"} 3)") !=
         std::string::npos);
-  CHECK(metrics.body.find(R"(http_request_duration_seconds_count{method="POST",route="/api/users",status_code="201"} 2)") !=
-        std::string::npos);
+  CHECK(
+      metrics.body.find(
+          R"(http_request_duration_seconds_count{method="POST",route="/api/users",status_code="201"} 2)") !=
+      std::string::npos);
 }
 
 }  // namespace
@@ -128,11 +132,9 @@ TEST_CASE("dev mode and the two-node topology answer the scenario identically") 
     CHECK(node.stop() == 0);
   }
   {
-    auto files = write_two_node_topology(dir);
-    troupe_node core({"run", "--topology", files.topology, "--node", "core"}, dir.path(), "core");
-    troupe_node edge({"run", "--topology", files.topology, "--node", "edge"}, dir.path(), "edge");
-    http_client admin{edge.admin()};
-    REQUIRE(eventually([&] { return admin.get("/ready").status == 200; }, 10s));
+    two_node_cluster cluster{dir};
+    auto& core = cluster.core();
+    auto& edge = cluster.edge();
     two = run_scenario(edge.http());
     check_metrics(edge.http());
     http_client core_admin{core.admin()};

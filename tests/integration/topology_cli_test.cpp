@@ -73,7 +73,8 @@ TEST_CASE("each bad topology is refused with exit 2, the file and the JSON path"
 }
 
 TEST_CASE("a node name that is not in the file is refused") {
-  auto r = run_troupe({"run", "--topology", source_dir() + "/deploy/two-nodes.json", "--node", "nope"});
+  auto r =
+      run_troupe({"run", "--topology", source_dir() + "/deploy/two-nodes.json", "--node", "nope"});
   CHECK(r.status == 2);
   CHECK(r.err.find("no node named 'nope'") != std::string::npos);
   CHECK(r.err.find("edge") != std::string::npos);
@@ -117,9 +118,10 @@ TEST_CASE("TROUPE_TOPOLOGY and TROUPE_NODE stand in for the flags") {
   CHECK(r.status == 2);
   CHECK(r.err.find(dir.file("bad.json")) != std::string::npos);
   CHECK(r.err.find("/nodes/core/capabilities/0") != std::string::npos);
-  auto wrong_node = run_command({"/usr/bin/env", "TROUPE_TOPOLOGY=" + source_dir() + "/deploy/two-nodes.json",
-                                 "TROUPE_NODE=elsewhere", troupe_binary(), "run"},
-                                30s);
+  auto wrong_node =
+      run_command({"/usr/bin/env", "TROUPE_TOPOLOGY=" + source_dir() + "/deploy/two-nodes.json",
+                   "TROUPE_NODE=elsewhere", troupe_binary(), "run"},
+                  30s);
   CHECK(wrong_node.status == 2);
   CHECK(wrong_node.err.find("no node named 'elsewhere'") != std::string::npos);
 }

@@ -33,7 +33,9 @@ capability toy_capability(std::shared_ptr<std::atomic<int>> spawns, int fail_sta
           return {
               [factor](int x) { return x * factor; },
               [](crash_atom) -> int { throw std::runtime_error("boom"); },
-              [](health_atom) { return health_report{{"toy", true, "ok"}}; },
+              [](health_atom) {
+                return health_report{{"toy", true, "ok"}};
+              },
           };
         },
         2);
@@ -61,6 +63,21 @@ struct fixture {
     auto d = spawn_directory(sys, {"here", std::move(topo), std::move(local), std::move(remote)});
     actors.push_back(d);
     return d;
+  }
+
+  struct toy_setup {
+    caf::actor dir, sup;
+    std::shared_ptr<std::atomic<int>> spawns = std::make_shared<std::atomic<int>>(0);
+  };
+
+  // The toy capability under a supervisor, in a directory hosting it here; `self` is
+  // subscribed to its handle.
+  toy_setup start_toy(caf::scoped_actor& self, int fail_starts, restart_policy policy) {
+    toy_setup toy;
+    toy.dir = directory({"toy"});
+    toy.sup = supervise(toy_capability(toy.spawns, fail_starts), toy.dir, policy);
+    self->send(toy.dir, subscribe_atom::value, std::string("toy"));
+    return toy;
   }
 
   caf::actor supervise(const capability& cap, caf::actor dir, restart_policy policy) {
@@ -107,11 +124,10 @@ const restart_policy quick{2, std::chrono::seconds{60}, 10ms, 20ms};
 
 TEST_CASE("a crashed capability actor is restarted and the directory hands out the new one") {
   fixture fx;
-  auto spawns = std::make_shared<std::atomic<int>>(0);
-  auto dir = fx.directory({"toy"});
-  fx.supervise(toy_capability(spawns, 0), dir, quick);
   caf::scoped_actor self{fx.sys};
-  self->send(dir, subscribe_atom::value, std::string("toy"));
+  auto toy = fx.start_toy(self, 0, quick);
+  auto& dir = toy.dir;
+  auto& spawns = toy.spawns;
   auto first = await_update(self, [](auto& h) { return h != nullptr; });
   caf::anon_send(caf::actor_cast<caf::actor>(first), crash_atom::value);
   auto second = await_update(self, [&](auto& h) { return h && h != first; });
@@ -125,11 +141,11 @@ TEST_CASE("a crashed capability actor is restarted and the directory hands out t
 
 TEST_CASE("a capability that keeps crashing is given up and reported failed") {
   fixture fx;
-  auto spawns = std::make_shared<std::atomic<int>>(0);
-  auto dir = fx.directory({"toy"});
-  auto sup = fx.supervise(toy_capability(spawns, 0), dir, quick);
   caf::scoped_actor self{fx.sys};
-  self->send(dir, subscribe_atom::value, std::string("toy"));
+  auto toy = fx.start_toy(self, 0, quick);
+  auto& dir = toy.dir;
+  auto& spawns = toy.spawns;
+  auto& sup = toy.sup;
   caf::strong_actor_ptr current = await_update(self, [](auto& h) { return h != nullptr; });
   for (int crash = 0; crash < 3; ++crash) {
     caf::anon_send(caf::actor_cast<caf::actor>(current), crash_atom::value);
@@ -153,13 +169,10 @@ TEST_CASE("a capability that keeps crashing is given up and reported failed") {
 
 TEST_CASE("a spawn function that throws counts as a crash and is retried") {
   fixture fx;
-  auto spawns = std::make_shared<std::atomic<int>>(0);
-  auto dir = fx.directory({"toy"});
-  fx.supervise(toy_capability(spawns, 1), dir, quick);
   caf::scoped_actor self{fx.sys};
-  self->send(dir, subscribe_atom::value, std::string("toy"));
+  auto toy = fx.start_toy(self, 1, quick);
   await_update(self, [](auto& h) { return h != nullptr; });
-  CHECK(*spawns == 2);
+  CHECK(*toy.spawns == 2);
 }
 
 TEST_CASE("readiness waits for local capabilities and reachable remote ones") {
@@ -175,7 +188,8 @@ TEST_CASE("readiness waits for local capabilities and reachable remote ones") {
   auto ready = [&] {
     readiness r;
     self->request(dir, 5s, ready_atom::value)
-        .receive([&](readiness& x) { r = std::move(x); }, [](caf::error& e) { FAIL(to_string(e)); });
+        .receive([&](readiness& x) { r = std::move(x); },
+                 [](caf::error& e) { FAIL(to_string(e)); });
     return r;
   };
   auto before = ready();

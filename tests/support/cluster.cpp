@@ -1,7 +1,10 @@
 #include "tests/support/cluster.hpp"
 
 #include <csignal>
+#include <stdexcept>
 #include <thread>
+
+#include "tests/support/http_client.hpp"
 
 namespace troupe::test {
 
@@ -30,17 +33,37 @@ two_node_files write_two_node_topology(const temp_dir& dir, const std::string& s
   auto edge_listen = addr(), core_listen = addr();
   dir.write("two-nodes.json", R"({
   "name": "shop-test",
-  "data_dir": ")" + dir.file("var") + R"(",
+  "data_dir": ")" + dir.file("var") +
+                                  R"(",
   "nodes": {
-    "edge": { "listen": ")" + edge_listen + R"(", "admin": ")" + f.edge_admin +
-                                  R"(", "http": ")" + f.edge_http + R"(",
+    "edge": { "listen": ")" + edge_listen +
+                                  R"(", "admin": ")" + f.edge_admin + R"(", "http": ")" +
+                                  f.edge_http + R"(",
               "capabilities": ["gateway"] },
-    "core": { "listen": ")" + core_listen + R"(", "admin": ")" + f.core_admin + R"(",
+    "core": { "listen": ")" + core_listen +
+                                  R"(", "admin": ")" + f.core_admin + R"(",
               "capabilities": ["users"] }
   },
   "capabilities": {)" + settings + R"(}
 })");
   return f;
+}
+
+two_node_cluster::two_node_cluster(const temp_dir& dir, const std::string& settings)
+    : dir_(dir), files_(write_two_node_topology(dir, settings)) {
+  start_core();
+  edge_ = std::make_unique<troupe_node>(
+      std::vector<std::string>{"run", "--topology", files_.topology, "--node", "edge"}, dir.path(),
+      "edge");
+  http_client admin{edge_->admin()};
+  if (!eventually([&] { return admin.get("/ready").status == 200; }, std::chrono::seconds{10}))
+    throw std::runtime_error("edge did not become ready within 10 s");
+}
+
+void two_node_cluster::start_core() {
+  core_ = std::make_unique<troupe_node>(
+      std::vector<std::string>{"run", "--topology", files_.topology, "--node", "core"}, dir_.path(),
+      "core-" + std::to_string(++core_starts_));
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {

@@ -18,8 +18,8 @@ class troupe_node {
   troupe_node(std::vector<std::string> args, const std::string& workdir, const std::string& label);
   const std::string& http() const { return http_; }    // "host:port" or "-"
   const std::string& admin() const { return admin_; }  // "host:port" or "-"
-  void kill_hard();    // SIGKILL, reaped
-  int stop();          // SIGTERM, then the exit status
+  void kill_hard();                                    // SIGKILL, reaped
+  int stop();                                          // SIGTERM, then the exit status
   child_process& process() { return *proc_; }
 
  private:
@@ -34,6 +34,22 @@ struct two_node_files {
 };
 // `settings` is spliced into the "capabilities" object, e.g. "gateway": {...}.
 two_node_files write_two_node_topology(const temp_dir& dir, const std::string& settings = {});
+
+// The two-node topology running: edge (gateway, HTTP, admin) and core (users, admin), with
+// edge's /ready at 200 before the constructor returns.
+class two_node_cluster {
+ public:
+  explicit two_node_cluster(const temp_dir& dir, const std::string& settings = {});
+  troupe_node& core() { return *core_; }
+  troupe_node& edge() { return *edge_; }
+  void start_core();  // (again) after it was killed; logs under a fresh label
+
+ private:
+  const temp_dir& dir_;
+  two_node_files files_;
+  int core_starts_ = 0;
+  std::unique_ptr<troupe_node> core_, edge_;
+};
 
 // Polls `condition` every 20 ms until it holds or `deadline` passes; returns its last value.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline);

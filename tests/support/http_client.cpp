@@ -27,7 +27,9 @@ http_client::http_client(std::string where) : impl_(new impl) {
   impl_->port = where.substr(colon + 1);
 }
 
-http_client::~http_client() { delete impl_; }
+http_client::~http_client() {
+  delete impl_;
+}
 
 http_result http_client::request(const std::string& method, const std::string& target,
                                  const std::string& body,

@@ -1,17 +1,17 @@
 #include "tests/support/process.hpp"
 
-#include <csignal>
-#include <cstdlib>
 #include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <netinet/in.h>
-#include <sstream>
-#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
 
 namespace troupe::test {
 
@@ -83,8 +83,12 @@ bool child_process::running() {
   return true;
 }
 
-std::string child_process::out() const { return slurp(log_base_ + ".out"); }
-std::string child_process::err() const { return slurp(log_base_ + ".err"); }
+std::string child_process::out() const {
+  return slurp(log_base_ + ".out");
+}
+std::string child_process::err() const {
+  return slurp(log_base_ + ".err");
+}
 
 std::string child_process::wait_for_line(const std::string& prefix,
                                          std::chrono::milliseconds deadline) {
@@ -94,8 +98,8 @@ std::string child_process::wait_for_line(const std::string& prefix,
     for (std::string line; std::getline(lines, line);)
       if (line.rfind(prefix, 0) == 0) return line;
     if (!running())
-      throw std::runtime_error("process exited (" + std::to_string(status_) + ") before printing '" +
-                               prefix + "'; stderr:\n" + err());
+      throw std::runtime_error("process exited (" + std::to_string(status_) +
+                               ") before printing '" + prefix + "'; stderr:\n" + err());
     std::this_thread::sleep_for(std::chrono::milliseconds{10});  // polling a file, not luck
   }
   throw std::runtime_error("no line '" + prefix + "' within deadline; stdout:\n" + out() +
@@ -162,7 +166,11 @@ std::string field_of(const std::string& line, const std::string& key) {
   return line.substr(start, line.find(' ', start) - start);
 }
 
-std::string troupe_binary() { return TROUPE_BINARY; }
-std::string source_dir() { return TROUPE_SOURCE_DIR; }
+std::string troupe_binary() {
+  return TROUPE_BINARY;
+}
+std::string source_dir() {
+  return TROUPE_SOURCE_DIR;
+}
 
 }  // namespace troupe::test

@@ -1,9 +1,9 @@
 // Real child processes for multi-process tests: start, wait for a line, signal, reap.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace troupe::test {

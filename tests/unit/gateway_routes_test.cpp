@@ -20,7 +20,9 @@ http_request post(std::string body, std::string type = "application/json") {
   return req;
 }
 
-nlohmann::json error_of(const http_response& res) { return nlohmann::json::parse(res.body)["error"]; }
+nlohmann::json error_of(const http_response& res) {
+  return nlohmann::json::parse(res.body)["error"];
+}
 
 }  // namespace
 
@@ -47,11 +49,14 @@ TEST_CASE("a create body becomes a command") {
   CHECK(cmd->id == "a");
   CHECK(cmd->name == "A");
   CHECK(cmd->email == "a@b.co");
-  CHECK(std::holds_alternative<users::create_user>(parse_create_user(post(R"({"name":"A","email":"e"})", ""), "r")));
+  CHECK(std::holds_alternative<users::create_user>(
+      parse_create_user(post(R"({"name":"A","email":"e"})", ""), "r")));
 }
 
 TEST_CASE("bad create bodies are refused with a status and the field") {
-  auto refusal = [](http_request req) { return std::get<http_response>(parse_create_user(req, "r")); };
+  auto refusal = [](http_request req) {
+    return std::get<http_response>(parse_create_user(req, "r"));
+  };
   auto not_json = refusal(post("{"));
   CHECK(not_json.status == 400);
   CHECK(error_of(not_json)["code"] == "invalid_json");

@@ -29,7 +29,8 @@ TEST_CASE("a two-node topology parses into nodes, addresses and placements") {
       "core": {"listen": "127.0.0.1:4102", "capabilities": ["users"]}
     },
     "capabilities": {"users": {"x": 1}}
-  })", "t.json", known);
+  })",
+                             "t.json", known);
   CHECK(topo.name == "shop");
   CHECK(topo.data_dir == "data");
   REQUIRE(topo.nodes.size() == 2);
@@ -57,14 +58,17 @@ TEST_CASE("every refusal names the JSON path of the problem") {
         "/nodes/a/lisen");
   CHECK(path_of_error(R"({"nodes": {"a": {"capabilities": ["users", "userz"]}}})") ==
         "/nodes/a/capabilities/1");
-  CHECK(path_of_error(R"({"nodes": {"a": {"capabilities": ["users"]}, "b": {"capabilities": ["users"]}}})") ==
+  CHECK(path_of_error(
+            R"({"nodes": {"a": {"capabilities": ["users"]}, "b": {"capabilities": ["users"]}}})") ==
         "/nodes/b/capabilities/0");
   CHECK(path_of_error(R"({"nodes": {"a": {"capabilities": []}}, "capabilities": {"users": {}}})") ==
         "/capabilities/users");
-  CHECK(path_of_error(R"({"nodes": {"a": {"capabilities": ["users"]}}, "capabilities": {"carts": {}}})") ==
+  CHECK(path_of_error(
+            R"({"nodes": {"a": {"capabilities": ["users"]}}, "capabilities": {"carts": {}}})") ==
         "/capabilities/carts");
-  CHECK(path_of_error(R"({"nodes": {"a": {"http": "127.0.0.1:1", "capabilities": ["gateway"]}}})") ==
-        "/nodes/a/capabilities/0");
+  CHECK(
+      path_of_error(R"({"nodes": {"a": {"http": "127.0.0.1:1", "capabilities": ["gateway"]}}})") ==
+      "/nodes/a/capabilities/0");
   CHECK(path_of_error(R"({"nodes": {"a": {"capabilities": ["gateway", "users"]}}})") ==
         "/nodes/a/http");
   CHECK(path_of_error(R"({"nodes": {"a": {"listen": "127.0.0.1:5", "capabilities": ["users"]},
@@ -83,7 +87,8 @@ TEST_CASE("every refusal names the JSON path of the problem") {
 
 TEST_CASE("port 0 never counts as a duplicate address") {
   CHECK_NOTHROW(parse_topology(R"({"nodes": {"a": {"http": "127.0.0.1:0", "admin": "127.0.0.1:0",
-                                  "capabilities": ["gateway", "users"]}}})", "t", known));
+                                  "capabilities": ["gateway", "users"]}}})",
+                               "t", known));
 }
 
 TEST_CASE("addresses parse as host:port") {
