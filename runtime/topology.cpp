@@ -183,6 +183,14 @@ class checker {
           fail(path, "unknown capability '" + cap + "' (known: " + known_names() + ")");
         if (!value.is_object()) fail(path, "must be an object of settings");
         if (!hosted_at.count(cap)) fail(path, "capability '" + cap + "' is hosted on no node");
+        auto check = known(cap)->check_settings;
+        if (!check && !value.empty())
+          fail(path + "/" + escape_pointer_token(value.begin().key()),
+               "capability '" + cap + "' takes no settings");
+        if (check)
+          if (auto problem = check(value.dump()))
+            fail(problem->key.empty() ? path : path + "/" + escape_pointer_token(problem->key),
+                 problem->problem);
         topo.settings[cap] = value.dump();
       }
     }

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "runtime/settings.hpp"
 
 namespace troupe {
 
@@ -16,6 +19,8 @@ struct capability_traits {
   std::string name;
   std::vector<std::string> needs;  // capabilities it calls
   bool serves_http = false;        // its node needs an "http" address (the gateway)
+  // Checks the capability's settings object (JSON text); empty: it takes none.
+  std::function<std::optional<settings_problem>(const std::string&)> check_settings = {};
 };
 
 struct address {

@@ -3,11 +3,11 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 
 #include "actors/gateway/routes.hpp"
 #include "runtime/error.hpp"
 #include "runtime/http_exchange.hpp"
+#include "runtime/settings.hpp"
 
 namespace troupe::gateway {
 
@@ -121,17 +121,13 @@ caf::actor spawn_gateway(caf::actor_system& system, gateway_config config) {
 
 capability gateway_capability() {
   capability cap;
-  cap.traits = {"gateway", {"users"}, true};
+  cap.traits = {"gateway", {"users"}, true, [](const std::string& settings) {
+                  return check_integer_settings(settings, {{"request_timeout_ms", 1, 3600000}});
+                }};
   cap.register_types = [](caf::actor_system_config&) {};
   cap.spawn = [](const capability_context& ctx) {
-    gateway_config cfg{ctx.directory, std::chrono::milliseconds{5000}};
-    auto settings = nlohmann::json::parse(ctx.settings_json);
-    if (settings.contains("request_timeout_ms")) {
-      auto& v = settings["request_timeout_ms"];
-      if (!v.is_number_integer() || v.get<long long>() <= 0)
-        throw std::invalid_argument("gateway: request_timeout_ms must be a positive integer");
-      cfg.request_timeout = std::chrono::milliseconds{v.get<long long>()};
-    }
+    gateway_config cfg{ctx.directory, std::chrono::milliseconds{integer_setting_or(
+                                          ctx.settings_json, "request_timeout_ms", 5000)}};
     return spawn_gateway(*ctx.system, std::move(cfg));
   };
   return cap;

@@ -6,6 +6,8 @@
 #include "actors/users/users_store.hpp"
 #include "domain/users/user_rules.hpp"
 #include "runtime/error.hpp"
+#include "runtime/lru_cache.hpp"
+#include "runtime/settings.hpp"
 
 namespace troupe::users {
 
@@ -79,6 +81,7 @@ users_actor::behavior_type store_behavior(users_actor::stateful_pointer<store_st
 struct front_state {
   static inline const char* name = "users.front";
   users_actor store;
+  lru_cache<std::string, user> cache{0};
 };
 
 // Asks the store and answers the caller itself. Not `delegate`: a delegated reply comes from
@@ -88,14 +91,19 @@ template <class Message>
 caf::result<user> ask_store(users_actor::stateful_pointer<front_state> self, Message msg) {
   auto rp = self->make_response_promise<user>();
   self->request(self->state.store, caf::infinite, std::move(msg))
-      .then([rp](user& u) mutable { rp.deliver(std::move(u)); },
-            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      .then(
+          [self, rp](user& u) mutable {
+            self->state.cache.put(u.id, u);
+            rp.deliver(std::move(u));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
 }
 
 users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_state> self,
-                                          users_actor store) {
+                                          users_actor store, std::size_t cache_entries) {
   self->state.store = store;
+  self->state.cache = lru_cache<std::string, user>{cache_entries};
   // One fate: if the store dies the front goes too, and the supervisor restarts both.
   self->link_to(store);
   return {
@@ -112,6 +120,7 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
         // An id that breaks the id rules cannot name a stored user.
         if (!rules::valid_user_id(query.id))
           return make_error(errc::not_found, "no user with id '" + query.id + "'");
+        if (auto cached = self->state.cache.find(query.id)) return *cached;
         return ask_store(self, std::move(query));
       },
       [self](health_atom) -> caf::result<health_report> {
@@ -130,7 +139,7 @@ users_actor spawn_users(caf::actor_system& system, const users_config& config) {
   auto store = config.detached_store
                    ? system.spawn<caf::detached>(store_behavior, config.database_path)
                    : system.spawn(store_behavior, config.database_path);
-  return system.spawn(front_behavior, store);
+  return system.spawn(front_behavior, store, config.cache_entries);
 }
 
 void register_users_types(caf::actor_system_config& cfg) {
@@ -141,10 +150,15 @@ void register_users_types(caf::actor_system_config& cfg) {
 
 capability users_capability() {
   capability cap;
-  cap.traits = {"users", {}, false};
+  cap.traits = {"users", {}, false, [](const std::string& settings) {
+                  return check_integer_settings(settings, {{"cache_entries", 0, 10000000}});
+                }};
   cap.register_types = register_users_types;
   cap.spawn = [](const capability_context& ctx) {
-    return caf::actor_cast<caf::actor>(spawn_users(*ctx.system, {ctx.database_path, true}));
+    users_config cfg{ctx.database_path, true};
+    cfg.cache_entries =
+        static_cast<std::size_t>(integer_setting_or(ctx.settings_json, "cache_entries", 10000));
+    return caf::actor_cast<caf::actor>(spawn_users(*ctx.system, cfg));
   };
   return cap;
 }

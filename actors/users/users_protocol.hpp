@@ -62,14 +62,18 @@ struct users_config {
   // The store does blocking SQLite work, so it runs on a thread of its own. Deterministic
   // tests turn this off to run everything on the test coordinator.
   bool detached_store = true;
+  // Users kept in the front's memory (least recently used evicted), so hot reads skip the
+  // store's thread. Coherent because the front is its store's only writer. 0 disables.
+  std::size_t cache_entries = 10000;
 };
 
-// Spawns the capability: a front actor (rules, deadlines) linked to its store actor.
+// Spawns the capability: a front actor (rules, deadlines, cache) linked to its store actor.
 users_actor spawn_users(caf::actor_system& system, const users_config& config);
 
 void register_users_types(caf::actor_system_config& cfg);
 
-// The capability as the runtime hosts it: name "users", calls nothing.
+// The capability as the runtime hosts it: name "users", calls nothing. Settings (topology
+// "capabilities": {"users": {...}}): "cache_entries" (default 10000, 0 disables).
 capability users_capability();
 
 }  // namespace troupe::users

@@ -127,3 +127,27 @@ TEST_CASE_METHOD(fixture, "health reports the capability and its database") {
   CHECK(report[1].name == "users.db");
   CHECK(report[1].ok);
 }
+
+TEST_CASE_METHOD(fixture, "a user written or read once is served from memory, not the store") {
+  REQUIRE(ask(create_user{ctx(), "gina", "Gina", "gina@example.com"}));
+  auto cached = self->request(users, caf::infinite, get_user{ctx(), "gina"});
+  CHECK(sched.run() == 1);  // the front alone answered
+  cached.receive([](user& u) { CHECK(u.name == "Gina"); },
+                 [](caf::error& e) { FAIL(to_string(e)); });
+  auto missing = self->request(users, caf::infinite, get_user{ctx(), "nobody"});
+  CHECK(sched.run() == 3);  // front -> store -> front
+  missing.receive([](user&) { FAIL("found a user that does not exist"); },
+                  [](caf::error& e) { CHECK(describe(e).code == "not_found"); });
+}
+
+TEST_CASE_METHOD(fixture, "with the cache disabled every read goes to the store") {
+  self->send_exit(users, caf::exit_reason::user_shutdown);
+  sched.run();
+  users = spawn_users(sys, {db, false, 0});
+  sched.run();
+  REQUIRE(ask(create_user{ctx(), "hal", "Hal", "hal@example.com"}));
+  auto read = self->request(users, caf::infinite, get_user{ctx(), "hal"});
+  CHECK(sched.run() == 3);
+  read.receive([](user& u) { CHECK(u.email == "hal@example.com"); },
+               [](caf::error& e) { FAIL(to_string(e)); });
+}

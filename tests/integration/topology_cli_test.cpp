@@ -50,6 +50,12 @@ const bad_case bad_cases[] = {
      "/nodes/edge/http", "serves HTTP"},
     {"malformed address", R"({"nodes": {"a": {"listen": "nowhere", "capabilities": ["users"]}}})",
      "/nodes/a/listen", "host:port"},
+    {"setting out of range",
+     R"({"nodes": {"a": {"capabilities": ["users"]}}, "capabilities": {"users": {"cache_entries": -1}}})",
+     "/capabilities/users/cache_entries", "must be an integer from 0"},
+    {"unknown setting",
+     R"({"nodes": {"a": {"capabilities": ["users"]}}, "capabilities": {"users": {"cache": 5}}})",
+     "/capabilities/users/cache", "unknown setting 'cache'"},
 };
 
 }  // namespace

@@ -6,7 +6,13 @@ using namespace troupe;
 
 namespace {
 
-const std::vector<capability_traits> known = {{"users", {}, false}, {"gateway", {"users"}, true}};
+const std::vector<capability_traits> known = {{"users",
+                                               {},
+                                               false,
+                                               [](const std::string& s) {
+                                                 return check_integer_settings(s, {{"x", 0, 9}});
+                                               }},
+                                              {"gateway", {"users"}, true}};
 
 std::string path_of_error(const std::string& text) {
   try {
@@ -83,6 +89,19 @@ TEST_CASE("every refusal names the JSON path of the problem") {
   // a remote dependency needs a listen address on the node that hosts it
   CHECK(path_of_error(R"({"nodes": {"a": {"http": "127.0.0.1:1", "capabilities": ["gateway"]},
                                      "b": {"capabilities": ["users"]}}})") == "/nodes/b/listen");
+}
+
+TEST_CASE("capability settings are checked by the capability, with their own path") {
+  auto with_settings = [](const std::string& settings) {
+    return R"({"nodes": {"a": {"http": "127.0.0.1:1", "capabilities": ["gateway", "users"]}},
+               "capabilities": )" +
+           settings + "}";
+  };
+  CHECK(path_of_error(with_settings(R"({"users": {"x": 10}})")) == "/capabilities/users/x");
+  CHECK(path_of_error(with_settings(R"({"users": {"x": "1"}})")) == "/capabilities/users/x");
+  CHECK(path_of_error(with_settings(R"({"users": {"y": 1}})")) == "/capabilities/users/y");
+  CHECK(path_of_error(with_settings(R"({"gateway": {"any": 1}})")) == "/capabilities/gateway/any");
+  CHECK(path_of_error(with_settings(R"({"users": {"x": 9}, "gateway": {}})")) == "(accepted)");
 }
 
 TEST_CASE("port 0 never counts as a duplicate address") {
