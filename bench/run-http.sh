@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # GET /api/users/{id} with wrk -t2 -c64 through troupe (dev mode and two nodes), beside
 # baselines measured in the same run: a minimal Beast server answering the same JSON
-# directly, and troupe's HTTP server answering without the actor hop. Prints ratios.
-# Usage: bench/run-http.sh [BUILD_DIR] [SECONDS]
+# directly, and troupe's HTTP server answering without the actor hop. All servers run at
+# once (idle ones cost nothing) and are measured in alternation for ROUNDS rounds, so slow
+# drifts of a shared machine hit every row alike; the table shows medians and the median of
+# the per-round ratios to the bare server.
+# Usage: bench/run-http.sh [BUILD_DIR] [SECONDS] [ROUNDS]
 set -euo pipefail
 build=${1:-build-bench}
 secs=${2:-10}
+rounds=${3:-3}
 troupe="$build/troupe"
 baseline="$build/bench/bench_http_baseline"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit 1; }
@@ -27,47 +31,22 @@ start() {
   done
   echo "$name did not start" >&2; cat "$work/$name.err" >&2; exit 1
 }
-stop_last() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
-
-# wrk: prints "req/s p50 p99" (latencies in ms).
-measure() {
-  local out
-  out=$(wrk -t2 -c64 -d"${secs}s" --latency "$1")
-  local rps p50 p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  local errors
-  errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
-  [ -n "$errors" ] && echo "  ($errors)" >&2
-  echo "$rps $p50 $p99"
-}
 
 create_user() {
   curl -sf -X POST "http://$1/api/users" -H 'Content-Type: application/json' \
        -d '{"id":"bench","name":"Bench","email":"bench@example.com"}' >/dev/null
 }
 
-declare -A rps p50 p99
-run() {  # name url
-  read -r rps[$1] p50[$1] p99[$1] < <(measure "$2")
-}
-
+declare -A url label
 start bare "$baseline" --mode bare
-run bare "http://127.0.0.1:${line##*port=}/api/users/bench"; stop_last
-
+url[bare]="http://127.0.0.1:${line##*port=}/api/users/bench"
 start runtime "$baseline" --mode runtime
-run runtime "http://127.0.0.1:${line##*port=}/api/users/bench"; stop_last
-
+url[runtime]="http://127.0.0.1:${line##*port=}/api/users/bench"
 start dev "$troupe" --http 127.0.0.1:0 --data "$work/dev-data"
-http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
-create_user "$http"
+dev_http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
 dev_pid=${pids[-1]}
-rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$dev_pid/status")
-run dev "http://$http/api/users/bench"
-rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$dev_pid/status")
-stop_last
-
+create_user "$dev_http"
+url[dev]="http://$dev_http/api/users/bench"
 edge_listen=$(free_port); core_listen=$(free_port); edge_http=$(free_port)
 cat > "$work/two.json" <<JSON
 {"data_dir": "$work/two-data", "nodes": {
@@ -78,19 +57,47 @@ start core "$troupe" run --topology "$work/two.json" --node core
 start edge "$troupe" run --topology "$work/two.json" --node edge
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$edge_http/ready" >/dev/null && break; sleep 0.05; done
 create_user "127.0.0.1:$edge_http"
-run two "http://127.0.0.1:$edge_http/api/users/bench"
+url[two]="http://127.0.0.1:$edge_http/api/users/bench"
+rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$dev_pid/status")
 
-printf '\nGET /api/users/{id}, wrk -t2 -c64 -d%ss, %s cores (client and servers share them)\n' "$secs" "$(nproc)"
-printf '%-44s %10s %9s %9s %8s\n' "server" "req/s" "p50" "p99" "vs bare"
-for k in bare runtime dev two; do
-  case $k in
-    bare) label="bare Beast server, answers directly";;
-    runtime) label="troupe HTTP server, answers directly";;
-    dev) label="troupe dev mode (gateway -> users actors)";;
-    two) label="troupe two nodes (gateway | users)";;
-  esac
-  ratio=$(awk -v a="${rps[$k]}" -v b="${rps[bare]}" 'BEGIN {printf "%.2fx", a/b}')
-  printf '%-44s %10s %9s %9s %8s\n' "$label" "${rps[$k]}" "${p50[$k]}" "${p99[$k]}" "$ratio"
+label[bare]="bare Beast server, answers directly"
+label[runtime]="troupe HTTP server, answers directly"
+label[dev]="troupe dev mode (gateway -> users)"
+label[two]="troupe two nodes (gateway | users)"
+order=(bare runtime dev two)
+
+# One wrk run: "req/s p50 p99" (latencies as wrk prints them).
+measure() {
+  local out
+  out=$(wrk -t2 -c64 -d"${secs}s" --latency "$1")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then grep -E "Non-2xx|Socket errors" <<<"$out" >&2; fi
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
+}
+
+: > "$work/results"
+for r in $(seq 1 "$rounds"); do
+  for k in "${order[@]}"; do
+    echo "$r $k $(measure "${url[$k]}")" >> "$work/results"
+  done
+done
+rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$dev_pid/status")
+
+printf '\nGET /api/users/{id}, wrk -t2 -c64 -d%ss, %s rounds in alternation, %s cores shared by client and servers\n' \
+  "$secs" "$rounds" "$(nproc)"
+printf '%-40s %10s %9s %9s %9s %s\n' "server (medians)" "req/s" "p50" "p99" "vs bare" "(per round)"
+for k in "${order[@]}"; do
+  awk -v k="$k" -v name="${label[$k]}" '
+    { rps[$1 " " $2] = $3; if ($2 == k) { n++; r[n] = $3; p50[n] = $4; p99[n] = $5 } }
+    function median(a, n,   i, j, t) {
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return a[int((n + 1) / 2)]
+    }
+    END {
+      for (i = 1; i <= n; i++) { ratio[i] = rps[i " " k] / rps[i " bare"]; shown = shown sprintf(" %.2f", ratio[i]) }
+      # latencies carry units (us/ms): report the round with the median throughput
+      m = median(r, n); for (i = 1; i <= n; i++) if (r[i] == m) mid = i
+      printf "%-40s %10.0f %9s %9s %8.2fx %s\n", name, m, p50[mid], p99[mid], median(ratio, n), "(" substr(shown, 2) ")"
+    }' "$work/results"
 done
 printf '\ntroupe binary: %s bytes; dev-mode RSS: %s KiB idle, %s KiB after the run\n' \
   "$(stat -c %s "$troupe")" "$rss_idle" "$rss_after"

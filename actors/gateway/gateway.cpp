@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/gateway/routes.hpp"
+#include "runtime/deadline_tracker.hpp"
 #include "runtime/error.hpp"
 #include "runtime/http_exchange.hpp"
 #include "runtime/settings.hpp"
@@ -13,44 +14,61 @@ namespace troupe::gateway {
 
 namespace {
 
-// A request waiting for a capability. Answered by the reply, or failed at once when the
-// capability is lost: CAF does not fail in-flight requests to a dead node.
+// A request to a capability. Its HTTP answer may go out early (503 when the capability is
+// lost: CAF does not fail in-flight requests to a dead node), but the entry stays until
+// CAF's handler runs, with the reply or with the timeout the deadline tracker injects, so
+// that no handler stays registered.
 struct pending_call {
   std::string capability;
-  http_reply reply;
+  http_reply reply;  // empty once answered
   std::string route;
 };
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+// How often expired calls are looked for: the precision of request deadlines.
+constexpr std::chrono::milliseconds deadline_tick{10};
 
 struct gateway_state {
   static inline const char* name = "gateway";
   gateway_config cfg;
   users::users_actor users;
-  std::uint64_t next_call = 0;
-  std::unordered_map<std::uint64_t, pending_call> pending;
+  std::unordered_map<std::uint64_t, pending_call> pending;  // by request id
+  deadline_tracker deadlines;
+  bool ticking = false;
 };
 
 using gateway_actor = caf::stateful_actor<gateway_state>;
 
-// Takes the pending call out; nullopt when it was already answered.
-std::optional<pending_call> take(gateway_actor* self, std::uint64_t id) {
-  auto it = self->state.pending.find(id);
-  if (it == self->state.pending.end()) return std::nullopt;
-  auto call = std::move(it->second);
+// Ends a call when CAF runs its handler; returns the reply if the client still waits.
+http_reply finish(gateway_actor* self, caf::message_id id, std::string& route) {
+  auto it = self->state.pending.find(id.integer_value());
+  if (it == self->state.pending.end()) return {};
+  auto reply = std::move(it->second.reply);
+  route = std::move(it->second.route);
   self->state.pending.erase(it);
-  return call;
+  return reply;
 }
 
 void fail_pending(gateway_actor* self, const std::string& capability) {
-  for (auto it = self->state.pending.begin(); it != self->state.pending.end();) {
-    if (it->second.capability != capability) {
-      ++it;
-      continue;
-    }
-    it->second.reply(json_error(503, "unavailable",
-                                "capability '" + capability + "' became unavailable", {},
-                                it->second.route));
-    it = self->state.pending.erase(it);
+  for (auto& [id, call] : self->state.pending) {
+    if (call.capability != capability || !call.reply) continue;
+    call.reply(json_error(503, "unavailable", "capability '" + capability + "' became unavailable",
+                          {}, call.route));
+    call.reply = nullptr;
   }
+}
+
+std::size_t unanswered(gateway_actor* self) {
+  std::size_t n = 0;
+  for (auto& [id, call] : self->state.pending) n += call.reply ? 1 : 0;
+  return n;
+}
+
+void start_ticking(gateway_actor* self) {
+  if (self->state.ticking) return;
+  self->state.ticking = true;
+  self->delayed_send(self, deadline_tick, tick_atom::value);
 }
 
 template <class Message>
@@ -58,19 +76,25 @@ void call_users(gateway_actor* self, Message msg, http_reply reply, std::string 
                 int success_status) {
   if (!self->state.users)
     return reply(json_error(503, "unavailable", "capability 'users' is unavailable", {}, route));
-  msg.ctx = make_call_context("gateway", self->state.cfg.request_timeout);
-  auto id = ++self->state.next_call;
-  self->state.pending.emplace(id, pending_call{"users", std::move(reply), std::move(route)});
-  self->request(self->state.users, self->state.cfg.request_timeout, std::move(msg))
-      .then(
-          [self, id, success_status](users::user& u) {
-            if (auto call = take(self, id))
-              call->reply(user_response(success_status, u, std::move(call->route)));
-          },
-          [self, id](caf::error& err) {
-            if (auto call = take(self, id))
-              call->reply(error_response(err, std::move(call->route)));
-          });
+  auto timeout = self->state.cfg.request_timeout;
+  msg.ctx = make_call_context("gateway", timeout);
+  // No CAF timeout: the deadline tracker enforces it (see deadline_tracker.hpp).
+  auto handle = self->request(self->state.users, caf::infinite, std::move(msg));
+  auto id = handle.id();
+  self->state.pending.emplace(id.integer_value(),
+                              pending_call{"users", std::move(reply), std::move(route)});
+  self->state.deadlines.track(id, deadline_tracker::clock::now() + timeout);
+  start_ticking(self);
+  handle.then(
+      [self, id, success_status](users::user& u) {
+        std::string route;
+        if (auto reply = finish(self, id, route))
+          reply(user_response(success_status, u, std::move(route)));
+      },
+      [self, id](caf::error& err) {
+        std::string route;
+        if (auto reply = finish(self, id, route)) reply(error_response(err, std::move(route)));
+      });
 }
 
 caf::behavior gateway_behavior(gateway_actor* self, gateway_config cfg) {
@@ -106,9 +130,18 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_config cfg) {
         self->state.users = caf::actor_cast<users::users_actor>(handle);
         if (!handle) fail_pending(self, capability);
       },
+      [self](tick_atom) {
+        auto& st = self->state;
+        st.deadlines.expire(
+            self, [&](caf::message_id id) { return st.pending.count(id.integer_value()) > 0; });
+        if (st.deadlines.empty())
+          st.ticking = false;
+        else
+          self->delayed_send(self, deadline_tick, tick_atom::value);
+      },
       [self](health_atom) {
         return health_report{
-            {"gateway", true, std::to_string(self->state.pending.size()) + " calls in flight"}};
+            {"gateway", true, std::to_string(unanswered(self)) + " calls in flight"}};
       },
   };
 }
