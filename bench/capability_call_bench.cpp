@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
     auto local_echo = sys.spawn(echo, std::int64_t{0});
     auto remote_echo = sys.middleman().remote_actor("127.0.0.1", echo_port);
     auto local_users = users::spawn_users(sys, {dir.file("local-users.db"), true});
+    auto uncached_users = users::spawn_users(sys, {dir.file("uncached-users.db"), true, 0});
     topology topo;
     node_spec core_spec;
     core_spec.name = "core";
@@ -181,7 +182,7 @@ int main(int argc, char** argv) {
         remote_users = caf::actor_cast<users::users_actor>(h);
       });
     auto ctx = make_call_context("bench", hours{1});
-    for (auto target : {local_users, remote_users})
+    for (auto target : {local_users, uncached_users, remote_users})
       self->request(target, seconds{5},
                     users::create_user{ctx, "bench", "Bench", "bench@example.com"})
           .receive([](users::user&) {}, [](caf::error&) {});
@@ -197,7 +198,10 @@ int main(int argc, char** argv) {
       print_row("bare CAF echo, in-process", inflight, bare_local, bare_local);
       auto cap_local = measure<users::users_actor, users::get_user, users::user>(
           sys, local_users, get, inflight, window);
-      print_row("users.get, in-process", inflight, cap_local, bare_local);
+      print_row("users.get, in-process (cached)", inflight, cap_local, bare_local);
+      auto cap_store = measure<users::users_actor, users::get_user, users::user>(
+          sys, uncached_users, get, inflight, window);
+      print_row("users.get, in-process, cache off", inflight, cap_store, bare_local);
       auto bare_remote =
           measure<caf::actor, std::int64_t, std::int64_t>(sys, *remote_echo, 1, inflight, window);
       print_row("bare CAF echo, two nodes", inflight, bare_remote, bare_remote);
@@ -208,6 +212,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     self->send_exit(directory, caf::exit_reason::user_shutdown);
     self->send_exit(local_users, caf::exit_reason::user_shutdown);
+    self->send_exit(uncached_users, caf::exit_reason::user_shutdown);
     self->send_exit(local_echo, caf::exit_reason::user_shutdown);
   }
   core.signal(SIGTERM);
