@@ -1,5 +1,6 @@
 #include "runtime/node.hpp"
 
+#include <unistd.h>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -74,6 +75,13 @@ class shutdown_watchdog {
   std::thread thread_;
 };
 
+// A capability the supervisor gave up on: the node stops (exit 3) rather than serve without it.
+struct escalation {
+  std::mutex mtx;
+  std::string what;
+  std::atomic<bool> raised{false};
+};
+
 // How long in-flight HTTP requests may take to finish when the node is asked to stop.
 constexpr std::chrono::milliseconds shutdown_grace{10000};
 
@@ -121,6 +129,15 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   std::unique_ptr<http_server> api_server, admin_server;
   auto entry = std::make_shared<entry_point>();
   auto stopping = std::make_shared<std::atomic<bool>>(false);
+  auto escalated = std::make_shared<escalation>();
+  auto on_give_up = [escalated](const std::string& cap, const std::string& why) {
+    {
+      std::lock_guard<std::mutex> guard{escalated->mtx};
+      if (escalated->what.empty()) escalated->what = "capability '" + cap + "' failed: " + why;
+    }
+    escalated->raised = true;
+    kill(getpid(), SIGTERM);  // wakes the main thread's sigwait; shutdown drains as usual
+  };
   shutdown_watchdog watchdog;  // destroyed after the actor system, i.e. when shutdown is done
   node_config cfg{known};
   caf::actor_system sys{cfg};
@@ -128,7 +145,6 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto directory =
       spawn_directory(sys, directory_config{node.name, opt.topo, node.capabilities, remote});
   std::vector<std::pair<std::string, caf::actor>> supervisors;
-  std::vector<std::string> data_files;
   for (auto& name : node.capabilities) {
     for (auto& cap : known) {
       if (cap.traits.name != name) continue;
@@ -141,7 +157,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       ctx.settings_json = s == opt.topo.settings.end() ? "{}" : s->second;
       ctx.directory = directory;
       ctx.node_metrics = &node_metrics;
-      supervisors.emplace_back(name, spawn_supervisor(sys, cap, ctx));
+      supervisors.emplace_back(name, spawn_supervisor(sys, cap, ctx, {}, on_give_up));
     }
   }
   std::vector<caf::actor> to_stop{directory};
@@ -156,12 +172,17 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     std::set<std::string> waiting(node.capabilities.begin(), node.capabilities.end());
     for (auto& name : waiting) self->send(directory, subscribe_atom::value, name);
     auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
+    while (!waiting.empty() && !escalated->raised && std::chrono::steady_clock::now() < deadline) {
       self->receive(
           [&](update_atom, const std::string& name, const caf::strong_actor_ptr& handle) {
             if (handle) waiting.erase(name);
           },
           caf::after(std::chrono::milliseconds{200}) >> [] {});
+    }
+    if (escalated->raised) {
+      log_error("node", "not starting: " + escalated->what);
+      stop_actors();
+      return 3;
     }
     if (!waiting.empty()) {
       std::string names;
@@ -261,7 +282,14 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   sigaddset(&signals, SIGTERM);
   int sig = 0;
   sigwait(&signals, &sig);
-  log_info("node", std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  int status = 0;
+  if (escalated->raised) {
+    std::lock_guard<std::mutex> guard{escalated->mtx};
+    log_error("node", "stopping: " + escalated->what);
+    status = 3;
+  } else {
+    log_info("node", std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  }
 
   // Drain: /ready turns 503, no new connections, requests already received get their
   // answers (bounded by the grace period); then the actors stop and the system waits for them.
@@ -278,7 +306,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   if (listen_port) sys.middleman().close(*listen_port);
   std::printf("troupe: stopped node=%s\n", node.name.c_str());
   std::fflush(stdout);
-  return 0;
+  return status;
 }
 
 }  // namespace troupe

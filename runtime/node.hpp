@@ -25,7 +25,8 @@ struct node_options {
 void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known);
 
 // Runs one node until SIGINT or SIGTERM (which the caller must have blocked in every thread,
-// as troupe_main does). Returns the process exit status.
+// as troupe_main does). Returns the process exit status: 0 after a signal, 1 when a
+// listener cannot bind, 3 when a capability cannot start or its supervisor gives up on it.
 int run_node(const node_options& options, const std::vector<capability>& known);
 
 // The command line:

@@ -16,6 +16,7 @@ struct supervisor_state {
   capability cap;
   capability_context ctx;
   restart_policy policy;
+  give_up_handler on_give_up;
   caf::actor child;
   std::deque<std::chrono::steady_clock::time_point> restarts;
   std::string last_failure;
@@ -46,6 +47,7 @@ void on_crash(supervisor_actor* self, const std::string& why) {
     log_error("supervisor", "capability '" + name + "' exceeded " +
                                 std::to_string(st.policy.max_restarts) + " restarts in " +
                                 std::to_string(st.policy.window.count()) + " s; giving up: " + why);
+    if (st.on_give_up) st.on_give_up(name, why);
     return;
   }
   auto delay = st.policy.backoff_min * (1LL << std::min<std::size_t>(st.restarts.size(), 16));
@@ -69,7 +71,8 @@ void start_child(supervisor_actor* self) {
 }
 
 caf::behavior supervisor_behavior(supervisor_actor* self, capability cap, capability_context ctx,
-                                  restart_policy policy) {
+                                  restart_policy policy, give_up_handler on_give_up) {
+  self->state.on_give_up = std::move(on_give_up);
   self->state.cap = std::move(cap);
   self->state.ctx = std::move(ctx);
   self->state.policy = policy;
@@ -111,8 +114,9 @@ caf::behavior supervisor_behavior(supervisor_actor* self, capability cap, capabi
 }  // namespace
 
 caf::actor spawn_supervisor(caf::actor_system& system, const capability& cap,
-                            capability_context ctx, restart_policy policy) {
-  return system.spawn(supervisor_behavior, cap, std::move(ctx), policy);
+                            capability_context ctx, restart_policy policy,
+                            give_up_handler on_give_up) {
+  return system.spawn(supervisor_behavior, cap, std::move(ctx), policy, std::move(on_give_up));
 }
 
 }  // namespace troupe

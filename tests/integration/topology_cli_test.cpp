@@ -131,3 +131,14 @@ TEST_CASE("TROUPE_TOPOLOGY and TROUPE_NODE stand in for the flags") {
   CHECK(wrong_node.status == 2);
   CHECK(wrong_node.err.find("no node named 'elsewhere'") != std::string::npos);
 }
+
+TEST_CASE("a node whose capability cannot start stops with exit 3 and says why") {
+  temp_dir dir;
+  dir.write("not-a-folder", "x");  // data under a regular file cannot be created
+  auto started = std::chrono::steady_clock::now();
+  auto r = run_troupe({"--http", "127.0.0.1:0", "--data", dir.file("not-a-folder")});
+  CHECK(r.status == 3);
+  CHECK(r.err.find("capability 'users' failed") != std::string::npos);
+  CHECK(r.err.find("not-a-folder") != std::string::npos);   // the cause, with the path
+  CHECK(std::chrono::steady_clock::now() - started < 15s);  // 5 restarts with backoff, then out
+}
