@@ -93,6 +93,13 @@ std::vector<step> run_scenario(const std::string& where) {
   record("generated id", generated);
   CHECK(http.get("/api/users/" + gen_id).status == 200);
 
+  auto expecting =
+      http.request("POST", "/api/users", R"({"id":"eve","name":"Eve","email":"eve@example.com"})",
+                   {{"Content-Type", "application/json"}, {"Expect", "100-continue"}});
+  CHECK(expecting.status == 201);
+  CHECK(expecting.interim == std::vector<int>{100});  // the go-ahead came before the answer
+  record("expect 100-continue", expecting);
+
   CHECK(http.connects() == 1);  // keep-alive: everything so far on one connection
 
   auto huge = http.post_json("/api/users", R"({"name":")" + std::string(1100000, 'x') + R"("})");
@@ -110,7 +117,7 @@ void check_metrics(const std::string& where) {
         std::string::npos);
   CHECK(
       metrics.body.find(
-          R"(http_request_duration_seconds_count{method="POST",route="/api/users",status_code="201"} 2)") !=
+          R"(http_request_duration_seconds_count{method="POST",route="/api/users",status_code="201"} 3)") !=
       std::string::npos);
 }
 

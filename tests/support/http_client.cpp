@@ -50,12 +50,18 @@ http_result http_client::request(const std::string& method, const std::string& t
       req.prepare_payload();
       impl_->stream->expires_after(std::chrono::seconds{15});
       http::write(*impl_->stream, req);
+      // (This client sends the body at once; a server's 100 Continue is only recorded.)
       beast::flat_buffer buffer;
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(64 << 20);
-      http::read(*impl_->stream, buffer, parser);
-      auto res = parser.release();
       http_result out;
+      http::response<http::string_body> res;
+      for (;;) {
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(64 << 20);
+        http::read(*impl_->stream, buffer, parser);
+        res = parser.release();
+        if (res.result_int() >= 200) break;
+        out.interim.push_back(static_cast<int>(res.result_int()));
+      }
       out.status = static_cast<int>(res.result_int());
       out.body = res.body();
       for (auto& f : res) {

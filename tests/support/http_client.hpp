@@ -13,6 +13,7 @@ struct http_result {
   int status = 0;
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
+  std::vector<int> interim;                    // 1xx responses seen before this one
 };
 
 class http_client {
