@@ -120,6 +120,22 @@ void lose_node(directory_actor* self, const std::string& node, const std::string
   self->delayed_send(self, backoff(self, r.failures++), retry_atom::value, node);
 }
 
+// A capability's handle, or why there is none. `local_only`: only those hosted here (what
+// the node actor hands to peers, so handles are never relayed).
+caf::result<caf::strong_actor_ptr> lookup(directory_actor* self, const std::string& cap,
+                                          bool local_only) {
+  auto it = self->state.entries.find(cap);
+  if (it == self->state.entries.end() || (local_only && !it->second.local))
+    return make_error(errc::unavailable, local_only
+                                             ? "capability '" + cap + "' is not hosted on node '" +
+                                                   self->state.cfg.node + "'"
+                                             : "capability '" + cap + "' is not known here");
+  if (!it->second.handle)
+    return make_error(errc::unavailable,
+                      "capability '" + cap + "' is unavailable: " + it->second.why_unavailable);
+  return it->second.handle;
+}
+
 caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
   self->state.cfg = std::move(cfg);
   auto& st = self->state;
@@ -158,25 +174,9 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
         e.why_unavailable = e.handle ? "" : "capability is restarting or failed";
         notify(self, cap);
       },
-      [self](lookup_atom, const std::string& cap) -> caf::result<caf::strong_actor_ptr> {
-        auto it = self->state.entries.find(cap);
-        if (it == self->state.entries.end())
-          return make_error(errc::unavailable, "capability '" + cap + "' is not known here");
-        if (!it->second.handle)
-          return make_error(errc::unavailable, "capability '" + cap + "' is unavailable: " +
-                                                   it->second.why_unavailable);
-        return it->second.handle;
-      },
-      [self](lookup_atom, const std::string& cap,
-             bool local_only) -> caf::result<caf::strong_actor_ptr> {
-        auto it = self->state.entries.find(cap);
-        if (it == self->state.entries.end() || (local_only && !it->second.local))
-          return make_error(errc::unavailable, "capability '" + cap + "' is not hosted on node '" +
-                                                   self->state.cfg.node + "'");
-        if (!it->second.handle)
-          return make_error(errc::unavailable, "capability '" + cap + "' is unavailable: " +
-                                                   it->second.why_unavailable);
-        return it->second.handle;
+      [self](lookup_atom, const std::string& cap) { return lookup(self, cap, false); },
+      [self](lookup_atom, const std::string& cap, bool local_only) {
+        return lookup(self, cap, local_only);
       },
       [self](subscribe_atom, const std::string& cap) {
         auto sub = caf::actor_cast<caf::actor>(self->current_sender());

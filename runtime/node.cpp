@@ -110,16 +110,19 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto data_dir = opt.data_override.value_or(opt.topo.data_dir);
   auto node_dir = data_dir + "/" + node.name;
 
+  // The capabilities this node hosts, in topology order (the topology names only known ones).
+  std::vector<const capability*> hosted;
+  for (auto& name : node.capabilities)
+    for (auto& cap : known)
+      if (cap.traits.name == name) hosted.push_back(&cap);
+
   std::vector<std::string> remote;
   const capability* http_cap = nullptr;
-  for (auto& name : node.capabilities) {
-    for (auto& cap : known) {
-      if (cap.traits.name != name) continue;
-      if (cap.traits.serves_http && !http_cap) http_cap = &cap;
-      for (auto& need : cap.traits.needs) {
-        bool local = std::count(node.capabilities.begin(), node.capabilities.end(), need) > 0;
-        if (!local && std::count(remote.begin(), remote.end(), need) == 0) remote.push_back(need);
-      }
+  for (auto cap : hosted) {
+    if (cap->traits.serves_http && !http_cap) http_cap = cap;
+    for (auto& need : cap->traits.needs) {
+      bool local = std::count(node.capabilities.begin(), node.capabilities.end(), need) > 0;
+      if (!local && std::count(remote.begin(), remote.end(), need) == 0) remote.push_back(need);
     }
   }
 
@@ -145,20 +148,17 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto directory =
       spawn_directory(sys, directory_config{node.name, opt.topo, node.capabilities, remote});
   std::vector<std::pair<std::string, caf::actor>> supervisors;
-  for (auto& name : node.capabilities) {
-    for (auto& cap : known) {
-      if (cap.traits.name != name) continue;
-      capability_context ctx;
-      ctx.system = &sys;
-      ctx.name = name;
-      ctx.node = node.name;
-      ctx.database_path = node_dir + "/" + name + ".db";
-      auto s = opt.topo.settings.find(name);
-      ctx.settings_json = s == opt.topo.settings.end() ? "{}" : s->second;
-      ctx.directory = directory;
-      ctx.node_metrics = &node_metrics;
-      supervisors.emplace_back(name, spawn_supervisor(sys, cap, ctx, {}, on_give_up));
-    }
+  for (auto cap : hosted) {
+    capability_context ctx;
+    ctx.system = &sys;
+    ctx.name = cap->traits.name;
+    ctx.node = node.name;
+    ctx.database_path = node_dir + "/" + ctx.name + ".db";
+    auto s = opt.topo.settings.find(ctx.name);
+    ctx.settings_json = s == opt.topo.settings.end() ? "{}" : s->second;
+    ctx.directory = directory;
+    ctx.node_metrics = &node_metrics;
+    supervisors.emplace_back(ctx.name, spawn_supervisor(sys, *cap, ctx, {}, on_give_up));
   }
   std::vector<caf::actor> to_stop{directory};
   for (auto& [name, sup] : supervisors) to_stop.push_back(sup);
@@ -254,23 +254,20 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       node.listen ? node.listen->host + ":" + std::to_string(*listen_port) : std::string("-");
   std::printf("troupe: node '%s' of topology '%s' (%s)\n", node.name.c_str(), opt.topo.name.c_str(),
               opt.topology_file.c_str());
-  for (auto& name : node.capabilities) {
-    std::printf("  capability %s", name.c_str());
-    for (auto& cap : known)
-      if (cap.traits.name == name)
-        for (auto& need : cap.traits.needs) {
-          auto host = opt.topo.host_of(need);
-          std::printf("  calls %s@%s", need.c_str(),
-                      host->name == node.name ? "local" : host->name.c_str());
-        }
+  for (auto cap : hosted) {
+    std::printf("  capability %s", cap->traits.name.c_str());
+    for (auto& need : cap->traits.needs) {
+      auto host = opt.topo.host_of(need);
+      std::printf("  calls %s@%s", need.c_str(),
+                  host->name == node.name ? "local" : host->name.c_str());
+    }
     std::printf("\n");
   }
   std::printf("  http    %s\n  admin   %s\n  listen  %s\n", shown(node.http, api_server).c_str(),
               shown(node.admin, admin_server).c_str(), listen_text.c_str());
-  for (auto& name : node.capabilities)
-    for (auto& cap : known)
-      if (cap.traits.name == name && !cap.traits.serves_http)
-        std::printf("  data    %s/%s.db\n", node_dir.c_str(), name.c_str());
+  for (auto cap : hosted)
+    if (!cap->traits.serves_http)
+      std::printf("  data    %s/%s.db\n", node_dir.c_str(), cap->traits.name.c_str());
   std::printf("troupe: ready node=%s http=%s admin=%s listen=%s\n", node.name.c_str(),
               shown(node.http, api_server).c_str(), shown(node.admin, admin_server).c_str(),
               listen_text.c_str());
