@@ -1,147 +1,63 @@
 #include "actors/gateway/gateway.hpp"
 
-#include <unordered_map>
-
+#include <caf/actor_pool.hpp>
 #include <caf/all.hpp>
 
-#include "actors/gateway/routes.hpp"
-#include "runtime/deadline_tracker.hpp"
-#include "runtime/error.hpp"
-#include "runtime/http_exchange.hpp"
-#include "runtime/settings.hpp"
+#include "runtime/calls/caller.hpp"
+#include "runtime/core/error.hpp"
+#include "runtime/http/exchange.hpp"
+#include "runtime/http/json_io.hpp"
+#include "runtime/http/route.hpp"
 
 namespace troupe::gateway {
 
 namespace {
 
-// A request to a capability. Its HTTP answer may go out early (503 when the capability is
-// lost: CAF does not fail in-flight requests to a dead node), but the entry stays until
-// CAF's handler runs, with the reply or with the timeout the deadline tracker injects, so
-// that no handler stays registered.
-struct pending_call {
-  std::string capability;
-  http_reply reply;  // empty once answered
-  std::string route;
-};
-
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
-
-// How often expired calls are looked for: the precision of request deadlines.
-constexpr std::chrono::milliseconds deadline_tick{10};
-
-struct gateway_state {
-  static inline const char* name = "gateway";
+struct worker_state {
+  static inline const char* name = "gateway.worker";
   gateway_config cfg;
-  users::users_actor users;
-  std::unordered_map<std::uint64_t, pending_call> pending;  // by request id
-  deadline_tracker deadlines;
-  bool ticking = false;
+  std::unique_ptr<calls::caller> calls;
+  std::vector<calls::callee> callee_of;  // by route index
 };
 
-using gateway_actor = caf::stateful_actor<gateway_state>;
+using worker_actor = caf::stateful_actor<worker_state>;
 
-// Ends a call when CAF runs its handler; returns the reply if the client still waits.
-http_reply finish(gateway_actor* self, caf::message_id id, std::string& route) {
-  auto it = self->state.pending.find(id.integer_value());
-  if (it == self->state.pending.end()) return {};
-  auto reply = std::move(it->second.reply);
-  route = std::move(it->second.route);
-  self->state.pending.erase(it);
-  return reply;
+void serve(worker_actor* self, http_exchange& ex) {
+  auto& st = self->state;
+  auto index = ex.request.route;
+  if (index < 0 || static_cast<std::size_t>(index) >= st.callee_of.size())
+    return ex.reply(error_response(errc::not_found, "no route for this path", ex.request.id));
+  calls::call_options options;
+  // The budget started when the request arrived: time queued on the way here counts.
+  options.deadline = ex.request.received_at + st.cfg.request_timeout;
+  options.trace_id = ex.request.id;
+  route_call call{std::move(ex.request), std::move(ex.reply), *st.calls, st.callee_of[index],
+                  std::move(options)};
+  st.cfg.routes->at(index).run(call);
 }
 
-void fail_pending(gateway_actor* self, const std::string& capability) {
-  for (auto& [id, call] : self->state.pending) {
-    if (call.capability != capability || !call.reply) continue;
-    call.reply(json_error(503, "unavailable", "capability '" + capability + "' became unavailable",
-                          {}, call.route));
-    call.reply = nullptr;
-  }
-}
-
-std::size_t unanswered(gateway_actor* self) {
-  std::size_t n = 0;
-  for (auto& [id, call] : self->state.pending) n += call.reply ? 1 : 0;
-  return n;
-}
-
-void start_ticking(gateway_actor* self) {
-  if (self->state.ticking) return;
-  self->state.ticking = true;
-  self->delayed_send(self, deadline_tick, tick_atom::value);
-}
-
-template <class Message>
-void call_users(gateway_actor* self, Message msg, http_reply reply, std::string route,
-                int success_status) {
-  if (!self->state.users)
-    return reply(json_error(503, "unavailable", "capability 'users' is unavailable", {}, route));
-  auto timeout = self->state.cfg.request_timeout;
-  msg.ctx = make_call_context("gateway", timeout);
-  // No CAF timeout: the deadline tracker enforces it (see deadline_tracker.hpp).
-  auto handle = self->request(self->state.users, caf::infinite, std::move(msg));
-  auto id = handle.id();
-  self->state.pending.emplace(id.integer_value(),
-                              pending_call{"users", std::move(reply), std::move(route)});
-  self->state.deadlines.track(id, deadline_tracker::clock::now() + timeout);
-  start_ticking(self);
-  handle.then(
-      [self, id, success_status](users::user& u) {
-        std::string route;
-        if (auto reply = finish(self, id, route))
-          reply(user_response(success_status, u, std::move(route)));
-      },
-      [self, id](caf::error& err) {
-        std::string route;
-        if (auto reply = finish(self, id, route)) reply(error_response(err, std::move(route)));
-      });
-}
-
-caf::behavior gateway_behavior(gateway_actor* self, gateway_config cfg) {
-  self->state.cfg = std::move(cfg);
-  self->send(self->state.cfg.directory, subscribe_atom::value, std::string("users"));
+caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
+  // One fate with the pool: a crashing worker takes the gateway down, and the supervisor
+  // restarts all of it.
+  self->link_to(pool);
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.calls = std::make_unique<calls::caller>(self, st.cfg.view, "gateway");
+  for (auto& r : st.cfg.routes->routes()) st.callee_of.push_back(st.calls->resolve(r.capability));
   return {
-      [self](http_exchange& ex) {
-        auto match = match_route(ex.request.method, ex.request.path());
-        switch (match.kind) {
-          case route_kind::not_found:
-            return ex.reply(
-                json_error(404, "not_found", "no route for " + std::string(ex.request.path())));
-          case route_kind::method_not_allowed: {
-            auto res = json_error(405, "method_not_allowed",
-                                  ex.request.method + " is not allowed here; use " + match.allow,
-                                  {}, match.route);
-            res.headers.emplace_back("Allow", match.allow);
-            return ex.reply(std::move(res));
-          }
-          case route_kind::create_user: {
-            auto parsed = parse_create_user(ex.request, match.route);
-            if (auto res = std::get_if<http_response>(&parsed)) return ex.reply(std::move(*res));
-            return call_users(self, std::get<users::create_user>(std::move(parsed)),
-                              std::move(ex.reply), match.route, 201);
-          }
-          case route_kind::get_user:
-            return call_users(self, users::get_user{{}, match.id}, std::move(ex.reply), match.route,
-                              200);
-        }
-      },
-      [self](update_atom, const std::string& capability, const caf::strong_actor_ptr& handle) {
-        if (capability != "users") return;
-        self->state.users = caf::actor_cast<users::users_actor>(handle);
-        if (!handle) fail_pending(self, capability);
-      },
-      [self](tick_atom) {
-        auto& st = self->state;
-        st.deadlines.expire(
-            self, [&](caf::message_id id) { return st.pending.count(id.integer_value()) > 0; });
-        if (st.deadlines.empty())
-          st.ticking = false;
-        else
-          self->delayed_send(self, deadline_tick, tick_atom::value);
-      },
+      [self](http_exchange& ex) { serve(self, ex); },
+      [self](calls::tick_atom) { self->state.calls->tick(); },
       [self](health_atom) {
-        return health_report{
-            {"gateway", true, std::to_string(unanswered(self)) + " calls in flight"}};
+        // The view counts calls in flight node-wide, per callee: all workers together.
+        auto& view = *self->state.cfg.view;
+        int in_flight = 0;
+        std::vector<bool> counted(view.size(), false);
+        for (auto& callee : self->state.callee_of)
+          if (!counted[callee.slot]) {
+            counted[callee.slot] = true;
+            in_flight += view.in_flight(callee.slot);
+          }
+        return health_report{{"gateway", true, std::to_string(in_flight) + " calls in flight"}};
       },
   };
 }
@@ -149,18 +65,29 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_config cfg) {
 }  // namespace
 
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config) {
-  return system.spawn(gateway_behavior, std::move(config));
+  auto pool =
+      caf::actor_pool::make(system.dummy_execution_unit(), caf::actor_pool::round_robin());
+  for (int i = 0; i < std::max(1, config.workers); ++i)
+    caf::anon_send(pool, caf::sys_atom::value, caf::put_atom::value,
+                   system.spawn(worker, config, pool));
+  return pool;
 }
 
 capability gateway_capability() {
   capability cap;
-  cap.traits = {"gateway", {"users"}, true, [](const std::string& settings) {
-                  return check_integer_settings(settings, {{"request_timeout_ms", 1, 3600000}});
-                }};
-  cap.register_types = [](caf::actor_system_config&) {};
+  cap.name = "gateway";
+  cap.calls_routed = true;
+  cap.serves_http = true;
+  cap.read_settings = [](settings_reader& s) -> std::any {
+    gateway_settings out;
+    out.request_timeout = s.milliseconds("request_timeout_ms", 1, 3'600'000, 5000);
+    out.workers = static_cast<int>(s.integer("workers", 0, 256, 0));
+    return out;
+  };
   cap.spawn = [](const capability_context& ctx) {
-    gateway_config cfg{ctx.directory, std::chrono::milliseconds{integer_setting_or(
-                                          ctx.settings_json, "request_timeout_ms", 5000)}};
+    auto& settings = ctx.settings_as<gateway_settings>();
+    gateway_config cfg{ctx.view, ctx.routes, settings.request_timeout,
+                       settings.workers > 0 ? settings.workers : ctx.scheduler_threads};
     return spawn_gateway(*ctx.system, std::move(cfg));
   };
   return cap;

@@ -1,5 +1,5 @@
-// The users capability's contract: its messages and typed handle. Callers obtain the handle
-// from the directory (subscribe to "users"), never by spawning.
+// The users capability's contract: its messages and typed handle. Other capabilities call it
+// through their caller (runtime/calls), never by spawning it or knowing its node.
 #pragma once
 
 #include <cstdint>
@@ -8,22 +8,29 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "runtime/atoms.hpp"
-#include "runtime/call_context.hpp"
-#include "runtime/capability.hpp"
+#include "domain/users/user_rules.hpp"
+#include "runtime/core/atoms.hpp"
+#include "runtime/core/call_context.hpp"
+#include "runtime/node/capability.hpp"
+
+namespace troupe::domain::users {
+
+// The domain's user is the protocol's user; its wire form is defined here, next to the
+// messages, so the domain stays free of CAF.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user& x) {
+  return f(caf::meta::type_name("users.user"), x.id, x.name, x.email, x.created_at_ms);
+}
+
+}  // namespace troupe::domain::users
 
 namespace troupe::users {
 
-// A stored user.
-struct user {
-  std::string id;
-  std::string name;
-  std::string email;
-  std::int64_t created_at_ms = 0;  // Unix epoch milliseconds, set by the store
-};
+using user = domain::users::user;
 
 // Creates a user; an empty id lets the capability choose one. Answers the stored user, or
-// invalid_argument naming the field, or already_exists when the id is taken.
+// invalid_argument naming the field, or already_exists when the id is taken (nothing is
+// overwritten), or deadline_exceeded when the budget ran out before the work started.
 struct create_user {
   call_context ctx;
   std::string id;
@@ -31,16 +38,11 @@ struct create_user {
   std::string email;
 };
 
-// Reads one user. Answers the user, or not_found.
+// Reads one user. Answers the user, or not_found, or deadline_exceeded.
 struct get_user {
   call_context ctx;
   std::string id;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, user& x) {
-  return f(caf::meta::type_name("users.user"), x.id, x.name, x.email, x.created_at_ms);
-}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_user& x) {
@@ -54,8 +56,13 @@ typename Inspector::result_type inspect(Inspector& f, get_user& x) {
 
 using users_actor = caf::typed_actor<caf::replies_to<create_user>::with<user>,
                                      caf::replies_to<get_user>::with<user>,
-                                     // The capability's /health lines: itself and its database.
+                                     // The capability's /health line.
                                      caf::replies_to<health_atom>::with<health_report>>;
+
+// Topology: "capabilities": {"users": {"cache_entries": 10000}}.
+struct users_settings {
+  std::size_t cache_entries = 10000;  // users kept in memory; 0 disables the cache
+};
 
 struct users_config {
   std::string database_path;
@@ -72,8 +79,8 @@ users_actor spawn_users(caf::actor_system& system, const users_config& config);
 
 void register_users_types(caf::actor_system_config& cfg);
 
-// The capability as the runtime hosts it: name "users", calls nothing. Settings (topology
-// "capabilities": {"users": {...}}): "cache_entries" (default 10000, 0 disables).
+// The capability as the runtime hosts it: name "users", calls nothing, keeps users.db,
+// serves POST /api/users and GET /api/users/{id} (users_routes.hpp).
 capability users_capability();
 
 }  // namespace troupe::users

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "actors/users/users_protocol.hpp"
-#include "runtime/sqlite.hpp"
+#include "runtime/storage/sqlite.hpp"
 
 namespace troupe::users {
 
@@ -15,8 +15,6 @@ class user_store {
   // False when the id is taken; nothing is written then.
   bool insert(const user& u);
   std::optional<user> find(const std::string& id);
-  std::string check() { return db_.check(); }
-  const std::string& path() const { return db_.path(); }
 
  private:
   sqlite::database db_;

@@ -12,11 +12,13 @@ inline constexpr std::size_t max_name_length = 200;
 inline constexpr std::size_t max_email_length = 254;  // RFC 5321 path limit
 inline constexpr std::size_t max_id_length = 64;
 
-// A user as the business sees it.
+// A user. The same type travels in the users protocol (actors/users/users_protocol.hpp adds
+// its serialization there), so the rules and the messages cannot drift apart.
 struct user {
   std::string id;
   std::string name;
   std::string email;
+  std::int64_t created_at_ms = 0;  // Unix epoch milliseconds, set when stored
 };
 
 // Why a command was refused: which field, and what is wrong with it.

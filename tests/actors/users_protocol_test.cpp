@@ -12,7 +12,7 @@
 #include <caf/test/unit_test_impl.hpp>
 
 #include "actors/users/users_protocol.hpp"
-#include "runtime/error.hpp"
+#include "runtime/core/error.hpp"
 
 using namespace troupe;
 using namespace troupe::users;
@@ -48,7 +48,12 @@ struct fixture : test_coordinator_fixture<> {
     return out;
   }
 
-  static call_context ctx() { return make_call_context("test", std::chrono::seconds{60}); }
+  // Deadlines on the coordinator's clock, which the capability reads (self->clock()).
+  call_context ctx() {
+    auto c = make_call_context("test", std::chrono::seconds{60});
+    c.deadline = sched.clock().now() + std::chrono::seconds{60};
+    return c;
+  }
 };
 
 errc code_of(const caf::expected<user>& r) {
@@ -99,7 +104,7 @@ TEST_CASE_METHOD(fixture, "a user created without an id gets a generated one") {
 
 TEST_CASE_METHOD(fixture, "a request whose deadline has passed is not executed") {
   auto late = ctx();
-  late.deadline_ms = 1;  // long past
+  late.deadline = call_context::clock::time_point{};  // long past on any clock
   auto r = ask(create_user{late, "eve", "Eve", "eve@example.com"});
   REQUIRE_FALSE(r);
   CHECK(code_of(r) == errc::deadline_exceeded);
@@ -117,15 +122,31 @@ TEST_CASE_METHOD(fixture, "users survive a restart of the capability") {
   CHECK(read->email == "frank@example.com");
 }
 
-TEST_CASE_METHOD(fixture, "health reports the capability and its database") {
+TEST_CASE_METHOD(fixture, "health is answered by the front alone, without a scan of the store") {
+  REQUIRE(ask(create_user{ctx(), "ida", "Ida", "ida@example.com"}));
   health_report report;
   auto handle = self->request(users, caf::infinite, health_atom::value);
-  sched.run();
+  CHECK(sched.run() == 1);  // the front answered; the store's thread was not asked
   handle.receive([&](health_report& r) { report = std::move(r); }, [](caf::error&) {});
-  REQUIRE(report.size() == 2);
+  REQUIRE(report.size() == 1);
   CHECK(report[0].name == "users");
-  CHECK(report[1].name == "users.db");
-  CHECK(report[1].ok);
+  CHECK(report[0].ok);
+  CHECK(report[0].detail.find("1 of 10000 cache entries") != std::string::npos);
+  CHECK(report[0].detail.find(".db") == std::string::npos);  // no file paths
+}
+
+TEST_CASE_METHOD(fixture, "a request whose deadline passes while it waits for the store is dropped") {
+  auto ctx_short = ctx();
+  ctx_short.deadline = sched.clock().now() + std::chrono::milliseconds{5};
+  auto handle = self->request(users, caf::infinite, create_user{ctx_short, "jo", "Jo", "jo@example.com"});
+  sched.run_once();  // the front passes it on to the store...
+  sched.clock().current_time += std::chrono::milliseconds{10};  // ...where it waits too long
+  sched.run();
+  caf::expected<user> out{caf::error{}};
+  handle.receive([&](user& u) { out = u; }, [&](caf::error& e) { out = e; });
+  REQUIRE_FALSE(out);
+  CHECK(code_of(out) == errc::deadline_exceeded);
+  CHECK(code_of(ask(get_user{ctx(), "jo"})) == errc::not_found);
 }
 
 TEST_CASE_METHOD(fixture, "a user written or read once is served from memory, not the store") {
@@ -137,7 +158,7 @@ TEST_CASE_METHOD(fixture, "a user written or read once is served from memory, no
   auto missing = self->request(users, caf::infinite, get_user{ctx(), "nobody"});
   CHECK(sched.run() == 3);  // front -> store -> front
   missing.receive([](user&) { FAIL("found a user that does not exist"); },
-                  [](caf::error& e) { CHECK(describe(e).code == "not_found"); });
+                  [](caf::error& e) { CHECK(describe(e).code == errc::not_found); });
 }
 
 TEST_CASE_METHOD(fixture, "with the cache disabled every read goes to the store") {

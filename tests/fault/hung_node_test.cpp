@@ -28,15 +28,18 @@ TEST_CASE("a silent node gives 504 at the deadline, then is dropped, then comes 
   auto stalled = api.get("/api/users/dan");
   auto elapsed = std::chrono::steady_clock::now() - started;
   CHECK(stalled.status == 504);
-  CHECK(json::parse(stalled.body)["error"]["code"] == "deadline_exceeded");
+  // It was sent: whether it had an effect is unknown, and the answer says so.
+  CHECK(json::parse(stalled.body)["error"]["code"] == "outcome_unknown");
   CHECK(elapsed >= 250ms);  // it waited for the deadline...
-  CHECK(elapsed < 2s);      // ...and not longer
+  CHECK(elapsed < 3s);      // ...and not for the heartbeat's 2 s timeout on top
 
   // Heartbeat 500 ms + connection timeout 2 s: the node is dropped, calls fail fast.
   CHECK(eventually([&] { return admin.get("/ready").status == 503; }, 6s));
   auto t0 = std::chrono::steady_clock::now();
-  CHECK(api.get("/api/users/dan").status == 503);
-  CHECK(std::chrono::steady_clock::now() - t0 < 250ms);
+  auto dropped = api.get("/api/users/dan");
+  CHECK(dropped.status == 503);  // not sent: safe to retry, and when
+  CHECK(dropped.headers.at("retry-after") == "1");
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
 
   core.process().signal(SIGCONT);
   CHECK(eventually([&] { return api.get("/api/users/dan").status == 200; }, 15s));

@@ -2,6 +2,9 @@
 // comes back by itself when the node returns.
 #include <catch2/catch.hpp>
 
+#include <csignal>
+#include <future>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cluster.hpp"
@@ -47,5 +50,38 @@ TEST_CASE("losing the users node gives 503 at once and recovers without a manual
   CHECK(json::parse(back.body) == json::parse(created.body));
   CHECK(admin.get("/ready").status == 200);
   CHECK(cluster.core().stop() == 0);
+  CHECK(edge.stop() == 0);
+}
+
+TEST_CASE("a call already sent when its node dies is answered 504 outcome_unknown, not 'retry'") {
+  temp_dir dir;
+  two_node_cluster cluster{dir, R"("gateway": {"request_timeout_ms": 30000})"};
+  auto& edge = cluster.edge();
+  http_client admin{edge.admin()};
+  // Freeze core so that a create is sent and stays unanswered, then kill it.
+  cluster.core().process().signal(SIGSTOP);
+  auto pending = std::async(std::launch::async, [where = edge.http()] {
+    http_client api{where};
+    return api.post_json("/api/users", R"({"id":"dora","name":"Dora","email":"d@example.com"})");
+  });
+  REQUIRE(eventually(
+      [&] {
+        auto health = json::parse(admin.get("/health").body);
+        for (auto& check : health["checks"])
+          if (check["name"] == "gateway") return check["detail"] == "1 calls in flight";
+        return false;
+      },
+      5s));
+  auto killed = std::chrono::steady_clock::now();
+  cluster.core().kill_hard();
+  auto answer = pending.get();
+  auto elapsed = std::chrono::steady_clock::now() - killed;
+  CHECK(answer.status == 504);
+  auto error = json::parse(answer.body)["error"];
+  CHECK(error["code"] == "outcome_unknown");
+  CHECK(error["message"].get<std::string>().find("may have happened") != std::string::npos);
+  CHECK(elapsed < 5s);  // the loss was noticed, not the 30 s deadline
+  INFO("outcome_unknown " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+                          << " ms after kill -9");
   CHECK(edge.stop() == 0);
 }

@@ -26,6 +26,12 @@ std::vector<step> run_scenario(const std::string& where) {
   std::vector<step> out;
   auto record = [&](const std::string& name, const http_result& r) {
     json body = json::parse(r.body);
+    // Every answer carries its request id; errors repeat it in the body. Ids differ per run.
+    CHECK(r.headers.at("x-request-id").size() == 32);
+    if (body.contains("error")) {
+      CHECK(body["error"]["request_id"] == r.headers.at("x-request-id"));
+      body["error"].erase("request_id");
+    }
     if (body.contains("created_at")) {
       CHECK(body["created_at"].get<std::string>().size() == 24);
       body["created_at"] = "<time>";
@@ -100,14 +106,31 @@ std::vector<step> run_scenario(const std::string& where) {
   CHECK(expecting.interim == std::vector<int>{100});  // the go-ahead came before the answer
   record("expect 100-continue", expecting);
 
+  auto untyped = http.request("POST", "/api/users", R"({"name":"U","email":"u@example.com"})");
+  CHECK(untyped.status == 415);
+  CHECK(record("no content type", untyped)["error"]["code"] == "unsupported_media_type");
+
+  auto made_up = http.request("BREW", "/api/users/alice");
+  CHECK(made_up.status == 501);
+  CHECK(record("made-up method", made_up)["error"]["code"] == "not_implemented");
+
+  auto deep = http.post_json("/api/users", std::string(100, '[') + std::string(100, ']'));
+  CHECK(deep.status == 400);
+  CHECK(record("deep JSON", deep)["error"]["code"] == "invalid_json");
+
   CHECK(http.connects() == 1);  // keep-alive: everything so far on one connection
 
+  // A create needs kilobytes: a body just over the route's 4 KiB is refused, as is a huge one.
+  auto over = http.post_json("/api/users", R"({"name":")" + std::string(4100, 'x') + R"("})");
+  CHECK(over.status == 413);
+  CHECK(record("over the route limit", over)["error"]["code"] == "payload_too_large");
   auto huge = http.post_json("/api/users", R"({"name":")" + std::string(1100000, 'x') + R"("})");
   CHECK(huge.status == 413);
   CHECK(record("too large", huge)["error"]["code"] == "payload_too_large");
   return out;
 }
 
+// Prometheus text as served: the counters this scenario must have produced.
 void check_metrics(const std::string& where) {
   http_client http{where};
   auto metrics = http.get("/metrics");
@@ -127,6 +150,7 @@ TEST_CASE("dev mode and the two-node topology answer the scenario identically") 
   temp_dir dir;
   std::vector<step> dev, two;
   {
+    // dev mode has no admin listener: the API listener serves the details and /metrics
     troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("dev-data")}, dir.path(), "dev");
     dev = run_scenario(node.http());
     check_metrics(node.http());
@@ -135,6 +159,7 @@ TEST_CASE("dev mode and the two-node topology answer the scenario identically") 
     CHECK(health.status == 200);
     auto checks = json::parse(health.body)["checks"];
     CHECK(checks.size() == 3);  // gateway, users, users.db
+    CHECK(health.body.find("dev-data") == std::string::npos);  // no file paths
     CHECK(http.get("/ready").status == 200);
     CHECK(node.stop() == 0);
   }
@@ -143,7 +168,12 @@ TEST_CASE("dev mode and the two-node topology answer the scenario identically") 
     auto& core = cluster.core();
     auto& edge = cluster.edge();
     two = run_scenario(edge.http());
-    check_metrics(edge.http());
+    check_metrics(edge.admin());
+    // the API listener keeps bare probes; details and metrics are on the admin listener
+    http_client api{edge.http()};
+    CHECK(json::parse(api.get("/health").body) == json{{"status", "up"}});
+    CHECK(json::parse(api.get("/ready").body) == json{{"ready", true}});
+    CHECK(api.get("/metrics").status == 404);
     http_client core_admin{core.admin()};
     auto health = json::parse(core_admin.get("/health").body);
     CHECK(health["status"] == "up");

@@ -9,12 +9,13 @@
 namespace troupe::test {
 
 troupe_node::troupe_node(std::vector<std::string> args, const std::string& workdir,
-                         const std::string& label) {
+                         const std::string& label, process_options options) {
   args.insert(args.begin(), troupe_binary());
-  proc_ = std::make_unique<child_process>(std::move(args), workdir, workdir + "/" + label);
-  auto line = proc_->wait_for_line("troupe: ready", std::chrono::seconds{30});
-  http_ = field_of(line, "http");
-  admin_ = field_of(line, "admin");
+  proc_ = std::make_unique<child_process>(std::move(args), workdir, workdir + "/" + label,
+                                          std::move(options));
+  ready_line_ = proc_->wait_for_line("troupe: ready", std::chrono::seconds{60});
+  http_ = field_of(ready_line_, "http");
+  admin_ = field_of(ready_line_, "admin");
 }
 
 void troupe_node::kill_hard() {
@@ -27,43 +28,52 @@ int troupe_node::stop() {
   return proc_->wait(std::chrono::seconds{30});
 }
 
-two_node_files write_two_node_topology(const temp_dir& dir, const std::string& settings) {
-  auto addr = [] { return "127.0.0.1:" + std::to_string(free_port()); };
-  two_node_files f{dir.file("two-nodes.json"), addr(), addr(), addr()};
-  auto edge_listen = addr(), core_listen = addr();
-  dir.write("two-nodes.json", R"({
-  "name": "shop-test",
-  "data_dir": ")" + dir.file("var") +
-                                  R"(",
-  "nodes": {
-    "edge": { "listen": ")" + edge_listen +
-                                  R"(", "admin": ")" + f.edge_admin + R"(", "http": ")" +
-                                  f.edge_http + R"(",
-              "capabilities": ["gateway"] },
-    "core": { "listen": ")" + core_listen +
-                                  R"(", "admin": ")" + f.core_admin + R"(",
-              "capabilities": ["users"] }
-  },
-  "capabilities": {)" + settings + R"(}
-})");
-  return f;
+two_node_cluster::two_node_cluster(const temp_dir& dir, const std::string& settings,
+                                   process_options core_options)
+    : dir_(dir),
+      settings_(settings),
+      topology_(dir.file("two-nodes.json")),
+      core_options_(std::move(core_options)) {
+  for (int attempt = 0;; ++attempt) {
+    core_listen_ = free_port();
+    write_topology();
+    try {
+      start_core();
+      break;
+    } catch (const std::runtime_error& e) {
+      // Only a lost race for the port is worth another try.
+      if (attempt == 4 || std::string(e.what()).find("cannot listen") == std::string::npos)
+        throw;
+    }
+  }
+  // edge's ready line means every capability it calls was reachable.
+  edge_ = std::make_unique<troupe_node>(
+      std::vector<std::string>{"run", "--topology", topology_, "--node", "edge"}, dir.path(),
+      "edge");
 }
 
-two_node_cluster::two_node_cluster(const temp_dir& dir, const std::string& settings)
-    : dir_(dir), files_(write_two_node_topology(dir, settings)) {
-  start_core();
-  edge_ = std::make_unique<troupe_node>(
-      std::vector<std::string>{"run", "--topology", files_.topology, "--node", "edge"}, dir.path(),
-      "edge");
-  http_client admin{edge_->admin()};
-  if (!eventually([&] { return admin.get("/ready").status == 200; }, std::chrono::seconds{10}))
-    throw std::runtime_error("edge did not become ready within 10 s");
+std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
+                              const std::string& settings) {
+  return R"({
+  "name": "shop-test",
+  "data_dir": ")" + dir.file("var") + R"(",
+  "nodes": {
+    "edge": { "admin": "127.0.0.1:0", "http": "127.0.0.1:0", "capabilities": ["gateway"] },
+    "core": { "listen": "127.0.0.1:)" + std::to_string(core_listen) + R"(",
+              "admin": "127.0.0.1:0", "capabilities": ["users"] }
+  },
+  "capabilities": {)" + settings + R"(}
+})";
+}
+
+void two_node_cluster::write_topology() {
+  dir_.write("two-nodes.json", two_node_topology(dir_, core_listen_, settings_));
 }
 
 void two_node_cluster::start_core() {
   core_ = std::make_unique<troupe_node>(
-      std::vector<std::string>{"run", "--topology", files_.topology, "--node", "core"}, dir_.path(),
-      "core-" + std::to_string(++core_starts_));
+      std::vector<std::string>{"run", "--topology", topology_, "--node", "core"}, dir_.path(),
+      "core-" + std::to_string(++core_starts_), core_options_);
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {

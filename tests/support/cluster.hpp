@@ -15,41 +15,49 @@ namespace troupe::test {
 class troupe_node {
  public:
   // `args` follow the binary name; runs in `workdir`; logs under workdir/<label>.
-  troupe_node(std::vector<std::string> args, const std::string& workdir, const std::string& label);
+  troupe_node(std::vector<std::string> args, const std::string& workdir, const std::string& label,
+              process_options options = {});
   const std::string& http() const { return http_; }    // "host:port" or "-"
   const std::string& admin() const { return admin_; }  // "host:port" or "-"
-  void kill_hard();                                    // SIGKILL, reaped
-  int stop();                                          // SIGTERM, then the exit status
+  const std::string& ready_line() const { return ready_line_; }
+  void kill_hard();  // SIGKILL, reaped
+  int stop();        // SIGTERM, then the exit status
   child_process& process() { return *proc_; }
 
  private:
   std::unique_ptr<child_process> proc_;
-  std::string http_, admin_;
+  std::string http_, admin_, ready_line_;
 };
 
-// Writes a two-node topology (edge: gateway; core: users) with fresh loopback ports.
-struct two_node_files {
-  std::string topology;  // path
-  std::string edge_http, edge_admin, core_admin;
-};
-// `settings` is spliced into the "capabilities" object, e.g. "gateway": {...}.
-two_node_files write_two_node_topology(const temp_dir& dir, const std::string& settings = {});
-
-// The two-node topology running: edge (gateway, HTTP, admin) and core (users, admin), with
-// edge's /ready at 200 before the constructor returns.
+// The two-node topology running: edge (gateway, HTTP and admin on ports the OS picked) and
+// core (users, admin), edge ready (so core reachable) before the constructor returns. Core's
+// "listen" port is the one fixed port (edge dials it): when another process took it first,
+// core is started again on another.
 class two_node_cluster {
  public:
-  explicit two_node_cluster(const temp_dir& dir, const std::string& settings = {});
+  // `settings` is spliced into the topology's "capabilities" object, e.g. "gateway": {...};
+  // `core_options` apply to every start of core (failpoints, say).
+  explicit two_node_cluster(const temp_dir& dir, const std::string& settings = {},
+                            process_options core_options = {});
   troupe_node& core() { return *core_; }
   troupe_node& edge() { return *edge_; }
   void start_core();  // (again) after it was killed; logs under a fresh label
+  const std::string& topology_file() const { return topology_; }
 
  private:
+  void write_topology();
   const temp_dir& dir_;
-  two_node_files files_;
+  std::string settings_, topology_;
+  process_options core_options_;
+  std::uint16_t core_listen_ = 0;
   int core_starts_ = 0;
   std::unique_ptr<troupe_node> core_, edge_;
 };
+
+// The two-node topology (edge: gateway, HTTP and admin on port 0; core: users on `core_listen`,
+// admin on port 0); `settings` is spliced into "capabilities".
+std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
+                              const std::string& settings = {});
 
 // Polls `condition` every 20 ms until it holds or `deadline` passes; returns its last value.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,7 +26,13 @@ std::string slurp(const std::string& path) {
 }
 
 pid_t spawn(const std::vector<std::string>& args, const std::string& workdir,
-            const std::string& out_path, const std::string& err_path) {
+            const std::string& out_path, const std::string& err_path,
+            const process_options& options) {
+  // Opened (and emptied) here, before the child exists: whoever reads the logs next never
+  // sees what an earlier process with the same label wrote.
+  int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0 || err < 0) throw std::runtime_error("cannot create " + out_path);
   auto pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -34,10 +41,13 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& workdir,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     if (!workdir.empty() && chdir(workdir.c_str()) != 0) _exit(126);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (auto& entry : options.env) putenv(const_cast<char*>(entry.c_str()));
+    if (options.max_open_files) {
+      rlimit limit{*options.max_open_files, *options.max_open_files};
+      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(126);
+    }
     int in = open("/dev/null", O_RDONLY);
-    if (out < 0 || err < 0 || in < 0) _exit(126);
+    if (in < 0) _exit(126);
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
@@ -47,6 +57,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& workdir,
     execv(argv[0], argv.data());
     _exit(127);
   }
+  close(out);
+  close(err);
   return pid;
 }
 
@@ -59,9 +71,22 @@ int decode(int status) {
 }  // namespace
 
 child_process::child_process(std::vector<std::string> args, std::string workdir,
-                             std::string log_base)
+                             std::string log_base, process_options options)
     : log_base_(std::move(log_base)) {
-  pid_ = spawn(args, workdir, log_base_ + ".out", log_base_ + ".err");
+  pid_ = spawn(args, workdir, log_base_ + ".out", log_base_ + ".err", options);
+}
+
+double child_process::cpu_seconds() const {
+  auto stat = slurp("/proc/" + std::to_string(pid_) + "/stat");
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  std::istringstream fields{stat.substr(stat.rfind(')') + 2)};
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 child_process::~child_process() {
@@ -100,7 +125,7 @@ std::string child_process::wait_for_line(const std::string& prefix,
     if (!running())
       throw std::runtime_error("process exited (" + std::to_string(status_) +
                                ") before printing '" + prefix + "'; stderr:\n" + err());
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});  // polling a file, not luck
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});  // polling a file, not luck
   }
   throw std::runtime_error("no line '" + prefix + "' within deadline; stdout:\n" + out() +
                            "\nstderr:\n" + err());
@@ -157,6 +182,22 @@ std::uint16_t free_port() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+refused_port::refused_port() {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("bind failed");
+  socklen_t len = sizeof addr;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+refused_port::~refused_port() {
+  close(fd_);
 }
 
 std::string field_of(const std::string& line, const std::string& key) {

@@ -3,16 +3,24 @@
 
 #include <sys/types.h>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace troupe::test {
 
+// How a child starts besides its arguments.
+struct process_options {
+  std::vector<std::string> env;                  // "NAME=value", added to the environment
+  std::optional<unsigned long> max_open_files;   // RLIMIT_NOFILE, soft and hard
+};
+
 class child_process {
  public:
   // Starts `args` (args[0] is the program) in `workdir`, stdout to `log_base`.out and
   // stderr to `log_base`.err.
-  child_process(std::vector<std::string> args, std::string workdir, std::string log_base);
+  child_process(std::vector<std::string> args, std::string workdir, std::string log_base,
+                process_options options = {});
   ~child_process();  // kills (SIGKILL) and reaps if still running
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
@@ -26,6 +34,9 @@ class child_process {
   bool running();
   std::string out() const;
   std::string err() const;
+  pid_t pid() const { return pid_; }
+  // CPU time (user + system) the process has used so far, from /proc.
+  double cpu_seconds() const;
 
  private:
   pid_t pid_ = -1;
@@ -56,8 +67,25 @@ class temp_dir {
   std::string path_;
 };
 
-// A port that was free a moment ago on 127.0.0.1.
+// A port that was free a moment ago on 127.0.0.1. Someone else may take it before it is
+// used: prefer port 0 and read the bound port back; where a fixed port is unavoidable (a
+// node's "listen" address that peers dial), retry with another when the bind fails.
 std::uint16_t free_port();
+
+// A loopback port bound but not listening, for as long as this object lives: connecting to
+// it is refused, and nobody else can take it meanwhile.
+class refused_port {
+ public:
+  refused_port();
+  ~refused_port();
+  refused_port(const refused_port&) = delete;
+  refused_port& operator=(const refused_port&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
 
 // Reads "key=value" from a ready line like "troupe: ready node=dev http=127.0.0.1:8080 ...".
 std::string field_of(const std::string& line, const std::string& key);

@@ -1,18 +1,37 @@
+// Topology files: placement, typed settings, the resolved call graph, and refusals that
+// name the JSON path of the problem.
 #include <catch2/catch.hpp>
 
-#include "runtime/topology.hpp"
+#include "runtime/node/topology.hpp"
 
 using namespace troupe;
+using namespace std::chrono_literals;
 
 namespace {
 
-const std::vector<capability_traits> known = {{"users",
-                                               {},
-                                               false,
-                                               [](const std::string& s) {
-                                                 return check_integer_settings(s, {{"x", 0, 9}});
-                                               }},
-                                              {"gateway", {"users"}, true}};
+struct toy_settings {
+  std::int64_t x = 3;
+};
+
+// users: routed, settings {x}; gateway: the HTTP entry; audit: calls users explicitly.
+std::vector<capability> known_capabilities() {
+  capability users;
+  users.name = "users";
+  users.read_settings = [](settings_reader& r) -> std::any {
+    return toy_settings{r.integer("x", 0, 9, 3)};
+  };
+  users.routes.push_back(route{http_method::get, "/api/users/{id}", 0, "application/json", "", {}});
+  capability gateway;
+  gateway.name = "gateway";
+  gateway.calls_routed = true;
+  gateway.serves_http = true;
+  capability audit;
+  audit.name = "audit";
+  audit.calls = {"users"};
+  return {users, gateway, audit};
+}
+
+const std::vector<capability> known = known_capabilities();
 
 std::string path_of_error(const std::string& text) {
   try {
@@ -26,13 +45,13 @@ std::string path_of_error(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("a two-node topology parses into nodes, addresses and placements") {
+TEST_CASE("a two-node topology parses into nodes, addresses, placements and call graph") {
   auto topo = parse_topology(R"({
     "name": "shop", "data_dir": "data",
     "nodes": {
       "edge": {"listen": "127.0.0.1:4101", "admin": "127.0.0.1:9101", "http": "0.0.0.0:8080",
                "capabilities": ["gateway"]},
-      "core": {"listen": "127.0.0.1:4102", "capabilities": ["users"]}
+      "core": {"listen": "127.0.0.1:4102", "capabilities": ["users", "audit"]}
     },
     "capabilities": {"users": {"x": 1}}
   })",
@@ -44,15 +63,38 @@ TEST_CASE("a two-node topology parses into nodes, addresses and placements") {
   CHECK(topo.host_of("gateway")->name == "edge");
   CHECK(topo.nodes.at("edge").http->port == 8080);
   CHECK_FALSE(topo.nodes.at("core").admin);
-  CHECK(topo.settings.at("users") == R"({"x":1})");
-  auto plan = describe_plan(topo, known);
+  CHECK(std::any_cast<toy_settings>(topo.settings.at("users")).x == 1);
+  // the gateway calls what has routes; audit calls what it declares
+  CHECK(topo.calls.at("gateway") == std::vector<std::string>{"users"});
+  CHECK(topo.calls.at("audit") == std::vector<std::string>{"users"});
+  CHECK(topo.calls.at("users").empty());
+  auto plan = describe_plan(topo);
   CHECK(plan.find("gateway  (calls users@core)") != std::string::npos);
+  CHECK(plan.find("audit  (calls users@local)") != std::string::npos);
 }
 
-TEST_CASE("defaults: name and data_dir may be omitted") {
+TEST_CASE("defaults: name, data_dir, settings and runtime sections may be omitted") {
   auto topo = parse_topology(R"({"nodes": {"n": {"capabilities": ["users"]}}})", "t", known);
   CHECK(topo.name == "troupe");
   CHECK(topo.data_dir == "var");
+  CHECK(std::any_cast<toy_settings>(topo.settings.at("users")).x == 3);
+  CHECK(topo.http.max_connections == 10000);
+  CHECK(topo.health.database_check_interval == 60000ms);
+  CHECK(topo.call_limits.max_in_flight == 1024);
+}
+
+TEST_CASE("runtime settings are read into their sections") {
+  auto topo = parse_topology(R"({"nodes": {"n": {"capabilities": ["users"]}},
+      "http": {"max_connections": 50, "idle_timeout_ms": 1000, "header_bytes": 4096,
+               "write_timeout_ms": 2000},
+      "health": {"database_check_interval_ms": 500}, "calls": {"max_in_flight": 8}})",
+                             "t", known);
+  CHECK(topo.http.max_connections == 50);
+  CHECK(topo.http.idle_timeout == 1000ms);
+  CHECK(topo.http.write_timeout == 2000ms);
+  CHECK(topo.http.header_bytes == 4096);
+  CHECK(topo.health.database_check_interval == 500ms);
+  CHECK(topo.call_limits.max_in_flight == 8);
 }
 
 TEST_CASE("every refusal names the JSON path of the problem") {
@@ -72,9 +114,12 @@ TEST_CASE("every refusal names the JSON path of the problem") {
   CHECK(path_of_error(
             R"({"nodes": {"a": {"capabilities": ["users"]}}, "capabilities": {"carts": {}}})") ==
         "/capabilities/carts");
+  // an entry with nothing to route, and a declared callee hosted nowhere
   CHECK(
       path_of_error(R"({"nodes": {"a": {"http": "127.0.0.1:1", "capabilities": ["gateway"]}}})") ==
       "/nodes/a/capabilities/0");
+  CHECK(path_of_error(R"({"nodes": {"a": {"capabilities": ["audit"]}}})") ==
+        "/nodes/a/capabilities/0");
   CHECK(path_of_error(R"({"nodes": {"a": {"capabilities": ["gateway", "users"]}}})") ==
         "/nodes/a/http");
   CHECK(path_of_error(R"({"nodes": {"a": {"listen": "127.0.0.1:5", "capabilities": ["users"]},
@@ -86,9 +131,18 @@ TEST_CASE("every refusal names the JSON path of the problem") {
         "/nodes/a/listen");
   CHECK(path_of_error(R"({"nodes": {"Bad Name": {"capabilities": ["users"]}}})") ==
         "/nodes/Bad Name");
-  // a remote dependency needs a listen address on the node that hosts it
+  // a remote dependency needs a listen address on the node that hosts it, not port 0
   CHECK(path_of_error(R"({"nodes": {"a": {"http": "127.0.0.1:1", "capabilities": ["gateway"]},
                                      "b": {"capabilities": ["users"]}}})") == "/nodes/b/listen");
+  CHECK(path_of_error(R"({"nodes": {"a": {"http": "127.0.0.1:1", "capabilities": ["gateway"]},
+                                     "b": {"listen": "127.0.0.1:0", "capabilities": ["users"]}}})") ==
+        "/nodes/b/listen");
+  CHECK(path_of_error(R"({"nodes": {"n": {"capabilities": ["users"]}}, "http": {"max_connections": 0}})") ==
+        "/http/max_connections");
+  CHECK(path_of_error(R"({"nodes": {"n": {"capabilities": ["users"]}}, "calls": {"max": 1}})") ==
+        "/calls/max");
+  CHECK(path_of_error(R"({"nodes": {"n": {"capabilities": ["users"]}}, "health": []})") ==
+        "/health");
 }
 
 TEST_CASE("capability settings are checked by the capability, with their own path") {
@@ -101,6 +155,7 @@ TEST_CASE("capability settings are checked by the capability, with their own pat
   CHECK(path_of_error(with_settings(R"({"users": {"x": "1"}})")) == "/capabilities/users/x");
   CHECK(path_of_error(with_settings(R"({"users": {"y": 1}})")) == "/capabilities/users/y");
   CHECK(path_of_error(with_settings(R"({"gateway": {"any": 1}})")) == "/capabilities/gateway/any");
+  CHECK(path_of_error(with_settings(R"({"users": []})")) == "/capabilities/users");
   CHECK(path_of_error(with_settings(R"({"users": {"x": 9}, "gateway": {}})")) == "(accepted)");
 }
 
@@ -108,14 +163,4 @@ TEST_CASE("port 0 never counts as a duplicate address") {
   CHECK_NOTHROW(parse_topology(R"({"nodes": {"a": {"http": "127.0.0.1:0", "admin": "127.0.0.1:0",
                                   "capabilities": ["gateway", "users"]}}})",
                                "t", known));
-}
-
-TEST_CASE("addresses parse as host:port") {
-  CHECK(parse_address("127.0.0.1:80")->port == 80);
-  CHECK(parse_address("localhost:0")->host == "localhost");
-  CHECK_FALSE(parse_address("127.0.0.1"));
-  CHECK_FALSE(parse_address(":80"));
-  CHECK_FALSE(parse_address("h:"));
-  CHECK_FALSE(parse_address("h:-1"));
-  CHECK_FALSE(parse_address("h:65536"));
 }

@@ -1,0 +1,143 @@
+#include "runtime/calls/caller.hpp"
+
+#include <stdexcept>
+
+#include <caf/all.hpp>
+
+#include "runtime/core/error.hpp"
+#include "runtime/core/ids.hpp"
+
+namespace troupe::calls {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// CAF's response handlers are keyed by the response id; a request id becomes one.
+caf::message_id response_id_of(caf::message_id id) {
+  return id.is_response() ? id : id.response_id();
+}
+
+}  // namespace
+
+caller::caller(caf::event_based_actor* self, std::shared_ptr<directory_view> view,
+               std::string name, std::chrono::milliseconds tick)
+    : self_(self), view_(std::move(view)), name_(std::move(name)), tick_(tick) {
+  seen_epoch_.resize(view_->size());
+}
+
+caller::~caller() {
+  for (auto& [id, call] : pending_) view_->release(call.slot);
+}
+
+callee caller::resolve(const std::string& capability) const {
+  auto slot = view_->index_of(capability);
+  if (!slot)
+    throw std::invalid_argument("'" + name_ + "' calls '" + capability +
+                                "', which this node's directory does not know");
+  return callee{*slot};
+}
+
+caf::error caller::admit(callee to, clock::time_point deadline, caf::actor& target,
+                         std::uint64_t& epoch) {
+  auto& capability = view_->name_of(to.slot);
+  if (self_->clock().now() >= deadline)
+    return make_error(errc::deadline_exceeded,
+                      "the deadline passed before the call to '" + capability + "' was sent");
+  target = view_->handle(to.slot, &epoch);
+  if (!target)
+    return make_error(errc::unavailable,
+                      "capability '" + capability + "' is unavailable: " +
+                          view_->why_unavailable(to.slot),
+                      {}, 1s);
+  if (!view_->try_acquire(to.slot))
+    return make_error(errc::unavailable,
+                      "capability '" + capability + "' already has " +
+                          std::to_string(view_->max_in_flight()) +
+                          " calls in flight from this node",
+                      {}, 1s);
+  return {};
+}
+
+call_context caller::context_for(const call_options& opts) const {
+  call_context ctx;
+  ctx.trace_id = opts.trace_id.empty() ? random_hex(16) : opts.trace_id;
+  ctx.span_id = random_hex(8);
+  ctx.deadline = opts.deadline;
+  ctx.principal = opts.principal;
+  ctx.caller = name_;
+  ctx.idempotency_key = opts.idempotency_key;
+  return ctx;
+}
+
+void caller::track(caf::message_id request, callee to, clock::time_point deadline,
+                   std::uint64_t epoch) {
+  auto id = response_id_of(request).integer_value();
+  auto at = deadlines_.emplace(deadline, id).first;
+  pending_.emplace(id, pending_call{to.slot, epoch, at, false});
+  seen_epoch_[to.slot] = epoch;
+  if (!ticking_) {
+    ticking_ = true;
+    self_->delayed_send(self_, tick_, tick_atom::value);
+  }
+}
+
+void caller::finish(caf::message_id request) {
+  auto it = pending_.find(response_id_of(request).integer_value());
+  if (it == pending_.end()) return;
+  if (!it->second.failing) deadlines_.erase(it->second.deadline);
+  view_->release(it->second.slot);
+  pending_.erase(it);
+}
+
+caf::error caller::settle(caf::error err) const {
+  if (err.category() == caf::atom("system") &&
+      static_cast<caf::sec>(err.code()) == caf::sec::request_receiver_down)
+    return make_error(errc::unavailable,
+                      "the capability stopped before it processed the call; nothing was done",
+                      {}, 1s);
+  return err;
+}
+
+void caller::complete_with(std::uint64_t id, caf::error err) {
+  // abstract_actor::enqueue is CAF's public way to deliver a message with a given id; the
+  // response handler registered by call() receives it like any other answer.
+  self_->enqueue(nullptr, caf::message_id{id},
+                 caf::make_message(std::move(err)), self_->context());
+}
+
+void caller::tick() {
+  ticking_ = false;
+  auto now = self_->clock().now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    auto id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto& call = pending_.at(id);
+    call.failing = true;
+    complete_with(id, make_error(errc::outcome_unknown,
+                          "no answer from '" + view_->name_of(call.slot) +
+                              "' before the deadline; the call was sent, so its effect may "
+                              "have happened"));
+  }
+  // A handle that changed since a call was sent is gone, and so is that call's answer.
+  for (std::size_t slot = 0; slot < seen_epoch_.size(); ++slot) {
+    auto current = view_->epoch(slot);
+    if (current == seen_epoch_[slot]) continue;
+    seen_epoch_[slot] = current;
+    for (auto& [id, call] : pending_) {
+      if (call.slot != slot || call.failing || call.epoch == current) continue;
+      call.failing = true;
+      deadlines_.erase(call.deadline);
+      complete_with(id, make_error(errc::outcome_unknown,
+                            "'" + view_->name_of(slot) +
+                                "' was lost after the call was sent; its effect may have "
+                                "happened"));
+    }
+  }
+  if (!pending_.empty()) {
+    ticking_ = true;
+    self_->delayed_send(self_, tick_, tick_atom::value);
+  }
+}
+
+}  // namespace troupe::calls

@@ -1,0 +1,143 @@
+// The caller: every cross-capability request goes through one, from the gateway today and
+// from sagas next. It lives in the calling actor's state and owns, for that actor:
+//
+//  - resolution: handles come from the node's directory view (never spawned, never a host);
+//  - the call context: trace, caller, principal, idempotency key, and the deadline, which
+//    crosses nodes as the budget left (see core/call_context.hpp);
+//  - a bound on calls in flight per callee, node-wide (topology "calls": {"max_in_flight"}):
+//    beyond it a call is refused at once, never queued;
+//  - deadlines, enforced by the caller itself (one tick every 10 ms while calls are pending),
+//    without retaining answered calls and without CAF's per-request clock entries;
+//  - telling "not sent" from "sent, outcome unknown":
+//      unavailable        (503, retry_after)  not sent: no handle, bound reached, or the
+//                                             callee was gone before it processed the call;
+//      deadline_exceeded  (504)               the budget was spent before sending;
+//      outcome_unknown    (504)               sent, then the deadline passed or the handle it
+//                                             went to was lost: the effect may have happened.
+//    Every other error is the callee's own answer.
+//
+// Circuit breakers, retries and idempotency keys attach here (see call_options).
+//
+// Use from an event-based actor (stateful_actor<S> included):
+//   state: calls::caller calls{self, ctx.view, "gateway"};  calls::callee users = calls.resolve("users");
+//   behavior: [self](calls::tick_atom) { self->state.calls.tick(); },
+//   call: self->state.calls.call<user>(users, get_user{{}, id}, {deadline}, on_user, on_error);
+// Every message sent through a caller has a `call_context ctx` member; the caller fills it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/message_id.hpp>
+
+#include "runtime/cluster/directory_view.hpp"
+#include "runtime/core/atoms.hpp"
+#include "runtime/core/call_context.hpp"
+
+namespace troupe::calls {
+
+// Delivered to the calling actor while calls are pending; route it to caller::tick().
+using tick_atom = caf::atom_constant<caf::atom("calltick")>;
+
+// A capability a caller calls, resolved once.
+struct callee {
+  std::size_t slot = 0;
+};
+
+// What a call carries besides its message.
+struct call_options {
+  call_context::clock::time_point deadline;  // the caller stops waiting here
+  std::string trace_id;                      // empty: the call starts a new trace
+  std::string principal;
+  std::string idempotency_key;
+};
+
+class caller {
+ public:
+  using clock = call_context::clock;
+
+  // `name` is the calling capability, carried in every call context.
+  caller(caf::event_based_actor* self, std::shared_ptr<directory_view> view, std::string name,
+         std::chrono::milliseconds tick = std::chrono::milliseconds{10});
+  ~caller();  // gives back the in-flight slots of calls still pending
+  caller(const caller&) = delete;
+  caller& operator=(const caller&) = delete;
+
+  // Throws std::invalid_argument when the node's view does not know `capability` (the
+  // topology does not say this node calls it).
+  callee resolve(const std::string& capability) const;
+
+  // Sends `msg` to `to`. Exactly one of the handlers runs, in this actor, exactly once:
+  // `on_reply(Reply&)` with the answer, or `on_error(const caf::error&)` (possibly before
+  // call() returns, when the call is refused without being sent).
+  template <class Reply, class Message, class OnReply, class OnError>
+  void call(callee to, Message msg, const call_options& opts, OnReply on_reply,
+            OnError on_error);
+
+  // Fails calls whose deadline passed or whose callee's handle changed since they were sent.
+  void tick();
+
+  std::size_t in_flight() const { return pending_.size(); }
+  const std::string& name() const { return name_; }
+
+ private:
+  struct pending_call {
+    std::size_t slot;
+    std::uint64_t epoch;  // of the handle it was sent to
+    std::set<std::pair<clock::time_point, std::uint64_t>>::iterator deadline;
+    bool failing = false;  // an outcome was injected; waiting for its handler to run
+  };
+
+  // Not sent: an error, or the target and its epoch.
+  caf::error admit(callee to, clock::time_point deadline, caf::actor& target,
+                   std::uint64_t& epoch);
+  call_context context_for(const call_options& opts) const;
+  void track(caf::message_id id, callee to, clock::time_point deadline, std::uint64_t epoch);
+  // Ends a call's bookkeeping; every completion, answered or failed, passes here once.
+  void finish(caf::message_id id);
+  // Normalizes what a callee (or CAF) answered with into troupe's codes.
+  caf::error settle(caf::error err) const;
+  // Completes a sent call with `err` through its own response handler: the error is
+  // delivered as the response CAF waits for, so its handler runs and is released.
+  void complete_with(std::uint64_t id, caf::error err);
+
+  caf::event_based_actor* self_;
+  std::shared_ptr<directory_view> view_;
+  std::string name_;
+  std::chrono::milliseconds tick_;
+  bool ticking_ = false;
+  std::unordered_map<std::uint64_t, pending_call> pending_;  // by response id
+  std::set<std::pair<clock::time_point, std::uint64_t>> deadlines_;
+  std::vector<std::uint64_t> seen_epoch_;  // per slot, as of the last send or tick
+};
+
+template <class Reply, class Message, class OnReply, class OnError>
+void caller::call(callee to, Message msg, const call_options& opts, OnReply on_reply,
+                  OnError on_error) {
+  caf::actor target;
+  std::uint64_t epoch = 0;
+  if (auto refused = admit(to, opts.deadline, target, epoch)) return on_error(refused);
+  msg.ctx = context_for(opts);
+  // No CAF timeout: the caller enforces the deadline (see tick()).
+  auto handle = self_->request(target, caf::infinite, std::move(msg));
+  auto id = handle.id();
+  track(id, to, opts.deadline, epoch);
+  handle.then(
+      [this, id, on_reply = std::move(on_reply)](Reply& reply) mutable {
+        finish(id);
+        on_reply(reply);
+      },
+      [this, id, on_error = std::move(on_error)](caf::error& err) mutable {
+        finish(id);
+        on_error(settle(std::move(err)));
+      });
+}
+
+}  // namespace troupe::calls

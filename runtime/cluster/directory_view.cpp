@@ -1,0 +1,42 @@
+#include "runtime/cluster/directory_view.hpp"
+
+namespace troupe {
+
+directory_view::directory_view(std::vector<std::string> capabilities, int max_in_flight)
+    : max_in_flight_(max_in_flight) {
+  for (auto& name : capabilities) {
+    if (index_of(name)) continue;
+    slots_.push_back(std::make_unique<slot>());
+    slots_.back()->name = std::move(name);
+  }
+}
+
+std::optional<std::size_t> directory_view::index_of(std::string_view capability) const {
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i]->name == capability) return i;
+  return std::nullopt;
+}
+
+caf::actor directory_view::handle(std::size_t i, std::uint64_t* epoch) const {
+  auto& s = *slots_[i];
+  std::lock_guard<std::mutex> guard{s.mtx};
+  if (epoch) *epoch = s.epoch.load(std::memory_order_relaxed);
+  return s.handle;
+}
+
+std::string directory_view::why_unavailable(std::size_t i) const {
+  auto& s = *slots_[i];
+  std::lock_guard<std::mutex> guard{s.mtx};
+  return s.handle ? std::string{} : s.why;
+}
+
+void directory_view::set(std::size_t i, caf::actor handle, std::string why) {
+  auto& s = *slots_[i];
+  std::lock_guard<std::mutex> guard{s.mtx};
+  bool changed = s.handle != handle;
+  s.handle = std::move(handle);
+  s.why = std::move(why);
+  if (changed) s.epoch.fetch_add(1, std::memory_order_release);
+}
+
+}  // namespace troupe

@@ -1,0 +1,75 @@
+// The directory's read side: for every capability a node hosts or calls, the current handle
+// (or why there is none), readable from any thread without a message round trip.
+//
+// The directory actor is the only writer. It updates the view before it reports a change or
+// readiness, so once /ready says 200 every reader sees every handle: there is no window in
+// which a caller still waits for a subscription update. Each slot has an epoch that changes
+// whenever its handle does; callers keep the epoch a call was sent under, and a changed epoch
+// means the handle that call went to is gone (its node was lost or the capability restarted).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+namespace troupe {
+
+class directory_view {
+ public:
+  // `max_in_flight`: calls from this node that may be waiting for one capability at once.
+  directory_view(std::vector<std::string> capabilities, int max_in_flight);
+
+  std::optional<std::size_t> index_of(std::string_view capability) const;
+  const std::string& name_of(std::size_t slot) const { return slots_[slot]->name; }
+  std::size_t size() const { return slots_.size(); }
+
+  // Reading, from any thread.
+  std::uint64_t epoch(std::size_t slot) const {
+    return slots_[slot]->epoch.load(std::memory_order_acquire);
+  }
+  // The handle (null while unavailable) and the epoch it belongs to.
+  caf::actor handle(std::size_t slot, std::uint64_t* epoch = nullptr) const;
+  std::string why_unavailable(std::size_t slot) const;
+
+  // Bounding calls in flight per capability, node-wide, from any thread: try_acquire fails
+  // when `max_in_flight` calls are already waiting; each success needs one release.
+  bool try_acquire(std::size_t slot) {
+    auto& n = slots_[slot]->in_flight;
+    if (n.fetch_add(1, std::memory_order_relaxed) >= max_in_flight_) {
+      n.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+  void release(std::size_t slot) { slots_[slot]->in_flight.fetch_sub(1, std::memory_order_relaxed); }
+  int in_flight(std::size_t slot) const {
+    return slots_[slot]->in_flight.load(std::memory_order_relaxed);
+  }
+  int max_in_flight() const { return max_in_flight_; }
+
+  // Writing: the directory actor only. A null handle means unavailable for `why`. The epoch
+  // changes only when the handle does.
+  void set(std::size_t slot, caf::actor handle, std::string why);
+
+ private:
+  struct slot {
+    std::string name;
+    std::atomic<std::uint64_t> epoch{0};
+    std::atomic<int> in_flight{0};
+    mutable std::mutex mtx;
+    caf::actor handle;
+    std::string why = "not resolved yet";
+  };
+  std::vector<std::unique_ptr<slot>> slots_;
+  int max_in_flight_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,55 @@
+// The call context every cross-capability request carries, in-process or across nodes.
+//
+// The deadline is a point on this process's steady clock. It never crosses a node as a
+// time: when a message is serialized for another node, the budget left at that moment is
+// written, and the receiving node turns it back into a deadline on its own clock as the
+// message arrives. Clocks of different nodes never have to agree, and time spent queued on
+// either side counts against the budget.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace troupe {
+
+struct call_context {
+  using clock = std::chrono::steady_clock;
+  std::string trace_id;  // W3C trace id, 32 hex digits; the HTTP request id at the gateway
+  std::string span_id;   // 16 hex digits, the caller's span
+  clock::time_point deadline = clock::time_point::max();  // max(): no deadline
+  std::string principal;        // authenticated subject, empty when anonymous
+  std::string caller;           // the calling capability, e.g. "gateway"
+  std::string idempotency_key;  // empty when the caller gave none
+};
+
+// The budget as it travels: microseconds left now (<= 0: already late; INT64_MAX: none).
+std::int64_t wire_budget_us(const call_context& ctx);
+// The receiving side: the deadline becomes now + the budget on this node's clock.
+void set_deadline_from_wire(call_context& ctx, std::int64_t budget_us);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, call_context& x) {
+  std::int64_t budget_us = wire_budget_us(x);
+  return f(caf::meta::type_name("troupe.call_context"), x.trace_id, x.span_id, budget_us,
+           caf::meta::load_callback([&]() -> caf::error {
+             set_deadline_from_wire(x, budget_us);
+             return caf::error{};
+           }),
+           x.principal, x.caller, x.idempotency_key);
+}
+
+// A fresh context (new trace) for work entering the system with `budget` to finish.
+call_context make_call_context(std::string caller, std::chrono::milliseconds budget);
+
+// Whether the deadline has passed at `now` (an actor passes self->clock().now(), so that
+// deterministic tests control time).
+inline bool past_deadline(const call_context& ctx, call_context::clock::time_point now) {
+  return now >= ctx.deadline;
+}
+
+}  // namespace troupe

@@ -1,0 +1,114 @@
+#include "runtime/core/error.hpp"
+
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace troupe {
+
+namespace {
+
+struct table_row {
+  errc code;
+  const char* name;
+  int status;
+};
+
+// The one table from error codes to HTTP statuses.
+constexpr table_row table[] = {
+    {errc::invalid_argument, "invalid_argument", 400},
+    {errc::not_found, "not_found", 404},
+    {errc::already_exists, "already_exists", 409},
+    {errc::unavailable, "unavailable", 503},
+    {errc::deadline_exceeded, "deadline_exceeded", 504},
+    {errc::internal, "internal", 500},
+    {errc::payload_too_large, "payload_too_large", 413},
+    {errc::method_not_allowed, "method_not_allowed", 405},
+    {errc::bad_request, "bad_request", 400},
+    {errc::outcome_unknown, "outcome_unknown", 504},
+    {errc::invalid_json, "invalid_json", 400},
+    {errc::unsupported_media_type, "unsupported_media_type", 415},
+    {errc::headers_too_large, "headers_too_large", 431},
+    {errc::not_implemented, "not_implemented", 501},
+};
+
+const table_row* find_row(std::uint8_t code) {
+  for (auto& row : table)
+    if (static_cast<std::uint8_t>(row.code) == code) return &row;
+  return nullptr;
+}
+
+const table_row& row_of(errc code) {
+  auto row = find_row(static_cast<std::uint8_t>(code));
+  return row ? *row : table[5];  // internal
+}
+
+error_info info_of(errc code, std::string message, std::chrono::seconds retry_after = {}) {
+  auto& row = row_of(code);
+  return {row.code, row.status, row.name, std::move(message), {}, retry_after};
+}
+
+}  // namespace
+
+caf::error make_error(errc code, std::string message, std::string field,
+                      std::chrono::seconds retry_after) {
+  return caf::error{
+      static_cast<std::uint8_t>(code), error_category,
+      caf::make_message(std::move(message), std::move(field),
+                        static_cast<std::int64_t>(retry_after.count()))};
+}
+
+int http_status(errc code) {
+  return row_of(code).status;
+}
+
+const char* code_name(errc code) {
+  return row_of(code).name;
+}
+
+error_info describe(const caf::error& err) {
+  using namespace std::chrono_literals;
+  if (err.category() == error_category) {
+    auto row = find_row(err.code());
+    if (!row) return info_of(errc::internal, "unknown troupe error code " + caf::to_string(err));
+    error_info info{row->code, row->status, row->name, {}, {}, {}};
+    auto& ctx = err.context();
+    if (ctx.match_elements<std::string, std::string, std::int64_t>()) {
+      info.message = ctx.get_as<std::string>(0);
+      info.field = ctx.get_as<std::string>(1);
+      info.retry_after = std::chrono::seconds{ctx.get_as<std::int64_t>(2)};
+    }
+    if (info.message.empty()) info.message = info.name;
+    return info;
+  }
+  if (err.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(err.code())) {
+      case caf::sec::request_timeout:
+        return info_of(errc::outcome_unknown,
+                       "no answer before the deadline; the call was sent, so its effect may "
+                       "have happened");
+      case caf::sec::request_receiver_down:
+        return info_of(errc::unavailable, "the capability stopped before processing the call",
+                       1s);
+      case caf::sec::no_context:
+      case caf::sec::cannot_connect_to_node:
+        return info_of(errc::unavailable, "the capability is not reachable", 1s);
+      default:
+        break;
+    }
+  }
+  return info_of(errc::internal, caf::to_string(err));
+}
+
+std::string render_error(std::uint8_t code, caf::atom_value, const caf::message& context) {
+  auto row = find_row(code);
+  std::string out = row ? row->name : "unknown";
+  if (context.match_elements<std::string, std::string, std::int64_t>()) {
+    out += ": ";
+    out += context.get_as<std::string>(0);
+    if (!context.get_as<std::string>(1).empty())
+      out += " (field " + context.get_as<std::string>(1) + ")";
+  }
+  return out;
+}
+
+}  // namespace troupe

@@ -1,0 +1,61 @@
+// troupe's error codes, carried as CAF errors (category "troupe") so they cross nodes, and
+// the one table that gives each its HTTP status. Every error a client can see, including
+// those the HTTP layer produces before any actor sees the request, comes from this table.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+namespace troupe {
+
+// Codes are part of the wire protocol between nodes: append, never renumber.
+enum class errc : std::uint8_t {
+  invalid_argument = 1,  // 400 a field is wrong; the error names it
+  not_found,             // 404 the addressed entity or route does not exist
+  already_exists,        // 409 a create would overwrite an existing entity
+  unavailable,           // 503 not sent or not processed: safe to retry (see retry_after)
+  deadline_exceeded,     // 504 the deadline passed before the work started: nothing was done
+  internal,              // 500 a bug or a broken store; the detail goes to the log only
+  payload_too_large,     // 413
+  method_not_allowed,    // 405
+  bad_request,           // 400 malformed HTTP
+  outcome_unknown,       // 504 sent, but no answer: the effect may have happened
+  invalid_json,          // 400 the body is not JSON, or nested too deeply
+  unsupported_media_type,  // 415
+  headers_too_large,       // 431
+  not_implemented,         // 501 an HTTP method troupe does not serve
+};
+
+inline constexpr caf::atom_value error_category = caf::atom("troupe");
+
+// An error with a message for people, the offending field (invalid_argument), and for
+// `unavailable` how long a client should wait before retrying.
+caf::error make_error(errc code, std::string message, std::string field = {},
+                      std::chrono::seconds retry_after = std::chrono::seconds{0});
+
+// What an error means, for whoever has to answer a client.
+struct error_info {
+  errc code = errc::internal;
+  int status = 500;
+  const char* name = "internal";  // "not_found"
+  std::string message;            // for internal errors the detail, which is for the log only
+  std::string field;              // may be empty
+  std::chrono::seconds retry_after{0};
+  bool internal() const { return code == errc::internal; }
+};
+
+// Any error a call can end with: troupe's own and CAF's (a bounced request is unavailable,
+// a request timeout is outcome_unknown, anything else is internal).
+error_info describe(const caf::error& err);
+
+int http_status(errc code);
+const char* code_name(errc code);
+
+// Renders errors of category "troupe" for caf::to_string.
+std::string render_error(std::uint8_t code, caf::atom_value, const caf::message& context);
+
+}  // namespace troupe

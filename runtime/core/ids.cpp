@@ -1,0 +1,24 @@
+#include "runtime/core/ids.hpp"
+
+#include <cstdint>
+#include <random>
+
+namespace troupe {
+
+std::string random_hex(std::size_t bytes) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  std::uint64_t pool = 0;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    if (i % 8 == 0) pool = rng();
+    auto byte = static_cast<unsigned>(pool & 0xff);
+    pool >>= 8;
+    out.push_back(digits[byte >> 4]);
+    out.push_back(digits[byte & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace troupe

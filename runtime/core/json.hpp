@@ -1,0 +1,21 @@
+// JSON helpers shared by every layer that speaks JSON (nlohmann_json).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace troupe {
+
+// Compact JSON; invalid UTF-8 in strings is replaced instead of throwing, so rendering an
+// answer never fails on bytes a client sent.
+std::string dump_json(const nlohmann::json& value);
+
+// The deepest nesting of arrays and objects in `text` (strings and escapes understood),
+// counted without parsing; stops counting at `stop_at`. Lets a caller refuse deeply nested
+// input before a parser builds it.
+std::size_t json_nesting_depth(std::string_view text, std::size_t stop_at);
+
+}  // namespace troupe

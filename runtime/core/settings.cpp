@@ -1,0 +1,63 @@
+#include "runtime/core/settings.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace troupe {
+
+std::string escape_pointer_token(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+settings_reader::settings_reader(const nlohmann::json& object, std::string path)
+    : object_(object), path_(std::move(path)) {
+  if (!object_.is_object()) throw settings_error(path_, "must be an object of settings");
+}
+
+std::string settings_reader::path_of(std::string_view key) const {
+  return path_ + "/" + escape_pointer_token(key);
+}
+
+const nlohmann::json* settings_reader::find(std::string_view key) {
+  asked_.emplace(key);
+  auto it = object_.find(std::string(key));
+  return it == object_.end() ? nullptr : &*it;
+}
+
+std::int64_t settings_reader::integer(std::string_view key, std::int64_t min, std::int64_t max,
+                                      std::int64_t fallback) {
+  auto value = find(key);
+  if (!value) return fallback;
+  if (!value->is_number_integer() || value->get<std::int64_t>() < min ||
+      value->get<std::int64_t>() > max)
+    throw settings_error(path_of(key), "must be an integer from " + std::to_string(min) + " to " +
+                                           std::to_string(max));
+  return value->get<std::int64_t>();
+}
+
+std::chrono::milliseconds settings_reader::milliseconds(std::string_view key, std::int64_t min_ms,
+                                                       std::int64_t max_ms,
+                                                       std::int64_t fallback_ms) {
+  return std::chrono::milliseconds{integer(key, min_ms, max_ms, fallback_ms)};
+}
+
+void settings_reader::finish() const {
+  for (auto& [key, value] : object_.items()) {
+    if (asked_.count(key)) continue;
+    std::string names;
+    for (auto& name : asked_) names += (names.empty() ? "" : ", ") + name;
+    throw settings_error(path_of(key), "unknown setting '" + key +
+                                           "' (allowed: " + (names.empty() ? "none" : names) +
+                                           ")");
+  }
+}
+
+}  // namespace troupe

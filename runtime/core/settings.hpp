@@ -1,0 +1,63 @@
+// Reading a JSON object of settings into a typed struct, once, when the topology is read.
+// Problems are reported with their JSON path, so a bad value is refused before anything
+// starts (exit 2), naming where it is.
+//
+//   users_settings s;
+//   s.cache_entries = reader.integer("cache_entries", 0, 10'000'000, 10'000);
+//   reader.finish();  // refuses keys nobody asked for
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace troupe {
+
+class settings_error : public std::runtime_error {
+ public:
+  settings_error(std::string path, std::string problem)
+      : std::runtime_error(path + ": " + problem),
+        path_(std::move(path)),
+        problem_(std::move(problem)) {}
+  const std::string& path() const { return path_; }  // JSON pointer, e.g. /capabilities/users
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string path_, problem_;
+};
+
+class settings_reader {
+ public:
+  // `object` must outlive the reader; `path` is its JSON pointer (for messages). Throws
+  // settings_error when `object` is not an object.
+  settings_reader(const nlohmann::json& object, std::string path);
+
+  // An integer within [min, max], or `fallback` when the key is absent.
+  std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max,
+                       std::int64_t fallback);
+  std::chrono::milliseconds milliseconds(std::string_view key, std::int64_t min_ms,
+                                         std::int64_t max_ms, std::int64_t fallback_ms);
+
+  // Throws for every key no reader call asked for, naming the allowed ones.
+  void finish() const;
+
+  const std::string& path() const { return path_; }
+  std::string path_of(std::string_view key) const;
+
+ private:
+  const nlohmann::json* find(std::string_view key);
+
+  const nlohmann::json& object_;
+  std::string path_;
+  std::set<std::string, std::less<>> asked_;
+};
+
+// Escapes a key for a JSON pointer ("~" -> "~0", "/" -> "~1").
+std::string escape_pointer_token(std::string_view key);
+
+}  // namespace troupe

@@ -1,0 +1,53 @@
+// What a node's listeners serve besides the API: /health, /ready and /metrics.
+//
+// The admin listener (a node's "admin" address) serves all three with details. The API
+// listener keeps /health and /ready for probes that hit the service port, as bare up/down
+// answers; when the node has no admin listener (dev mode) it serves the details and
+// /metrics itself.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "runtime/core/atoms.hpp"
+#include "runtime/http/message.hpp"
+
+namespace troupe {
+
+class metrics;
+class router;
+
+// Answers health and readiness: asks every supervisor for its capability's report, keeps
+// the latest database check of each database (sent as (health_atom, health_check) by the
+// database checker), and asks the directory whether the node is ready. `databases` names
+// the checks to expect.
+caf::actor spawn_admin(caf::actor_system& system, std::string node, caf::actor directory,
+                       std::vector<std::pair<std::string, caf::actor>> supervisors,
+                       std::vector<std::string> databases);
+
+// Set when the node begins to shut down: /ready answers 503 from then on, so that load
+// balancers stop sending traffic while in-flight requests drain.
+using shutdown_flag = std::shared_ptr<std::atomic<bool>>;
+
+struct admin_endpoints {
+  caf::actor admin;  // spawn_admin
+  metrics* sink = nullptr;
+  shutdown_flag stopping;
+};
+
+// The admin listener: detailed /health and /ready, and /metrics.
+http_service make_admin_service(admin_endpoints admin);
+
+// The API listener: /health and /ready (detailed, plus /metrics, when `details`), and the
+// routes of `routes`, admitted here (404, 405, 413, 415 before any body is read) and handed
+// to `entry`.
+http_service make_api_service(admin_endpoints admin, bool details,
+                              std::shared_ptr<const router> routes, http_handler entry);
+
+}  // namespace troupe

@@ -1,0 +1,85 @@
+// How a capability declares an HTTP route, in its own folder: method, path template, body
+// limit, how the request becomes a message, and how the reply becomes a response. Errors
+// become responses through the one error table unless the route says otherwise.
+//
+//   make_route<user>(http_method::get, "/api/users/{id}", no_body,
+//       [](const route_input& in) -> caf::expected<get_user> { return get_user{{}, in.param(0)}; },
+//       [](user& u) { return json_response(200, to_json(u)); });
+//
+// The gateway runs a route: JSON body parsed within limits, the message sent through the
+// caller (deadline, in-flight bound, outcome), the reply or error rendered.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/calls/caller.hpp"
+#include "runtime/http/json_io.hpp"
+#include "runtime/http/router.hpp"
+
+namespace troupe {
+
+inline constexpr std::size_t no_body = 0;
+
+// What a route's request -> message function sees.
+struct route_input {
+  const http_request& request;
+  const nlohmann::json& body;  // the parsed JSON body; null for routes without a body
+  const std::string& param(std::size_t i) const { return request.params.at(i); }
+};
+
+// What the gateway hands a route to run.
+struct route_call {
+  http_request request;
+  http_reply reply;
+  calls::caller& calls;
+  calls::callee callee;
+  calls::call_options options;  // deadline and trace id of the request
+};
+
+namespace detail {
+
+inline http_response default_error_response(const caf::error& err, std::string_view request_id) {
+  return error_response(err, request_id);
+}
+
+}  // namespace detail
+
+// `to_message(const route_input&) -> caf::expected<Message>` (an error is answered without
+// calling anyone); `to_response(Reply&) -> http_response`; `on_error(const caf::error&,
+// std::string_view request_id) -> http_response`.
+template <class Reply, class ToMessage, class ToResponse,
+          class OnError = decltype(&detail::default_error_response)>
+route make_route(http_method method, std::string path, std::size_t body_limit,
+                 ToMessage to_message, ToResponse to_response,
+                 OnError on_error = &detail::default_error_response) {
+  using expected_message = std::invoke_result_t<ToMessage&, const route_input&>;
+  using message = typename expected_message::value_type;
+  route r;
+  r.method = method;
+  r.path = std::move(path);
+  r.body_limit = body_limit;
+  bool json_body = body_limit > 0;
+  r.run = [json_body, to_message, to_response, on_error](route_call& call) {
+    nlohmann::json body;
+    if (json_body)
+      if (auto err = parse_json_body(call.request, body))
+        return call.reply(on_error(err, call.request.id));
+    expected_message msg = to_message(route_input{call.request, body});
+    if (!msg) return call.reply(on_error(msg.error(), call.request.id));
+    call.calls.template call<Reply>(
+        call.callee, message{std::move(*msg)}, call.options,
+        [reply = call.reply, to_response](Reply& answer) { reply(to_response(answer)); },
+        [reply = call.reply, on_error, id = call.request.id](const caf::error& err) {
+          reply(on_error(err, id));
+        });
+  };
+  return r;
+}
+
+}  // namespace troupe

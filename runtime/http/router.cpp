@@ -1,0 +1,129 @@
+#include "runtime/http/router.hpp"
+
+#include <stdexcept>
+
+namespace troupe {
+
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 1;  // after the leading '/'
+  while (start <= path.size()) {
+    auto slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+bool valid_param_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || c == '_')) return false;
+  return true;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; false when an escape is malformed.
+bool decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    auto hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+}  // namespace
+
+router::router(std::vector<route> routes) : routes_(std::move(routes)) {
+  for (auto& r : routes_) {
+    if (r.path.empty() || r.path[0] != '/')
+      throw std::invalid_argument("route '" + r.path + "': a path template starts with '/'");
+    compiled c;
+    for (auto segment : split_path(r.path)) {
+      if (segment.empty())
+        throw std::invalid_argument("route '" + r.path + "': empty path segment");
+      if (segment.front() == '{') {
+        if (segment.back() != '}' || !valid_param_name(segment.substr(1, segment.size() - 2)))
+          throw std::invalid_argument("route '" + r.path +
+                                      "': a parameter is a whole segment {name} of [a-z_]");
+        c.segments.emplace_back("{}");
+      } else {
+        if (segment.find_first_of("{}") != std::string_view::npos)
+          throw std::invalid_argument("route '" + r.path + "': braces inside a segment");
+        c.segments.emplace_back(segment);
+      }
+    }
+    for (std::size_t i = 0; i < compiled_.size(); ++i)
+      if (compiled_[i].segments == c.segments && routes_[i].method == r.method)
+        throw std::invalid_argument("route " + std::string(method_name(r.method)) + " " + r.path +
+                                    " is declared twice (also as " + routes_[i].path + ")");
+    if (r.body_limit > max_body_) max_body_ = r.body_limit;
+    compiled_.push_back(std::move(c));
+  }
+}
+
+router::match router::find(http_method method, std::string_view path) const {
+  match out;
+  if (path.empty() || path[0] != '/') return out;
+  auto segments = split_path(path);
+  // The most specific template wins: at the first segment where two matching templates
+  // differ, a literal beats a parameter ("/users/me" before "/users/{id}").
+  const compiled* best = nullptr;
+  for (auto& c : compiled_) {
+    if (c.segments.size() != segments.size()) continue;
+    bool ok = true;
+    for (std::size_t i = 0; ok && i < segments.size(); ++i)
+      ok = c.segments[i] == "{}" ? !segments[i].empty() : c.segments[i] == segments[i];
+    if (!ok) continue;
+    if (!best) {
+      best = &c;
+      continue;
+    }
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      bool mine = c.segments[i] != "{}", theirs = best->segments[i] != "{}";
+      if (mine != theirs) {
+        if (mine) best = &c;
+        break;
+      }
+    }
+  }
+  if (!best) return out;
+  for (std::size_t i = 0; i < compiled_.size(); ++i) {
+    if (compiled_[i].segments != best->segments) continue;
+    out.label = routes_[i].path;
+    if (routes_[i].method == method) {
+      out.kind = match::found;
+      out.index = static_cast<int>(i);
+      out.allow.clear();
+      std::string value;
+      for (std::size_t s = 0; s < segments.size(); ++s) {
+        if (best->segments[s] != "{}") continue;
+        if (!decode(segments[s], value)) return match{};
+        out.params.push_back(value);
+      }
+      return out;
+    }
+    out.kind = match::method_not_allowed;
+    out.allow += (out.allow.empty() ? "" : ", ") + std::string(method_name(routes_[i].method));
+  }
+  return out;
+}
+
+}  // namespace troupe

@@ -1,0 +1,55 @@
+// The route table of an HTTP entry, built from the routes the capabilities declare (see
+// route.hpp). Plain data and a matcher: the server asks it for limits before reading a body,
+// the gateway runs the matched route.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/http/message.hpp"
+
+namespace troupe {
+
+struct route_call;  // route.hpp: what a route's run function gets
+
+// One route: METHOD + path template, answered by one capability.
+struct route {
+  http_method method = http_method::get;
+  std::string path;            // "/api/users/{id}": literal segments and whole-segment {name}s
+  std::size_t body_limit = 0;  // bytes of body accepted; 0: none
+  std::string media_type = "application/json";  // the Content-Type a body must have
+  std::string capability;                       // who answers; set from the declaring capability
+  std::function<void(route_call&)> run;         // request -> message -> call -> response
+};
+
+class router {
+ public:
+  // Throws std::invalid_argument for a malformed template or a route declared twice.
+  explicit router(std::vector<route> routes);
+
+  struct match {
+    enum kind_type { found, not_found, method_not_allowed } kind = not_found;
+    int index = -1;                   // found: the route
+    std::vector<std::string> params;  // found: {name} values, percent-decoded
+    std::string allow;                // method_not_allowed: "GET, POST"
+    std::string_view label = "unmatched";  // the template for metrics, "unmatched" if none
+  };
+  match find(http_method method, std::string_view path) const;
+
+  const route& at(int index) const { return routes_.at(static_cast<std::size_t>(index)); }
+  const std::vector<route>& routes() const { return routes_; }
+  std::size_t max_body() const { return max_body_; }
+
+ private:
+  struct compiled {
+    std::vector<std::string> segments;  // "{}" marks a parameter
+  };
+  std::vector<route> routes_;
+  std::vector<compiled> compiled_;
+  std::size_t max_body_ = 0;
+};
+
+}  // namespace troupe

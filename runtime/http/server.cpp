@@ -1,0 +1,462 @@
+#include "runtime/http/server.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "runtime/core/backoff.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/http/json_io.hpp"
+#include "runtime/observability/log.hpp"
+#include "runtime/observability/metrics.hpp"
+
+namespace troupe {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+// A concretely typed strand: the default any_io_executor costs a type-erased copy per
+// operation, which showed up in profiles.
+using strand_type = net::strand<net::io_context::executor_type>;
+using stream_type = beast::basic_stream<tcp, strand_type>;
+using socket_type = net::basic_stream_socket<tcp, strand_type>;
+
+bool valid_header(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                     std::string_view::npos;
+    if (!token) return false;
+  }
+  for (unsigned char c : value)
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  return true;
+}
+
+namespace {
+
+struct shared_config {
+  http_service service;
+  http_limits limits;
+  metrics* sink;
+  std::string name;
+  mutable std::atomic<int> in_flight{0};      // read but not yet answered
+  mutable std::atomic<int> open{0};           // sessions alive
+  mutable std::atomic<bool> draining{false};  // answers now close their connection
+  mutable std::atomic<bool> stopped{false};   // I/O threads joined: post nothing more
+  std::function<void()> on_session_closed;    // wakes a paused listener
+};
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(socket_type&& socket, std::shared_ptr<const shared_config> cfg)
+      : stream_(std::move(socket)), cfg_(std::move(cfg)) {
+    ++cfg_->open;
+    if (cfg_->sink) cfg_->sink->connections_changed(cfg_->name, 1);
+  }
+
+  ~session() {
+    --cfg_->open;
+    if (cfg_->sink) cfg_->sink->connections_changed(cfg_->name, -1);
+    if (!cfg_->stopped && cfg_->on_session_closed) cfg_->on_session_closed();
+  }
+
+  void start() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::read, shared_from_this()));
+  }
+
+  // Called on the strand by the reply callback.
+  void write(http_response&& res) {
+    if (cfg_->draining) keep_alive_ = false;
+    bool sane = res.status >= 200 && res.status <= 599 && valid_header("Content-Type", res.content_type);
+    for (auto& [key, value] : res.headers) sane = sane && valid_header(key, value);
+    if (!sane) {
+      // Never let a handler's bytes split or smuggle headers; the detail stays in the log.
+      log_error("http", "request " + request_id_ + ": refused to send a response with status " +
+                            std::to_string(res.status) + " or an invalid header value");
+      res = error_response(errc::internal,
+                           "internal error; the server log has the details under this request id",
+                           request_id_);
+    }
+    out_ = {};
+    out_.version(version_);
+    out_.result(static_cast<unsigned>(res.status));
+    out_.set(http::field::server, "troupe");
+    out_.set(http::field::content_type, res.content_type);
+    for (auto& [key, value] : res.headers) out_.set(key, value);
+    out_.set("X-Request-Id", request_id_);
+    out_.keep_alive(keep_alive_);
+    out_.body() = std::move(res.body);
+    out_.prepare_payload();
+    if (cfg_->sink) {
+      auto seconds = std::chrono::duration<double>(clock_type::now() - started_).count();
+      cfg_->sink->observe_http(method_name(method_), route_label_, res.status, seconds);
+    }
+    stream_.expires_after(cfg_->limits.write_timeout);
+    http::async_write(stream_, out_,
+                      beast::bind_front_handler(&session::on_write, shared_from_this()));
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    // The largest body any route takes; the request's own limit is set once its route is known.
+    parser_->body_limit(cfg_->service.max_body);
+    parser_->header_limit(static_cast<std::uint32_t>(cfg_->limits.header_bytes));
+    stream_.expires_after(cfg_->limits.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  // The head is in: the service decides from it alone (method, route, Content-Length,
+  // Content-Type) whether to read a body and how much, so an oversized or unwanted body is
+  // refused before it is read.
+  void on_header(beast::error_code ec, std::size_t) {
+    started_ = clock_type::now();
+    request_id_ = random_hex(16);
+    route_label_ = "unmatched";
+    method_ = parse_method(parser_->get().method_string());
+    if (ec) return on_read(ec, 0);
+    auto& msg = parser_->get();
+    version_ = msg.version();
+    request_head head;
+    head.method = method_;
+    head.target = msg.target();
+    if (auto it = msg.find(http::field::content_type); it != msg.end())
+      head.content_type = it->value();
+    if (auto length = parser_->content_length()) head.content_length = *length;
+    head.has_body = parser_->chunked() || (head.content_length && *head.content_length > 0);
+    head.request_id = request_id_;
+    admission_ = cfg_->service.admit(head);
+    route_label_ = admission_.route_label;
+    if (admission_.refusal) {
+      // A small body is read and dropped so the connection stays usable; a large or chunked
+      // one is not read at all: answer, then close with a lingering drain.
+      bool expects_go_ahead = beast::iequals(msg[http::field::expect], "100-continue");
+      if (head.has_body && head.content_length && *head.content_length <= max_discard_bytes &&
+          !expects_go_ahead) {
+        parser_->body_limit(*head.content_length);
+        refused_ = std::move(admission_.refusal);
+        return read_body();
+      }
+      keep_alive_ = msg.keep_alive() && !head.has_body;
+      drain_ = head.has_body;
+      return write(std::move(*admission_.refusal));
+    }
+    parser_->body_limit(admission_.body_limit);
+    // A client that sent "Expect: 100-continue" waits for our go-ahead before the body
+    // (curl waits a second, then sends anyway).
+    if (beast::iequals(msg[http::field::expect], "100-continue")) {
+      interim_ = {};
+      interim_.version(version_);
+      interim_.result(http::status::continue_);
+      return http::async_write(stream_, interim_,
+                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                 if (ec) return self->close();
+                                 self->read_body();
+                               });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return on_read({}, 0);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof)
+      return close();
+    if (ec) {
+      // Answer what we can tell, then close: the stream position is unknown after an error.
+      keep_alive_ = false;
+      drain_ = true;
+      if (ec == http::error::body_limit)
+        return write(error_response(errc::payload_too_large,
+                                    "the request body is larger than this route accepts",
+                                    request_id_));
+      if (ec == http::error::header_limit)
+        return write(error_response(errc::headers_too_large, "the request headers are too large",
+                                    request_id_));
+      if (ec.category() == http::make_error_code(http::error::bad_target).category())
+        return write(error_response(errc::bad_request, "malformed HTTP request: " + ec.message(),
+                                    request_id_));
+      return close();
+    }
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    if (refused_) {
+      auto refusal = std::move(*refused_);
+      refused_.reset();
+      return write(std::move(refusal));
+    }
+    http_request req;
+    req.method = method_;
+    req.target = std::string(msg.target());
+    for (auto& field : msg)
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    req.body = std::move(msg.body());
+    req.id = request_id_;
+    req.received_at = clock_type::now();
+    req.route = admission_.route;
+    req.params = std::move(admission_.params);
+    counted_ = true;
+    ++cfg_->in_flight;
+    cfg_->service.handle(std::move(req), make_reply());
+  }
+
+  // The reply may be called from any thread; it hops onto this session's strand. If it is
+  // dropped unanswered, the client still gets an answer.
+  http_reply make_reply() {
+    struct state {
+      std::shared_ptr<session> self;
+      std::atomic<bool> answered{false};
+      void answer(http_response&& res) {
+        if (answered.exchange(true)) return;
+        net::post(self->stream_.get_executor(),
+                  [s = self, res = std::move(res)]() mutable { s->write(std::move(res)); });
+      }
+      ~state() {
+        if (!answered.load())
+          answer(error_response(errc::internal, "the request was dropped without an answer",
+                                self->request_id_));
+      }
+    };
+    auto st = std::make_shared<state>();
+    st->self = shared_from_this();
+    return [st](http_response&& res) { st->answer(std::move(res)); };
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    if (counted_) {  // counted until the response is on the wire, so a drain waits for it
+      counted_ = false;
+      --cfg_->in_flight;
+    }
+    if (ec) return close();
+    if (!keep_alive_) return drain_ ? drain() : close();
+    read();
+  }
+
+  // Lingering close after refusing a request mid-body: closing with unread input makes the
+  // kernel send a reset, and a client still sending its body would never read our answer.
+  // So: stop sending, then read and discard what still comes, within limits.
+  void drain() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds{5});
+    discard_.resize(64 << 10);
+    drain_more();
+  }
+
+  void drain_more() {
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (!ec && self->drained_ < max_drain_bytes) self->drain_more();
+                            });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  stream_type stream_;
+  std::shared_ptr<const shared_config> cfg_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> out_;
+  http::response<http::empty_body> interim_;  // 100 Continue
+  clock_type::time_point started_;
+  std::string request_id_;
+  http_method method_ = http_method::other;
+  admission admission_;
+  std::optional<http_response> refused_;  // answer once the (small) body is read and dropped
+  std::string_view route_label_ = "unmatched";  // owned by the service's router or a literal
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool drain_ = false;
+  bool counted_ = false;  // this request is in cfg_->in_flight
+  std::vector<char> discard_;
+  std::size_t drained_ = 0;
+  static constexpr std::size_t max_drain_bytes = 16 << 20;
+  static constexpr std::uint64_t max_discard_bytes = 64 << 10;
+};
+
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+         ec == net::error::no_memory || ec.value() == ENFILE;
+}
+
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  listener(net::io_context& ioc, tcp::endpoint where, std::shared_ptr<shared_config> cfg)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), timer_(acceptor_.get_executor()), cfg_(cfg) {
+    acceptor_.open(where.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(where);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+  }
+
+  void start() {
+    std::weak_ptr<listener> weak = shared_from_this();
+    cfg_->on_session_closed = [weak] {
+      if (auto self = weak.lock())
+        net::post(self->acceptor_.get_executor(), [self] { self->resume(); });
+    };
+    net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->accept(); });
+  }
+
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->closed_ = true;
+      self->timer_.cancel();
+      self->acceptor_.close(ignored);
+    });
+  }
+
+ private:
+  void accept() {
+    if (closed_) return;
+    if (cfg_->open.load() >= cfg_->limits.max_connections)
+      return pause("the connection cap (" + std::to_string(cfg_->limits.max_connections) +
+                   ") is reached");
+    acceptor_.async_accept(strand_type(ioc_.get_executor()),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, socket_type socket) {
+    if (ec == net::error::operation_aborted || closed_) return;
+    if (out_of_descriptors(ec)) return pause("accept failed: " + ec.message());
+    if (!ec) {
+      failures_ = 0;
+      if (paused_since_logged_) {
+        log_info("http", cfg_->name + " listener accepting again");
+        paused_since_logged_ = false;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<session>(std::move(socket), cfg_)->start();
+    }
+    accept();
+  }
+
+  // Stops accepting until a connection closes or the backoff passes, so that being at the
+  // cap or out of descriptors never turns into a busy accept loop.
+  void pause(const std::string& why) {
+    if (paused_) return;
+    paused_ = true;
+    if (cfg_->sink) cfg_->sink->accept_paused(cfg_->name);
+    if (!paused_since_logged_) {
+      log_warn("http", cfg_->name + " listener paused: " + why + "; " +
+                           std::to_string(cfg_->open.load()) + " connections open");
+      paused_since_logged_ = true;
+    }
+    timer_.expires_after(backoff_delay(backoff_, failures_++));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->resume();
+    });
+  }
+
+  void resume() {
+    if (!paused_ || closed_) return;
+    paused_ = false;
+    timer_.cancel();
+    accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  net::steady_timer timer_;
+  std::shared_ptr<shared_config> cfg_;
+  backoff_policy backoff_{std::chrono::milliseconds{20}, std::chrono::milliseconds{1000}};
+  int failures_ = 0;
+  bool paused_ = false;
+  bool paused_since_logged_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+struct http_server::impl {
+  std::shared_ptr<shared_config> cfg;
+  net::io_context ioc;
+  // A session waiting for its handler has no pending I/O; without this guard, closing the
+  // acceptor during a drain would let run() return and strand the replies still to come.
+  net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
+  std::shared_ptr<listener> accept;
+  std::vector<std::thread> threads;
+  bool stopped = false;
+};
+
+http_server::http_server(const address& where, http_service service, http_limits limits,
+                         metrics* sink, std::string name, int threads)
+    : impl_(std::make_unique<impl>()) {
+  auto cfg = std::make_shared<shared_config>();
+  cfg->service = std::move(service);
+  cfg->limits = limits;
+  cfg->sink = sink;
+  cfg->name = std::move(name);
+  impl_->cfg = cfg;
+  try {
+    auto ip = net::ip::make_address(where.host == "localhost" ? "127.0.0.1" : where.host);
+    impl_->accept = std::make_shared<listener>(impl_->ioc, tcp::endpoint{ip, where.port}, cfg);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot listen on " + where.text() + ": " + e.what());
+  }
+  impl_->accept->start();
+  for (int i = 0; i < std::max(1, threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+}
+
+http_server::~http_server() {
+  stop();
+}
+
+std::uint16_t http_server::port() const {
+  return impl_->accept->port();
+}
+
+int http_server::in_flight() const {
+  return impl_->cfg->in_flight.load();
+}
+
+int http_server::open_connections() const {
+  return impl_->cfg->open.load();
+}
+
+void http_server::stop(std::chrono::milliseconds grace) {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->cfg->draining = true;
+  impl_->accept->close();
+  auto until = clock_type::now() + grace;
+  while (impl_->cfg->in_flight.load() > 0 && clock_type::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  // Sessions still owned by queued handlers die with the io_context; they must not post.
+  impl_->cfg->stopped = true;
+}
+
+}  // namespace troupe

@@ -1,0 +1,63 @@
+// A capability as a binary lists it: a name, what it calls, its settings, its typed
+// protocol's types, a spawn function, and its HTTP routes. The runtime places it on a node
+// from the topology; other capabilities reach it only through the directory and the caller.
+#pragma once
+
+#include <any>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "runtime/cluster/directory_view.hpp"
+#include "runtime/core/settings.hpp"
+#include "runtime/http/router.hpp"
+
+namespace troupe {
+
+class metrics;
+
+// What a capability's spawn function gets from the node that hosts it.
+struct capability_context {
+  caf::actor_system* system = nullptr;
+  std::string name;           // "users"
+  std::string node;           // hosting node
+  std::string database_path;  // <data_dir>/<node>/<name>.db, its own SQLite file
+  std::any settings;          // what the capability's read_settings made of the topology
+  caf::actor directory;       // see cluster/directory.hpp
+  std::shared_ptr<directory_view> view;  // for callers: handles of what it calls
+  std::vector<std::string> calls;        // the capabilities it calls, as the topology resolved
+  std::shared_ptr<const router> routes;  // an HTTP entry's table: routes of what it calls
+  int scheduler_threads = 1;
+  metrics* node_metrics = nullptr;
+
+  template <class T>
+  const T& settings_as() const {
+    return std::any_cast<const T&>(settings);
+  }
+};
+
+struct capability {
+  std::string name;
+  std::vector<std::string> calls;  // capabilities it calls
+  bool calls_routed = false;       // it also calls every hosted capability that has routes
+  bool serves_http = false;        // the HTTP entry: its node needs "http" and hands it requests
+  bool has_database = false;       // keeps <name>.db, which the node checks for /health
+  // Reads its settings (the topology's "capabilities": {name: {...}}, {} when absent) into
+  // whatever struct it uses; throws settings_error. Empty: it takes no settings.
+  std::function<std::any(settings_reader&)> read_settings;
+  // Registers the protocol's message types. Called on every node for every capability the
+  // binary knows, so that type names match across nodes.
+  std::function<void(caf::actor_system_config&)> register_types;
+  // Builds the capability's actors and returns its entry actor (which must answer
+  // health_atom with a health_report). Called again by the supervisor after a crash.
+  // May throw: that counts as a crash.
+  std::function<caf::actor(const capability_context&)> spawn;
+  // Its HTTP routes (see http/route.hpp); the gateway serves them wherever it runs.
+  std::vector<route> routes;
+};
+
+}  // namespace troupe

@@ -1,0 +1,341 @@
+#include "runtime/node/node.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "runtime/cluster/directory.hpp"
+#include "runtime/cluster/supervisor.hpp"
+#include "runtime/core/atoms.hpp"
+#include "runtime/core/call_context.hpp"
+#include "runtime/core/error.hpp"
+#include "runtime/http/admin.hpp"
+#include "runtime/http/exchange.hpp"
+#include "runtime/http/json_io.hpp"
+#include "runtime/http/server.hpp"
+#include "runtime/node/shutdown.hpp"
+#include "runtime/observability/log.hpp"
+#include "runtime/observability/metrics.hpp"
+#include "runtime/storage/database_checker.hpp"
+
+namespace troupe {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class node_config : public caf::actor_system_config {
+ public:
+  explicit node_config(const std::vector<capability>& known) {
+    configure_node_system(*this, known);
+  }
+};
+
+// How long in-flight HTTP requests may take to finish when the node is asked to stop.
+constexpr std::chrono::milliseconds shutdown_grace{10000};
+// How long local capabilities may take to start before the node gives up (exit 3).
+constexpr std::chrono::seconds start_limit{20};
+
+int scheduler_threads() {
+  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+}
+
+const capability* find_capability(const std::vector<capability>& known, const std::string& name) {
+  for (auto& cap : known)
+    if (cap.name == name) return &cap;
+  return nullptr;
+}
+
+// What a node needs to know about its place in the topology.
+struct placement {
+  std::vector<const capability*> hosted;  // in topology order
+  std::vector<std::string> view;          // hosted, then what they call
+  std::vector<remote_node_spec> remote;   // nodes of the capabilities called from here
+  const capability* entry = nullptr;      // the HTTP entry, when hosted here
+};
+
+placement place(const topology& topo, const node_spec& node, const std::vector<capability>& known) {
+  placement out;
+  for (auto& name : node.capabilities) {
+    out.hosted.push_back(find_capability(known, name));
+    out.view.push_back(name);
+  }
+  std::map<std::string, remote_node_spec> remote;
+  for (auto cap : out.hosted) {
+    if (cap->serves_http && !out.entry) out.entry = cap;
+    for (auto& need : topo.calls.at(cap->name)) {
+      if (std::find(out.view.begin(), out.view.end(), need) == out.view.end())
+        out.view.push_back(need);
+      auto host = topo.host_of(need);
+      if (host->name == node.name) continue;
+      auto& r = remote[host->name];
+      r.name = host->name;
+      r.where = *host->listen;
+      if (std::find(r.capabilities.begin(), r.capabilities.end(), need) == r.capabilities.end())
+        r.capabilities.push_back(need);
+    }
+  }
+  for (auto& [name, r] : remote) out.remote.push_back(std::move(r));
+  return out;
+}
+
+// The HTTP entry's route table: the routes of every capability it calls.
+std::shared_ptr<const router> routes_for(const topology& topo, const capability& entry,
+                                         const std::vector<capability>& known) {
+  std::vector<route> table;
+  for (auto& name : topo.calls.at(entry.name))
+    for (auto r : find_capability(known, name)->routes) {
+      r.capability = name;
+      table.push_back(std::move(r));
+    }
+  return std::make_shared<const router>(std::move(table));
+}
+
+readiness ask_ready(caf::scoped_actor& self, const caf::actor& directory) {
+  readiness out;
+  self->request(directory, 2s, ready_atom::value)
+      .receive([&](readiness& r) { out = std::move(r); },
+               [&](caf::error& err) {
+                 out.checks.push_back({"directory", false, self->system().render(err)});
+               });
+  return out;
+}
+
+std::string failing(const readiness& r) {
+  std::string out;
+  for (auto& c : r.checks)
+    if (!c.ok) out += (out.empty() ? "" : "; ") + c.name + " (" + c.detail + ")";
+  return out;
+}
+
+}  // namespace
+
+void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known) {
+  cfg.load<caf::io::middleman>();
+  cfg.add_error_category(error_category, render_error);
+  cfg.add_message_type<call_context>("troupe.call_context");
+  cfg.add_message_type<health_check>("troupe.health_check");
+  cfg.add_message_type<health_report>("troupe.health_report");
+  cfg.add_message_type<readiness>("troupe.readiness");
+  // Every node registers every capability's types: interface names must match everywhere.
+  for (auto& cap : known)
+    if (cap.register_types) cap.register_types(cfg);
+  cfg.set("scheduler.max-threads", static_cast<std::int64_t>(scheduler_threads()));
+  // Without heartbeats a silently stopped peer (no TCP reset) is never noticed. Both
+  // settings must be the same on every node.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{500ms});
+  cfg.set("middleman.connection-timeout", caf::timespan{2s});
+}
+
+int run_node(const node_options& opt, const std::vector<capability>& known) {
+  auto& topo = opt.topo;
+  auto node = topo.nodes.at(opt.node);
+  if (opt.http_override) node.http = opt.http_override;
+  auto data_dir = opt.data_override.value_or(topo.data_dir);
+  auto node_dir = data_dir + "/" + node.name;
+  auto plan = place(topo, node, known);
+  std::shared_ptr<const router> routes;
+  if (plan.entry) routes = routes_for(topo, *plan.entry, known);
+
+  // Declared before the actor system so they outlive it: actors may hold replies that
+  // reference sessions of these servers until the system is gone.
+  metrics node_metrics;
+  auto view = std::make_shared<directory_view>(plan.view, topo.call_limits.max_in_flight);
+  std::unique_ptr<http_server> api_server, admin_server;
+  auto stopping = std::make_shared<std::atomic<bool>>(false);
+  auto escalated = std::make_shared<escalation>();
+  shutdown_watchdog watchdog;  // destroyed after the actor system, i.e. when shutdown is done
+  node_config cfg{known};
+  caf::actor_system sys{cfg};
+
+  auto directory = spawn_directory(sys, {node.name, node.capabilities, plan.remote, view});
+  std::vector<std::pair<std::string, caf::actor>> supervisors;
+  std::vector<database_to_check> databases;
+  for (auto cap : plan.hosted) {
+    capability_context ctx;
+    ctx.system = &sys;
+    ctx.name = cap->name;
+    ctx.node = node.name;
+    ctx.database_path = node_dir + "/" + cap->name + ".db";
+    ctx.settings = topo.settings.at(cap->name);
+    ctx.directory = directory;
+    ctx.view = view;
+    ctx.calls = topo.calls.at(cap->name);
+    if (cap == plan.entry) ctx.routes = routes;
+    ctx.scheduler_threads = scheduler_threads();
+    ctx.node_metrics = &node_metrics;
+    if (cap->has_database) databases.push_back({cap->name + ".db", ctx.database_path});
+    auto start = [cap, ctx] { return cap->spawn(ctx); };
+    auto give_up = [escalated](const std::string& name, const std::string& why) {
+      escalated->raise("capability '" + name + "' failed: " + why);
+    };
+    supervisors.emplace_back(cap->name, spawn_supervisor(sys, cap->name, start, directory, {},
+                                                         give_up));
+  }
+  std::vector<caf::actor> to_stop{directory};
+  for (auto& [name, sup] : supervisors) to_stop.push_back(sup);
+  auto stop_actors = [&] {
+    for (auto& a : to_stop) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  };
+  auto stop_servers = [&] {
+    if (api_server) api_server->stop();
+    if (admin_server) admin_server->stop();
+  };
+
+  // Wait until every local capability has started (or give up: the node is broken).
+  auto started = [&] {
+    for (auto& name : node.capabilities)
+      if (!view->handle(*view->index_of(name))) return false;
+    return true;
+  };
+  auto start_deadline = std::chrono::steady_clock::now() + start_limit;
+  int early_signal = 0;
+  while (!started() && !escalated->raised() && !early_signal &&
+         std::chrono::steady_clock::now() < start_deadline)
+    early_signal = wait_for_stop_signal(10ms);
+  if (escalated->raised()) {
+    log_error("node", "not starting: " + escalated->what());
+    stop_actors();
+    return 3;
+  }
+  if (early_signal) {
+    stop_actors();
+    return 0;
+  }
+  if (!started()) {
+    std::string names;
+    for (auto& name : node.capabilities)
+      if (!view->handle(*view->index_of(name))) names += " " + name;
+    log_error("node", "capabilities did not start within 20 s:" + names);
+    stop_actors();
+    return 3;
+  }
+
+  std::optional<std::uint16_t> listen_port;
+  try {
+    if (node.listen) {
+      auto node_actor = spawn_node_actor(sys, directory);
+      to_stop.push_back(node_actor);
+      auto port =
+          sys.middleman().publish(node_actor, node.listen->port, node.listen->host.c_str(), true);
+      if (!port)
+        throw std::runtime_error("cannot listen on " + node.listen->text() + ": " +
+                                 sys.render(port.error()));
+      listen_port = *port;
+    }
+    std::vector<std::string> database_names;
+    for (auto& db : databases) database_names.push_back(db.name);
+    auto admin = spawn_admin(sys, node.name, directory, supervisors, database_names);
+    to_stop.push_back(admin);
+    if (!databases.empty())
+      to_stop.push_back(spawn_database_checker(sys, databases,
+                                               topo.health.database_check_interval, admin));
+    http_limits limits{topo.http.header_bytes, topo.http.idle_timeout, topo.http.write_timeout,
+                       topo.http.max_connections};
+    admin_endpoints endpoints{admin, &node_metrics, stopping};
+    if (node.admin)
+      admin_server = std::make_unique<http_server>(*node.admin, make_admin_service(endpoints),
+                                                   limits, &node_metrics, "admin", 1);
+    if (node.http && plan.entry) {
+      auto entry_slot = *view->index_of(plan.entry->name);
+      auto entry_name = plan.entry->name;
+      auto forward = [view, entry_slot, entry_name](http_request&& req, http_reply reply) {
+        auto target = view->handle(entry_slot);
+        if (!target)
+          return reply(error_response(errc::unavailable, "'" + entry_name + "' is restarting",
+                                      req.id, {}, 1s));
+        caf::anon_send(target, http_exchange{std::move(req), std::move(reply)});
+      };
+      auto io_threads = std::max(1u, std::thread::hardware_concurrency() / 2);
+      api_server = std::make_unique<http_server>(
+          *node.http, make_api_service(endpoints, !node.admin, routes, forward), limits,
+          &node_metrics, "api", static_cast<int>(io_threads));
+    }
+  } catch (const std::exception& e) {
+    log_error("node", e.what());
+    stop_servers();
+    stop_actors();
+    return 1;
+  }
+
+  // Ready means resolved: every capability hosted here started and every one called from
+  // here reachable. The directory updates its view before it answers, so from now on
+  // nothing on this node sees a capability as missing that /ready reports present.
+  {
+    caf::scoped_actor self{sys};
+    auto waiting_since = std::chrono::steady_clock::now();
+    bool told = false;
+    for (;;) {
+      auto r = ask_ready(self, directory);
+      if (r.ready) break;
+      if (!told && std::chrono::steady_clock::now() - waiting_since > 3s) {
+        std::printf("troupe: waiting for: %s\n", failing(r).c_str());
+        std::fflush(stdout);
+        told = true;
+      }
+      if ((early_signal = wait_for_stop_signal(10ms))) break;
+    }
+  }
+
+  int sig = early_signal;
+  if (!sig) {
+    auto shown = [](const std::optional<address>& a, const std::unique_ptr<http_server>& s) {
+      return a ? a->host + ":" + std::to_string(s ? s->port() : a->port) : std::string("-");
+    };
+    auto listen_text =
+        node.listen ? node.listen->host + ":" + std::to_string(*listen_port) : std::string("-");
+    std::printf("troupe: node '%s' of topology '%s' (%s)\n", node.name.c_str(), topo.name.c_str(),
+                opt.topology_file.c_str());
+    for (auto cap : plan.hosted) {
+      std::printf("  capability %s", cap->name.c_str());
+      for (auto& need : topo.calls.at(cap->name)) {
+        auto host = topo.host_of(need);
+        std::printf("  calls %s@%s", need.c_str(),
+                    host->name == node.name ? "local" : host->name.c_str());
+      }
+      std::printf("\n");
+    }
+    std::printf("  http    %s\n  admin   %s\n  listen  %s\n", shown(node.http, api_server).c_str(),
+                shown(node.admin, admin_server).c_str(), listen_text.c_str());
+    for (auto& db : databases) std::printf("  data    %s\n", db.path.c_str());
+    std::printf("troupe: ready node=%s http=%s admin=%s listen=%s\n", node.name.c_str(),
+                shown(node.http, api_server).c_str(), shown(node.admin, admin_server).c_str(),
+                listen_text.c_str());
+    std::fflush(stdout);
+    sig = wait_for_stop_signal();
+  }
+
+  int status = 0;
+  if (escalated->raised()) {
+    log_error("node", "stopping: " + escalated->what());
+    status = 3;
+  } else {
+    log_info("node", std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  }
+
+  // Drain: /ready turns 503, no new connections, requests already received get their
+  // answers (bounded by the grace period); then the actors stop and the system waits for them.
+  stopping->store(true);
+  if (api_server) {
+    api_server->stop(shutdown_grace);
+    if (api_server->in_flight() > 0)
+      log_warn("node", std::to_string(api_server->in_flight()) +
+                           " requests were still unanswered after the grace period");
+  }
+  if (admin_server) admin_server->stop();
+  watchdog.arm(std::chrono::seconds{15});
+  stop_actors();
+  if (listen_port) sys.middleman().close(*listen_port);
+  std::printf("troupe: stopped node=%s\n", node.name.c_str());
+  std::fflush(stdout);
+  return status;
+}
+
+}  // namespace troupe

@@ -1,0 +1,321 @@
+#include "runtime/node/topology.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace troupe {
+
+using json = nlohmann::json;
+
+topology_error::topology_error(std::string file, std::string path, std::string problem)
+    : std::runtime_error(file + ": " + (path.empty() ? "(document)" : path) + ": " + problem),
+      file_(std::move(file)),
+      path_(std::move(path)),
+      problem_(std::move(problem)) {}
+
+const node_spec* topology::host_of(const std::string& capability) const {
+  for (auto& [name, node] : nodes)
+    if (std::find(node.capabilities.begin(), node.capabilities.end(), capability) !=
+        node.capabilities.end())
+      return &node;
+  return nullptr;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+bool valid_node_name(const std::string& name) {
+  return !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+class checker {
+ public:
+  checker(std::string file, const std::vector<capability>& known)
+      : file_(std::move(file)), known_(known) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+    throw topology_error(file_, path, problem);
+  }
+
+  void only_keys(const json& obj, const std::string& path, std::set<std::string> allowed) const {
+    for (auto& [key, value] : obj.items())
+      if (!allowed.count(key))
+        fail(path + "/" + escape_pointer_token(key),
+             "unknown key '" + key + "' (allowed: " +
+                 join(std::vector<std::string>(allowed.begin(), allowed.end())) + ")");
+  }
+
+  std::string string_at(const json& obj, const std::string& key, const std::string& path,
+                        std::string fallback) const {
+    if (!obj.contains(key)) return fallback;
+    if (!obj[key].is_string()) fail(path + "/" + key, "must be a string");
+    return obj[key].get<std::string>();
+  }
+
+  std::optional<address> address_at(const json& obj, const std::string& key,
+                                    const std::string& path) const {
+    if (!obj.contains(key)) return std::nullopt;
+    auto& value = obj[key];
+    if (!value.is_string()) fail(path + "/" + key, "must be a string \"host:port\"");
+    auto addr = parse_address(value.get<std::string>());
+    if (!addr)
+      fail(path + "/" + key,
+           "'" + value.get<std::string>() + "' is not an address of the form host:port");
+    return addr;
+  }
+
+  const capability* known(const std::string& name) const {
+    for (auto& cap : known_)
+      if (cap.name == name) return &cap;
+    return nullptr;
+  }
+
+  std::string known_names() const {
+    std::vector<std::string> names;
+    for (auto& cap : known_) names.push_back(cap.name);
+    return join(names);
+  }
+
+  // Runs `read` on the object at `key` (or on {} when absent), turning settings errors into
+  // topology errors with their path.
+  template <class Read>
+  void read_section(const json& doc, const std::string& key, Read read) const {
+    static const json empty = json::object();
+    const json& section = doc.contains(key) ? doc[key] : empty;
+    try {
+      settings_reader reader{section, "/" + key};
+      read(reader);
+      reader.finish();
+    } catch (const settings_error& e) {
+      fail(e.path(), e.problem());
+    }
+  }
+
+  void read_runtime_settings(const json& doc, topology& topo) const {
+    read_section(doc, "http", [&](settings_reader& r) {
+      topo.http.max_connections =
+          static_cast<int>(r.integer("max_connections", 1, 1'000'000, topo.http.max_connections));
+      topo.http.header_bytes = static_cast<std::size_t>(
+          r.integer("header_bytes", 1024, 1 << 20, static_cast<std::int64_t>(topo.http.header_bytes)));
+      topo.http.idle_timeout =
+          r.milliseconds("idle_timeout_ms", 100, 3'600'000, topo.http.idle_timeout.count());
+      topo.http.write_timeout =
+          r.milliseconds("write_timeout_ms", 100, 3'600'000, topo.http.write_timeout.count());
+    });
+    read_section(doc, "health", [&](settings_reader& r) {
+      topo.health.database_check_interval = r.milliseconds(
+          "database_check_interval_ms", 100, 86'400'000, topo.health.database_check_interval.count());
+    });
+    read_section(doc, "calls", [&](settings_reader& r) {
+      topo.call_limits.max_in_flight =
+          static_cast<int>(r.integer("max_in_flight", 1, 1'000'000, topo.call_limits.max_in_flight));
+    });
+  }
+
+  // Every hosted capability gets typed settings: from its entry, or its defaults.
+  void read_capability_settings(const json& doc, topology& topo,
+                                const std::map<std::string, std::string>& hosted_at) const {
+    static const json empty = json::object();
+    const json* entries = &empty;
+    if (doc.contains("capabilities")) {
+      entries = &doc["capabilities"];
+      if (!entries->is_object()) fail("/capabilities", "must be an object keyed by capability");
+      for (auto& [cap, value] : entries->items()) {
+        auto path = "/capabilities/" + escape_pointer_token(cap);
+        if (!known(cap))
+          fail(path, "unknown capability '" + cap + "' (known: " + known_names() + ")");
+        if (!value.is_object()) fail(path, "must be an object of settings");
+        if (!hosted_at.count(cap)) fail(path, "capability '" + cap + "' is hosted on no node");
+      }
+    }
+    for (auto& [cap_name, where] : hosted_at) {
+      auto& cap = *known(cap_name);
+      auto path = "/capabilities/" + escape_pointer_token(cap_name);
+      const json& value = entries->contains(cap_name) ? (*entries)[cap_name] : empty;
+      if (!cap.read_settings) {
+        if (!value.empty())
+          fail(path + "/" + escape_pointer_token(value.begin().key()),
+               "capability '" + cap_name + "' takes no settings");
+        topo.settings[cap_name] = std::any{};
+        continue;
+      }
+      try {
+        settings_reader reader{value, path};
+        topo.settings[cap_name] = cap.read_settings(reader);
+        reader.finish();
+      } catch (const settings_error& e) {
+        fail(e.path(), e.problem());
+      }
+    }
+  }
+
+  topology check(const std::string& text) const {
+    json doc;
+    try {
+      doc = json::parse(text);
+    } catch (const json::parse_error& e) {
+      fail("", std::string("malformed JSON: ") + e.what());
+    }
+    if (!doc.is_object()) fail("", "the document must be a JSON object");
+    only_keys(doc, "", {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls"});
+
+    topology topo;
+    topo.name = string_at(doc, "name", "", "troupe");
+    topo.data_dir = string_at(doc, "data_dir", "", "var");
+    if (topo.data_dir.empty()) fail("/data_dir", "must not be empty");
+
+    if (!doc.contains("nodes")) fail("/nodes", "missing: a topology needs at least one node");
+    auto& nodes = doc["nodes"];
+    if (!nodes.is_object() || nodes.empty())
+      fail("/nodes", "must be an object with at least one node");
+
+    std::map<std::string, std::string> hosted_at;        // capability -> path where hosted
+    std::map<std::string, std::string> address_at_path;  // "host:port" -> path
+    for (auto& [node_name, node_json] : nodes.items()) {
+      auto path = "/nodes/" + escape_pointer_token(node_name);
+      if (!valid_node_name(node_name))
+        fail(path, "node name '" + node_name +
+                       "' must be 1-63 characters of lowercase letters, digits, '-' or '_'");
+      if (!node_json.is_object()) fail(path, "must be an object");
+      only_keys(node_json, path, {"listen", "admin", "http", "capabilities"});
+      node_spec node;
+      node.name = node_name;
+      node.listen = address_at(node_json, "listen", path);
+      node.admin = address_at(node_json, "admin", path);
+      node.http = address_at(node_json, "http", path);
+      for (auto [key, addr] : {std::pair{"listen", &node.listen}, std::pair{"admin", &node.admin},
+                               std::pair{"http", &node.http}}) {
+        if (!*addr || (*addr)->port == 0) continue;  // port 0: the OS picks, never clashes
+        auto text = (*addr)->text();
+        auto key_path = path + "/" + key;
+        auto [it, fresh] = address_at_path.emplace(text, key_path);
+        if (!fresh) fail(key_path, "address " + text + " is already used at " + it->second);
+      }
+      if (!node_json.contains("capabilities"))
+        fail(path + "/capabilities", "missing: list the capabilities this node hosts");
+      auto& caps = node_json["capabilities"];
+      if (!caps.is_array()) fail(path + "/capabilities", "must be an array of capability names");
+      for (std::size_t i = 0; i < caps.size(); ++i) {
+        auto cap_path = path + "/capabilities/" + std::to_string(i);
+        if (!caps[i].is_string()) fail(cap_path, "must be a capability name (string)");
+        auto cap = caps[i].get<std::string>();
+        if (!known(cap))
+          fail(cap_path, "unknown capability '" + cap + "' (known: " + known_names() + ")");
+        auto [it, fresh] = hosted_at.emplace(cap, cap_path);
+        if (!fresh)
+          fail(cap_path, "capability '" + cap + "' is already hosted at " + it->second +
+                             " (a capability runs on exactly one node)");
+        node.capabilities.push_back(cap);
+      }
+      topo.nodes.emplace(node_name, std::move(node));
+    }
+
+    read_capability_settings(doc, topo, hosted_at);
+    read_runtime_settings(doc, topo);
+
+    // What each hosted capability calls: its declared callees, which must be hosted, plus
+    // (for the HTTP entry) every hosted capability that declares routes.
+    for (auto& [node_name, node] : topo.nodes) {
+      for (std::size_t i = 0; i < node.capabilities.size(); ++i) {
+        auto& cap = *known(node.capabilities[i]);
+        auto cap_path = "/nodes/" + node_name + "/capabilities/" + std::to_string(i);
+        if (cap.serves_http && !node.http)
+          fail("/nodes/" + node_name + "/http",
+               "missing: node '" + node_name + "' hosts '" + cap.name +
+                   "', which serves HTTP, so it needs an \"http\": \"host:port\" address");
+        auto& calls = topo.calls[cap.name];
+        for (auto& need : cap.calls) {
+          if (!hosted_at.count(need))
+            fail(cap_path,
+                 "capability '" + cap.name + "' needs '" + need + "', which is hosted on no node");
+          calls.push_back(need);
+        }
+        if (cap.calls_routed) {
+          std::vector<std::string> routed;
+          for (auto& other : known_) {
+            if (other.routes.empty() || other.name == cap.name) continue;
+            routed.push_back(other.name);
+            if (hosted_at.count(other.name) &&
+                std::find(calls.begin(), calls.end(), other.name) == calls.end())
+              calls.push_back(other.name);
+          }
+          if (calls.empty())
+            fail(cap_path, "capability '" + cap.name +
+                               "' serves the HTTP routes of other capabilities, but none that "
+                               "has routes is hosted (capabilities with routes: " +
+                               join(routed) + ")");
+        }
+        for (auto& need : calls) {
+          auto host = topo.host_of(need);
+          if (host == &node) continue;
+          if (!host->listen)
+            fail("/nodes/" + host->name + "/listen",
+                 "missing: node '" + host->name + "' hosts '" + need + "', which '" + cap.name +
+                     "' on node '" + node_name + "' calls, so it needs a \"listen\" address");
+          if (host->listen->port == 0)
+            fail("/nodes/" + host->name + "/listen",
+                 "port 0 cannot be used where other nodes must connect");
+        }
+      }
+    }
+    return topo;
+  }
+
+ private:
+  std::string file_;
+  const std::vector<capability>& known_;
+};
+
+}  // namespace
+
+topology parse_topology(const std::string& text, const std::string& file,
+                        const std::vector<capability>& known) {
+  return checker{file, known}.check(text);
+}
+
+topology load_topology(const std::string& file, const std::vector<capability>& known) {
+  std::ifstream in{file, std::ios::binary};
+  if (!in) throw topology_error(file, "", "cannot read the file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_topology(buf.str(), file, known);
+}
+
+std::string describe_plan(const topology& topo) {
+  std::ostringstream out;
+  out << "topology '" << topo.name << "': " << topo.nodes.size() << " node(s), data under "
+      << topo.data_dir << "/<node>/\n";
+  for (auto& [name, node] : topo.nodes) {
+    out << "  node " << name << "\n";
+    out << "    listen  " << (node.listen ? node.listen->text() : "-") << "\n";
+    out << "    admin   " << (node.admin ? node.admin->text() : "-") << "\n";
+    out << "    http    " << (node.http ? node.http->text() : "-") << "\n";
+    for (auto& cap : node.capabilities) {
+      out << "    hosts   " << cap;
+      auto calls = topo.calls.find(cap);
+      if (calls != topo.calls.end() && !calls->second.empty()) {
+        out << "  (calls";
+        for (auto& need : calls->second) {
+          auto host = topo.host_of(need);
+          out << " " << need << "@" << (host == &node ? "local" : host->name);
+        }
+        out << ")";
+      }
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace troupe

@@ -1,0 +1,81 @@
+// The topology file: which node hosts which capability, where nodes listen, and the
+// settings of capabilities and of the runtime. Parsing validates everything before anything
+// starts and reads every settings object into its typed form; errors name the file, the
+// JSON path and the problem.
+#pragma once
+
+#include <any>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "runtime/core/address.hpp"
+#include "runtime/node/capability.hpp"
+
+namespace troupe {
+
+struct node_spec {
+  std::string name;
+  std::optional<address> listen;  // node-to-node (CAF middleman)
+  std::optional<address> admin;   // /health, /ready, /metrics
+  std::optional<address> http;    // API listener (nodes hosting the HTTP entry)
+  std::vector<std::string> capabilities;
+};
+
+// "http": limits of every HTTP listener.
+struct http_settings {
+  int max_connections = 10000;
+  std::size_t header_bytes = 16 << 10;
+  std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds write_timeout{30000};
+};
+
+// "health": how /health gets its facts.
+struct health_settings {
+  std::chrono::milliseconds database_check_interval{60000};
+};
+
+// "calls": the caller's bounds.
+struct call_settings {
+  int max_in_flight = 1024;  // per callee, from one node
+};
+
+struct topology {
+  std::string name;
+  std::string data_dir;
+  std::map<std::string, node_spec> nodes;
+  std::map<std::string, std::any> settings;  // every hosted capability -> its typed settings
+  std::map<std::string, std::vector<std::string>> calls;  // hosted capability -> what it calls
+  http_settings http;
+  health_settings health;
+  call_settings call_limits;
+
+  // The node hosting `capability`, or nullptr.
+  const node_spec* host_of(const std::string& capability) const;
+};
+
+class topology_error : public std::runtime_error {
+ public:
+  topology_error(std::string file, std::string path, std::string problem);
+  const std::string& file() const { return file_; }
+  const std::string& path() const { return path_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string file_, path_, problem_;
+};
+
+// Parses and validates; throws topology_error. `file` only labels messages.
+topology parse_topology(const std::string& text, const std::string& file,
+                        const std::vector<capability>& known);
+
+// Reads `file` and parses it.
+topology load_topology(const std::string& file, const std::vector<capability>& known);
+
+// The placement plan as people read it (for `troupe topology check`).
+std::string describe_plan(const topology& topo);
+
+}  // namespace troupe

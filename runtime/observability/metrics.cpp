@@ -1,0 +1,91 @@
+#include "runtime/observability/metrics.hpp"
+
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace troupe {
+
+struct metrics::impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& requests =
+      prometheus::BuildCounter()
+          .Name("http_requests_total")
+          .Help("HTTP requests answered, by method, route template and status code")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& durations =
+      prometheus::BuildHistogram()
+          .Name("http_request_duration_seconds")
+          .Help("Time from a complete request to its response, by method, route and status")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& connections =
+      prometheus::BuildGauge()
+          .Name("http_open_connections")
+          .Help("HTTP connections currently open, by listener")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& pauses =
+      prometheus::BuildCounter()
+          .Name("http_accept_pauses_total")
+          .Help("Times a listener stopped accepting: connection cap or descriptor limit reached")
+          .Register(*registry);
+  // Family::Add costs ~100 ns and a lock; cache the series per label set.
+  std::mutex mtx;
+  std::unordered_map<std::string, std::pair<prometheus::Counter*, prometheus::Histogram*>> series;
+};
+
+metrics::metrics() : impl_(std::make_unique<impl>()) {}
+metrics::~metrics() = default;
+
+prometheus::Registry& metrics::registry() {
+  return *impl_->registry;
+}
+
+void metrics::observe_http(std::string_view method, std::string_view route, int status,
+                           double seconds) {
+  std::string key;
+  key.reserve(method.size() + route.size() + 6);
+  key.append(method).append(" ").append(route).append(" ").append(std::to_string(status));
+  std::pair<prometheus::Counter*, prometheus::Histogram*> s;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    auto it = impl_->series.find(key);
+    if (it == impl_->series.end()) {
+      std::map<std::string, std::string> labels{{"method", std::string(method)},
+                                                {"route", std::string(route)},
+                                                {"status_code", std::to_string(status)}};
+      static const prometheus::Histogram::BucketBoundaries buckets{
+          0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+      it = impl_->series
+               .emplace(key, std::make_pair(&impl_->requests.Add(labels),
+                                            &impl_->durations.Add(labels, buckets)))
+               .first;
+    }
+    s = it->second;
+  }
+  s.first->Increment();
+  s.second->Observe(seconds);
+}
+
+void metrics::connections_changed(std::string_view listener, int delta) {
+  impl_->connections.Add({{"listener", std::string(listener)}})
+      .Increment(static_cast<double>(delta));
+}
+
+void metrics::accept_paused(std::string_view listener) {
+  impl_->pauses.Add({{"listener", std::string(listener)}}).Increment();
+}
+
+std::string metrics::render() const {
+  std::ostringstream out;
+  prometheus::TextSerializer{}.Serialize(out, impl_->registry->Collect());
+  return out.str();
+}
+
+}  // namespace troupe

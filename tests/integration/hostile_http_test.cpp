@@ -1,0 +1,160 @@
+// The HTTP edge tried from outside, as an attacker would: made-up methods and paths, a
+// process at its file-descriptor limit, bodies the route does not want.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <functional>
+#include <thread>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cluster.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace troupe::test;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::size_t metrics_size(const std::string& http) {
+  http_client client{http};
+  auto r = client.get("/metrics");
+  REQUIRE(r.status == 200);
+  return r.body.size();
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// Sends `count` requests on one kept-alive connection; each must get `status`.
+void hostile_requests(const std::string& http, int count, const std::function<std::string(int)>& make,
+                      int status) {
+  raw_connection conn{http};
+  for (int i = 0; i < count; ++i) {
+    conn.send(make(i));
+    auto r = conn.read();
+    if (r.status != status) FAIL("request " << i << " got " << r.status << ": " << r.body);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("made-up methods and paths cannot grow /metrics") {
+  temp_dir dir;
+  troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev");
+  auto before = metrics_size(node.http());
+  auto rss_before = rss_kib(node.process().pid());
+  std::mt19937 rng{42};
+  auto token = [&](int i) {
+    return "M" + std::to_string(100000 + i) + std::string(20 + rng() % 40, 'X');
+  };
+  auto path = [&](int) { return "/x" + std::to_string(rng()) + "/" + std::to_string(rng()); };
+  // 3,000 made-up methods, then 3,000 made-up paths with a real one.
+  hostile_requests(node.http(), 3000,
+                   [&](int i) { return token(i) + " /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n"; },
+                   501);
+  auto after_methods = metrics_size(node.http());
+  hostile_requests(node.http(), 3000,
+                   [&](int i) { return "GET " + path(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"; }, 404);
+  auto after_paths = metrics_size(node.http());
+  // Another 3,000 of each change nothing but counts.
+  hostile_requests(node.http(), 3000,
+                   [&](int i) { return token(i + 3000) + " /" + path(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"; },
+                   501);
+  auto after_more = metrics_size(node.http());
+  WARN("/metrics: " << before << " bytes before, " << after_methods << " after 3,000 made-up methods, "
+                    << after_paths << " after 3,000 made-up paths, " << after_more
+                    << " after 3,000 more; RSS " << rss_before << " -> "
+                    << rss_kib(node.process().pid()) << " KiB");
+  // Each hostile kind adds one series (method OTHER or route "unmatched"), a few KB, once.
+  CHECK(after_methods - before < 6000);
+  CHECK(after_paths - after_methods < 6000);
+  CHECK(after_more - after_paths < 200);  // digits of counters, nothing else
+  http_client client{node.http()};
+  auto text = client.get("/metrics").body;
+  CHECK(text.find("XXXX") == std::string::npos);
+  CHECK(text.find("/x") == std::string::npos);
+  CHECK(text.find(R"(method="OTHER",route="unmatched",status_code="501")") != std::string::npos);
+  CHECK(node.stop() == 0);
+}
+
+TEST_CASE("at the file-descriptor limit the node backs off instead of spinning, then recovers") {
+  temp_dir dir;
+  process_options limited;
+  limited.max_open_files = 128;
+  troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev",
+                   limited);
+  std::vector<std::unique_ptr<raw_connection>> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(std::make_unique<raw_connection>(node.http()));
+  // The node says when it runs out of descriptors; from then on it must stay quiet.
+  REQUIRE(eventually(
+      [&] { return node.process().err().find("Too many open files") != std::string::npos; }, 10s));
+  auto cpu_before = node.process().cpu_seconds();
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(5s);  // the measurement window itself, not a wait for an event
+  auto cpu = node.process().cpu_seconds() - cpu_before;
+  auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  WARN("node CPU at the descriptor limit: " << cpu << " s over " << wall << " s");
+  CHECK(cpu < 0.5);  // a busy accept loop burned ~90% of a core here
+  idle.clear();
+  CHECK(eventually(
+      [&] {
+        try {
+          http_client client{node.http()};
+          return client.get("/api/users/nobody").status == 404;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      15s));
+  CHECK(node.stop() == 0);
+}
+
+TEST_CASE("a body over the route's limit is refused from its Content-Length, before it is sent") {
+  temp_dir dir;
+  troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev");
+  raw_connection conn{node.http()};
+  // Headers only: the body is never sent, so an answer proves nothing waited for it.
+  conn.send("POST /api/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100000\r\n\r\n");
+  auto r = conn.read(10s);
+  CHECK(r.status == 413);
+  CHECK(json::parse(r.body)["error"]["code"] == "payload_too_large");
+  CHECK(r.headers.at("connection") == "close");
+  // A GET route takes no body at all; a body without Content-Type is 415. Small refused
+  // bodies are read and dropped, so the connection stays usable.
+  raw_connection conn2{node.http()};
+  conn2.send("GET /api/users/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+  CHECK(conn2.read(10s).status == 413);
+  conn2.send("POST /api/users HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
+  CHECK(conn2.read(10s).status == 415);
+  conn2.send("GET /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(conn2.read(10s).status == 404);
+  CHECK(node.stop() == 0);
+}
+
+TEST_CASE("hostile method tokens and targets get clear refusals, never a crash") {
+  temp_dir dir;
+  troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev");
+  auto status_of = [&](const std::string& raw) {
+    raw_connection conn{node.http()};
+    conn.send(raw);
+    return conn.read(10s).status;
+  };
+  CHECK(status_of("get /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n") == 501);  // methods are case-sensitive
+  CHECK(status_of(std::string(4000, 'Q') + " / HTTP/1.1\r\nHost: t\r\n\r\n") == 501);
+  CHECK(status_of("GET http://evil/api/users/x HTTP/1.1\r\nHost: t\r\n\r\n") == 400);
+  CHECK(status_of("GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') +
+                  "\r\n\r\n") == 431);
+  CHECK(status_of("GET /api/users/%zz HTTP/1.1\r\nHost: t\r\n\r\n") == 404);
+  http_client client{node.http()};
+  CHECK(client.get("/ready").status == 200);  // still serving
+  CHECK(node.stop() == 0);
+}

@@ -1,0 +1,174 @@
+// runtime/core: the plain pieces every layer uses.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include <caf/make_message.hpp>
+#include <caf/sec.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/address.hpp"
+#include "runtime/core/backoff.hpp"
+#include "runtime/core/error.hpp"
+#include "runtime/core/failpoint.hpp"
+#include "runtime/core/json.hpp"
+#include "runtime/core/lru_cache.hpp"
+#include "runtime/core/settings.hpp"
+#include "runtime/core/time.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+TEST_CASE("the cache evicts the least recently used entry beyond its capacity") {
+  lru_cache<std::string, int> cache{2};
+  cache.put("a", 1);
+  cache.put("b", 2);
+  REQUIRE(cache.find("a"));  // a is now more recent than b
+  cache.put("c", 3);
+  CHECK(cache.size() == 2);
+  CHECK(cache.find("b") == nullptr);
+  CHECK(*cache.find("a") == 1);
+  CHECK(*cache.find("c") == 3);
+  CHECK(cache.hits() == 3);
+  CHECK(cache.misses() == 1);
+}
+
+TEST_CASE("put replaces a value and refreshes its recency; erase removes it") {
+  lru_cache<std::string, int> cache{2};
+  cache.put("a", 1);
+  cache.put("b", 2);
+  cache.put("a", 10);
+  cache.put("c", 3);  // evicts b, not the refreshed a
+  CHECK(*cache.find("a") == 10);
+  CHECK(cache.find("b") == nullptr);
+  cache.erase("a");
+  CHECK(cache.find("a") == nullptr);
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("a cache of capacity zero stores nothing") {
+  lru_cache<std::string, int> cache{0};
+  cache.put("a", 1);
+  CHECK(cache.size() == 0);
+  CHECK(cache.find("a") == nullptr);
+}
+
+TEST_CASE("backoff doubles from min to max and adds at most the jitter fraction") {
+  backoff_policy p{100ms, 1000ms, 0.2};
+  for (int i = 0; i < 200; ++i) {
+    auto first = backoff_delay(p, 0);
+    CHECK(first >= 100ms);
+    CHECK(first <= 120ms);
+    auto third = backoff_delay(p, 2);
+    CHECK(third >= 400ms);
+    CHECK(third <= 480ms);
+    auto late = backoff_delay(p, 50);  // no overflow past the cap
+    CHECK(late >= 1000ms);
+    CHECK(late <= 1200ms);
+  }
+  // Jitter actually varies the delay (200 draws from 0..200 ms are not all equal).
+  std::set<long> seen;
+  for (int i = 0; i < 200; ++i) seen.insert(backoff_delay({1000ms, 1000ms, 0.2}, 0).count());
+  CHECK(seen.size() > 10);
+  CHECK(backoff_delay({50ms, 50ms, 0.0}, 3) == 50ms);
+}
+
+TEST_CASE("times print as ISO 8601 UTC with milliseconds") {
+  CHECK(format_utc_ms(1764169200123) == "2025-11-26T15:00:00.123Z");
+  CHECK(format_utc_ms(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(format_utc_ms(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(unix_now_ms() > 1764169200123);
+}
+
+TEST_CASE("JSON nesting depth is measured without parsing, strings understood") {
+  CHECK(json_nesting_depth(R"({"a":[1,{"b":2}]})", 100) == 3);
+  CHECK(json_nesting_depth(R"({"a":"[[[[{{{{"})", 100) == 1);
+  CHECK(json_nesting_depth(R"({"a":"\"[[[["})", 100) == 1);
+  CHECK(json_nesting_depth("42", 100) == 0);
+  CHECK(json_nesting_depth(std::string(100000, '['), 33) == 33);  // stops counting early
+  CHECK(dump_json(nlohmann::json{{"k", std::string("\xff")}}) == "{\"k\":\"\xEF\xBF\xBD\"}");
+}
+
+TEST_CASE("settings are read into typed values; problems name their JSON path") {
+  auto doc = nlohmann::json::parse(R"({"n": 5, "ms": 250, "bad": "x", "typo": 1})");
+  settings_reader r{doc, "/capabilities/c"};
+  CHECK(r.integer("n", 0, 10, 7) == 5);
+  CHECK(r.integer("absent", 0, 10, 7) == 7);
+  CHECK(r.milliseconds("ms", 1, 1000, 9) == 250ms);
+  try {
+    r.integer("bad", 0, 10, 0);
+    FAIL("a string was read as an integer");
+  } catch (const settings_error& e) {
+    CHECK(e.path() == "/capabilities/c/bad");
+    CHECK(e.problem() == "must be an integer from 0 to 10");
+  }
+  try {
+    r.integer("n", 6, 10, 0);
+    FAIL("out of range accepted");
+  } catch (const settings_error& e) {
+    CHECK(e.path() == "/capabilities/c/n");
+  }
+  try {
+    r.finish();
+    FAIL("an unknown key passed");
+  } catch (const settings_error& e) {
+    CHECK(e.path() == "/capabilities/c/typo");
+    CHECK(e.problem().find("allowed: absent, bad, ms, n") != std::string::npos);
+  }
+  CHECK_THROWS_AS(settings_reader(nlohmann::json::array(), "/x"), settings_error);
+}
+
+TEST_CASE("failpoints fire as configured, as many times as configured") {
+  configure_failpoints("t.crash=crash*1,t.err=error,t.twice=error*2");
+  CHECK_THROWS_WITH(failpoint("t.crash"), Catch::Contains("failpoint t.crash"));
+  CHECK_FALSE(failpoint("t.crash"));  // spent
+  CHECK(failpoint("t.err"));
+  CHECK(failpoint("t.err"));
+  CHECK(failpoint("t.twice"));
+  CHECK(failpoint("t.twice"));
+  CHECK_FALSE(failpoint("t.twice"));
+  CHECK_FALSE(failpoint("t.unset"));
+  configure_failpoints("t.hang=hang:30");
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(failpoint("t.hang"));
+  CHECK(std::chrono::steady_clock::now() - t0 >= 30ms);
+  CHECK_THROWS_WITH(configure_failpoints("x=explode"), Catch::Contains("'x=explode'"));
+  CHECK_THROWS_WITH(configure_failpoints("x=error*0"), Catch::Contains("count"));
+  CHECK_THROWS_WITH(configure_failpoints("noaction"), Catch::Contains("NAME=ACTION"));
+  CHECK_THROWS_WITH(configure_failpoints("x=hang:soon"), Catch::Contains("hang:MILLISECONDS"));
+  configure_failpoints("");
+  CHECK_FALSE(failpoint("t.err"));
+}
+
+TEST_CASE("errors carry their code, field and retry hint; CAF's errors map to troupe codes") {
+  auto info = describe(make_error(errc::invalid_argument, "name is bad", "name"));
+  CHECK(info.status == 400);
+  CHECK(std::string(info.name) == "invalid_argument");
+  CHECK(info.field == "name");
+  CHECK(info.message == "name is bad");
+  auto busy = describe(make_error(errc::unavailable, "busy", {}, 3s));
+  CHECK(busy.status == 503);
+  CHECK(busy.retry_after == 3s);
+  CHECK(describe(make_error(errc::outcome_unknown, "x")).status == 504);
+  CHECK(describe(make_error(errc::not_implemented, "x")).status == 501);
+  CHECK(describe(make_error(errc::headers_too_large, "x")).status == 431);
+  CHECK(describe(make_error(errc::unsupported_media_type, "x")).status == 415);
+  CHECK(describe(caf::make_error(caf::sec::request_timeout)).code == errc::outcome_unknown);
+  auto down = describe(caf::make_error(caf::sec::request_receiver_down));
+  CHECK(down.code == errc::unavailable);
+  CHECK(down.retry_after > 0s);
+  auto odd = describe(caf::make_error(caf::sec::unexpected_message));
+  CHECK(odd.internal());
+  CHECK(odd.status == 500);
+  CHECK(describe(caf::error{200, error_category}).internal());  // a code this build lacks
+}
+
+TEST_CASE("addresses parse as host:port") {
+  CHECK(parse_address("127.0.0.1:80")->port == 80);
+  CHECK(parse_address("localhost:0")->host == "localhost");
+  CHECK_FALSE(parse_address("127.0.0.1"));
+  CHECK_FALSE(parse_address(":80"));
+  CHECK_FALSE(parse_address("h:"));
+  CHECK_FALSE(parse_address("h:-1"));
+  CHECK_FALSE(parse_address("h:65536"));
+}
