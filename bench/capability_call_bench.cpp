@@ -20,8 +20,9 @@
 
 #include "actors/gateway/gateway.hpp"
 #include "actors/users/users_protocol.hpp"
-#include "runtime/directory.hpp"
-#include "runtime/node.hpp"
+#include "runtime/calls/caller.hpp"
+#include "runtime/cluster/directory.hpp"
+#include "runtime/node/node.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono;
@@ -86,12 +87,56 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, Handle target, Mes
   return {[](stop_atom) {}};
 }
 
-template <class Handle, class Message, class Reply>
-result measure(caf::actor_system& sys, Handle target, Message msg, int inflight,
-               milliseconds window) {
-  caf::scoped_actor self{sys};
-  sys.spawn(driver<Handle, Message, Reply>, target, msg, inflight, milliseconds{500}, window,
-            caf::actor{self});
+struct caller_driver_state {
+  std::unique_ptr<calls::caller> calls;
+  calls::callee users;
+  std::vector<std::int64_t> latencies_ns;
+  steady_clock::time_point measure_from, measure_until;
+  int outstanding = 0;
+  std::function<void()> fire;
+  caf::actor report_to;
+};
+
+// The same loop as `driver`, but every call goes through a runtime caller (directory view,
+// call context, in-flight bound, deadline bookkeeping), as the gateway and sagas make them.
+caf::behavior caller_driver(caf::stateful_actor<caller_driver_state>* self,
+                            std::shared_ptr<directory_view> view, users::get_user msg, int inflight,
+                            milliseconds warmup, milliseconds window, caf::actor report_to) {
+  auto& st = self->state;
+  st.calls = std::make_unique<calls::caller>(self, view, "bench");
+  st.users = st.calls->resolve("users");
+  st.report_to = report_to;
+  st.measure_from = steady_clock::now() + warmup;
+  st.measure_until = st.measure_from + window;
+  st.fire = [self, msg] {
+    auto started = steady_clock::now();
+    ++self->state.outstanding;
+    calls::call_options options;
+    options.deadline = self->clock().now() + seconds{10};
+    self->state.calls->call<users::user>(
+        self->state.users, msg, options,
+        [self, started](users::user&) {
+          auto& st = self->state;
+          --st.outstanding;
+          auto now = steady_clock::now();
+          if (started >= st.measure_from && now <= st.measure_until)
+            st.latencies_ns.push_back(duration_cast<nanoseconds>(now - started).count());
+          if (now < st.measure_until) return st.fire();
+          if (st.outstanding == 0) {
+            self->send(st.report_to, std::move(st.latencies_ns));
+            self->quit();
+          }
+        },
+        [self](const caf::error& err) {
+          std::fprintf(stderr, "call failed: %s\n", self->system().render(err).c_str());
+          self->quit(err);
+        });
+  };
+  for (int i = 0; i < inflight; ++i) st.fire();
+  return {[self](calls::tick_atom) { self->state.calls->tick(); }};
+}
+
+result collect(caf::scoped_actor& self, milliseconds window) {
   result r;
   self->receive(
       [&](std::vector<std::int64_t>& lat) {
@@ -104,6 +149,22 @@ result measure(caf::actor_system& sys, Handle target, Message msg, int inflight,
       },
       caf::after(window + seconds{30}) >> [] { std::fprintf(stderr, "driver did not report\n"); });
   return r;
+}
+
+result measure_caller(caf::actor_system& sys, std::shared_ptr<directory_view> view,
+                      users::get_user msg, int inflight, milliseconds window) {
+  caf::scoped_actor self{sys};
+  sys.spawn(caller_driver, view, msg, inflight, milliseconds{500}, window, caf::actor{self});
+  return collect(self, window);
+}
+
+template <class Handle, class Message, class Reply>
+result measure(caf::actor_system& sys, Handle target, Message msg, int inflight,
+               milliseconds window) {
+  caf::scoped_actor self{sys};
+  sys.spawn(driver<Handle, Message, Reply>, target, msg, inflight, milliseconds{500}, window,
+            caf::actor{self});
+  return collect(self, window);
 }
 
 // (takes an argument: CAF 0.17 trips UBSan on argument-less function actors)
@@ -148,6 +209,7 @@ int main(int argc, char** argv) {
   test::temp_dir dir;
 
   // Remote side: a troupe node hosting users, and a bare echo actor in another process.
+  // (Fixed ports picked just before use: a benchmark, not a test; a lost race fails loudly.)
   auto users_port = test::free_port(), echo_port = test::free_port();
   dir.write("t.json", R"({"data_dir": ")" + dir.path() +
                           R"(", "nodes": {"core": {"listen": "127.0.0.1:)" +
@@ -168,20 +230,15 @@ int main(int argc, char** argv) {
     auto remote_echo = sys.middleman().remote_actor("127.0.0.1", echo_port);
     auto local_users = users::spawn_users(sys, {dir.file("local-users.db"), true});
     auto uncached_users = users::spawn_users(sys, {dir.file("uncached-users.db"), true, 0});
-    topology topo;
-    node_spec core_spec;
-    core_spec.name = "core";
-    core_spec.listen = address{"127.0.0.1", users_port};
-    core_spec.capabilities = {"users"};
-    topo.nodes["core"] = core_spec;
-    auto directory = spawn_directory(sys, {"bench", topo, {}, {"users"}});
-    self->send(directory, subscribe_atom::value, std::string("users"));
-    users::users_actor remote_users;
-    while (!remote_users)
-      self->receive([&](update_atom, const std::string&, caf::strong_actor_ptr& h) {
-        remote_users = caf::actor_cast<users::users_actor>(h);
-      });
-    auto ctx = make_call_context("bench", hours{1});
+    // Remote users through the runtime's directory, as a node would reach it.
+    auto remote_view = std::make_shared<directory_view>(std::vector<std::string>{"users"}, 1 << 20);
+    auto directory = spawn_directory(
+        sys, {"bench", {}, {{"core", {"127.0.0.1", users_port}, {"users"}}}, remote_view});
+    while (!remote_view->handle(0)) std::this_thread::sleep_for(milliseconds{5});
+    auto remote_users = caf::actor_cast<users::users_actor>(remote_view->handle(0));
+    auto local_view = std::make_shared<directory_view>(std::vector<std::string>{"users"}, 1 << 20);
+    local_view->set(0, caf::actor_cast<caf::actor>(local_users), "");
+    auto ctx = make_call_context("bench", hours{24});
     for (auto target : {local_users, uncached_users, remote_users})
       self->request(target, seconds{5},
                     users::create_user{ctx, "bench", "Bench", "bench@example.com"})
@@ -199,6 +256,8 @@ int main(int argc, char** argv) {
       auto cap_local = measure<users::users_actor, users::get_user, users::user>(
           sys, local_users, get, inflight, window);
       print_row("users.get, in-process (cached)", inflight, cap_local, bare_local);
+      auto via_caller = measure_caller(sys, local_view, get, inflight, window);
+      print_row("  the same through the caller", inflight, via_caller, bare_local);
       auto cap_store = measure<users::users_actor, users::get_user, users::user>(
           sys, uncached_users, get, inflight, window);
       print_row("users.get, in-process, cache off", inflight, cap_store, bare_local);
@@ -208,6 +267,8 @@ int main(int argc, char** argv) {
       auto cap_remote = measure<users::users_actor, users::get_user, users::user>(
           sys, remote_users, get, inflight, window);
       print_row("users.get, two nodes", inflight, cap_remote, bare_remote);
+      auto remote_caller = measure_caller(sys, remote_view, get, inflight, window);
+      print_row("  the same through the caller", inflight, remote_caller, bare_remote);
     }
     std::fflush(stdout);
     self->send_exit(directory, caf::exit_reason::user_shutdown);

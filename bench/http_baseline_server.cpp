@@ -16,7 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "runtime/http_server.hpp"
+#include "runtime/http/server.hpp"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -86,16 +86,18 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   if (mode == "runtime") {
-    troupe::http_server server{{"127.0.0.1", 0},
-                               [](troupe::http_request&&, troupe::http_reply reply) {
-                                 troupe::http_response res;
-                                 res.body = body;
-                                 res.route = "/api/users/{id}";
-                                 reply(std::move(res));
-                               },
-                               {},
-                               nullptr,
-                               threads()};
+    troupe::http_service service;
+    service.admit = [](const troupe::request_head&) {
+      troupe::admission a;
+      a.route_label = "/api/users/{id}";
+      return a;
+    };
+    service.handle = [](troupe::http_request&&, troupe::http_reply reply) {
+      troupe::http_response res;
+      res.body = body;
+      reply(std::move(res));
+    };
+    troupe::http_server server{{"127.0.0.1", 0}, service, {}, nullptr, "api", threads()};
     std::printf("ready port=%u\n", server.port());
     std::fflush(stdout);
     int sig;

@@ -47,17 +47,17 @@ dev_http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
 dev_pid=${pids[-1]}
 create_user "$dev_http"
 url[dev]="http://$dev_http/api/users/bench"
-edge_listen=$(free_port); core_listen=$(free_port); edge_http=$(free_port)
+core_listen=$(free_port)  # the one fixed port: edge dials it
 cat > "$work/two.json" <<JSON
 {"data_dir": "$work/two-data", "nodes": {
-  "edge": {"listen": "127.0.0.1:$edge_listen", "http": "127.0.0.1:$edge_http", "capabilities": ["gateway"]},
+  "edge": {"http": "127.0.0.1:0", "capabilities": ["gateway"]},
   "core": {"listen": "127.0.0.1:$core_listen", "capabilities": ["users"]}}}
 JSON
 start core "$troupe" run --topology "$work/two.json" --node core
-start edge "$troupe" run --topology "$work/two.json" --node edge
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$edge_http/ready" >/dev/null && break; sleep 0.05; done
-create_user "127.0.0.1:$edge_http"
-url[two]="http://127.0.0.1:$edge_http/api/users/bench"
+start edge "$troupe" run --topology "$work/two.json" --node edge  # ready: core reachable
+edge_http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
+create_user "$edge_http"
+url[two]="http://$edge_http/api/users/bench"
 rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$dev_pid/status")
 
 label[bare]="bare Beast server, answers directly"

@@ -65,8 +65,7 @@ caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
 }  // namespace
 
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config) {
-  auto pool =
-      caf::actor_pool::make(system.dummy_execution_unit(), caf::actor_pool::round_robin());
+  auto pool = caf::actor_pool::make(system.dummy_execution_unit(), caf::actor_pool::round_robin());
   for (int i = 0; i < std::max(1, config.workers); ++i)
     caf::anon_send(pool, caf::sys_atom::value, caf::put_atom::value,
                    system.spawn(worker, config, pool));

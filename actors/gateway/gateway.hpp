@@ -21,7 +21,7 @@ namespace troupe::gateway {
 // Topology: "capabilities": {"gateway": {"request_timeout_ms": 5000, "workers": 0}}.
 struct gateway_settings {
   std::chrono::milliseconds request_timeout{5000};  // each request's budget, from arrival
-  int workers = 0;                                   // 0: one per scheduler thread
+  int workers = 0;                                  // 0: one per scheduler thread
 };
 
 struct gateway_config {

@@ -67,7 +67,9 @@ users_actor::behavior_type store_behavior(users_actor::stateful_pointer<store_st
         }
         return make_error(errc::not_found, "no user with id '" + query.id + "'");
       },
-      [](health_atom) { return health_report{{"users.store", true, "serving"}}; },
+      [](health_atom) {
+        return health_report{{"users.store", true, "serving"}};
+      },
   };
 }
 

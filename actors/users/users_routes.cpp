@@ -19,7 +19,8 @@ http_response created(user& u) {
 }  // namespace
 
 caf::expected<create_user> create_user_from_json(const json& body) {
-  if (!body.is_object()) return make_error(errc::invalid_argument, "the body must be a JSON object");
+  if (!body.is_object())
+    return make_error(errc::invalid_argument, "the body must be a JSON object");
   create_user cmd;
   for (auto& [key, value] : body.items()) {
     std::string* target = key == "id"      ? &cmd.id

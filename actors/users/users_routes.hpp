@@ -10,8 +10,8 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "runtime/http/router.hpp"
 #include "actors/users/users_protocol.hpp"
+#include "runtime/http/router.hpp"
 
 namespace troupe::users {
 

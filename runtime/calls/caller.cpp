@@ -20,8 +20,8 @@ caf::message_id response_id_of(caf::message_id id) {
 
 }  // namespace
 
-caller::caller(caf::event_based_actor* self, std::shared_ptr<directory_view> view,
-               std::string name, std::chrono::milliseconds tick)
+caller::caller(caf::event_based_actor* self, std::shared_ptr<directory_view> view, std::string name,
+               std::chrono::milliseconds tick)
     : self_(self), view_(std::move(view)), name_(std::move(name)), tick_(tick) {
   seen_epoch_.resize(view_->size());
 }
@@ -46,10 +46,10 @@ caf::error caller::admit(callee to, clock::time_point deadline, caf::actor& targ
                       "the deadline passed before the call to '" + capability + "' was sent");
   target = view_->handle(to.slot, &epoch);
   if (!target)
-    return make_error(errc::unavailable,
-                      "capability '" + capability + "' is unavailable: " +
-                          view_->why_unavailable(to.slot),
-                      {}, 1s);
+    return make_error(
+        errc::unavailable,
+        "capability '" + capability + "' is unavailable: " + view_->why_unavailable(to.slot), {},
+        1s);
   if (!view_->try_acquire(to.slot))
     return make_error(errc::unavailable,
                       "capability '" + capability + "' already has " +
@@ -94,16 +94,15 @@ caf::error caller::settle(caf::error err) const {
   if (err.category() == caf::atom("system") &&
       static_cast<caf::sec>(err.code()) == caf::sec::request_receiver_down)
     return make_error(errc::unavailable,
-                      "the capability stopped before it processed the call; nothing was done",
-                      {}, 1s);
+                      "the capability stopped before it processed the call; nothing was done", {},
+                      1s);
   return err;
 }
 
 void caller::complete_with(std::uint64_t id, caf::error err) {
   // abstract_actor::enqueue is CAF's public way to deliver a message with a given id; the
   // response handler registered by call() receives it like any other answer.
-  self_->enqueue(nullptr, caf::message_id{id},
-                 caf::make_message(std::move(err)), self_->context());
+  self_->enqueue(nullptr, caf::message_id{id}, caf::make_message(std::move(err)), self_->context());
 }
 
 void caller::tick() {
@@ -115,9 +114,9 @@ void caller::tick() {
     auto& call = pending_.at(id);
     call.failing = true;
     complete_with(id, make_error(errc::outcome_unknown,
-                          "no answer from '" + view_->name_of(call.slot) +
-                              "' before the deadline; the call was sent, so its effect may "
-                              "have happened"));
+                                 "no answer from '" + view_->name_of(call.slot) +
+                                     "' before the deadline; the call was sent, so its effect may "
+                                     "have happened"));
   }
   // A handle that changed since a call was sent is gone, and so is that call's answer.
   for (std::size_t slot = 0; slot < seen_epoch_.size(); ++slot) {
@@ -129,9 +128,9 @@ void caller::tick() {
       call.failing = true;
       deadlines_.erase(call.deadline);
       complete_with(id, make_error(errc::outcome_unknown,
-                            "'" + view_->name_of(slot) +
-                                "' was lost after the call was sent; its effect may have "
-                                "happened"));
+                                   "'" + view_->name_of(slot) +
+                                       "' was lost after the call was sent; its effect may have "
+                                       "happened"));
     }
   }
   if (!pending_.empty()) {

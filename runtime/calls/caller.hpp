@@ -19,9 +19,9 @@
 // Circuit breakers, retries and idempotency keys attach here (see call_options).
 //
 // Use from an event-based actor (stateful_actor<S> included):
-//   state: calls::caller calls{self, ctx.view, "gateway"};  calls::callee users = calls.resolve("users");
-//   behavior: [self](calls::tick_atom) { self->state.calls.tick(); },
-//   call: self->state.calls.call<user>(users, get_user{{}, id}, {deadline}, on_user, on_error);
+//   state: calls::caller calls{self, ctx.view, "gateway"};  calls::callee users =
+//   calls.resolve("users"); behavior: [self](calls::tick_atom) { self->state.calls.tick(); }, call:
+//   self->state.calls.call<user>(users, get_user{{}, id}, {deadline}, on_user, on_error);
 // Every message sent through a caller has a `call_context ctx` member; the caller fills it.
 #pragma once
 
@@ -78,8 +78,7 @@ class caller {
   // `on_reply(Reply&)` with the answer, or `on_error(const caf::error&)` (possibly before
   // call() returns, when the call is refused without being sent).
   template <class Reply, class Message, class OnReply, class OnError>
-  void call(callee to, Message msg, const call_options& opts, OnReply on_reply,
-            OnError on_error);
+  void call(callee to, Message msg, const call_options& opts, OnReply on_reply, OnError on_error);
 
   // Fails calls whose deadline passed or whose callee's handle changed since they were sent.
   void tick();
@@ -96,8 +95,7 @@ class caller {
   };
 
   // Not sent: an error, or the target and its epoch.
-  caf::error admit(callee to, clock::time_point deadline, caf::actor& target,
-                   std::uint64_t& epoch);
+  caf::error admit(callee to, clock::time_point deadline, caf::actor& target, std::uint64_t& epoch);
   call_context context_for(const call_options& opts) const;
   void track(caf::message_id id, callee to, clock::time_point deadline, std::uint64_t epoch);
   // Ends a call's bookkeeping; every completion, answered or failed, passes here once.

@@ -143,9 +143,9 @@ void refetch(directory_actor* self, const std::string& cap) {
           },
           [self, cap](caf::error& err) {
             auto& e = self->state.entries[cap];
-            e.why_unavailable = "restarting on node '" + e.node + "': " + self->system().render(err);
-            self->delayed_send(self,
-                               backoff_delay(self->state.cfg.reconnect, e.refetch_failures++),
+            e.why_unavailable =
+                "restarting on node '" + e.node + "': " + self->system().render(err);
+            self->delayed_send(self, backoff_delay(self->state.cfg.reconnect, e.refetch_failures++),
                                refetch_atom::value, cap);
           });
 }

@@ -39,7 +39,7 @@ struct remote_node_spec {
 
 struct directory_config {
   std::string node;
-  std::vector<std::string> local;       // capabilities hosted here
+  std::vector<std::string> local;        // capabilities hosted here
   std::vector<remote_node_spec> remote;  // where the others this node calls live
   std::shared_ptr<directory_view> view;  // knows every local and remote capability
   backoff_policy reconnect{std::chrono::milliseconds{50}, std::chrono::milliseconds{1000}};

@@ -49,7 +49,9 @@ class directory_view {
     }
     return true;
   }
-  void release(std::size_t slot) { slots_[slot]->in_flight.fetch_sub(1, std::memory_order_relaxed); }
+  void release(std::size_t slot) {
+    slots_[slot]->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
   int in_flight(std::size_t slot) const {
     return slots_[slot]->in_flight.load(std::memory_order_relaxed);
   }

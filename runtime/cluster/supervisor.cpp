@@ -69,8 +69,8 @@ void start_child(supervisor_actor* self) {
 }
 
 caf::behavior supervisor_behavior(supervisor_actor* self, std::string capability,
-                                  start_function start, caf::actor directory,
-                                  restart_policy policy, give_up_handler on_give_up) {
+                                  start_function start, caf::actor directory, restart_policy policy,
+                                  give_up_handler on_give_up) {
   auto& st = self->state;
   st.capability = std::move(capability);
   st.start = std::move(start);
@@ -114,8 +114,8 @@ caf::behavior supervisor_behavior(supervisor_actor* self, std::string capability
 
 }  // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& system, std::string capability,
-                            start_function start, caf::actor directory, restart_policy policy,
+caf::actor spawn_supervisor(caf::actor_system& system, std::string capability, start_function start,
+                            caf::actor directory, restart_policy policy,
                             give_up_handler on_give_up) {
   return system.spawn(supervisor_behavior, std::move(capability), std::move(start),
                       std::move(directory), policy, std::move(on_give_up));

@@ -32,8 +32,8 @@ using start_function = std::function<caf::actor()>;
 // last failure: the node escalates, e.g. by shutting down with a non-zero status.
 using give_up_handler = std::function<void(const std::string& capability, const std::string& why)>;
 
-caf::actor spawn_supervisor(caf::actor_system& system, std::string capability,
-                            start_function start, caf::actor directory, restart_policy policy = {},
+caf::actor spawn_supervisor(caf::actor_system& system, std::string capability, start_function start,
+                            caf::actor directory, restart_policy policy = {},
                             give_up_handler on_give_up = {});
 
 }  // namespace troupe

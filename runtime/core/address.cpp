@@ -9,9 +9,8 @@ std::optional<address> parse_address(const std::string& text) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
   auto port_text = text.substr(colon + 1);
-  if (port_text.size() > 5 ||
-      !std::all_of(port_text.begin(), port_text.end(),
-                   [](unsigned char c) { return std::isdigit(c) != 0; }))
+  if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
+                                           [](unsigned char c) { return std::isdigit(c) != 0; }))
     return std::nullopt;
   auto port = std::stoul(port_text);
   if (port > 65535) return std::nullopt;

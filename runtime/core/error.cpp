@@ -51,10 +51,9 @@ error_info info_of(errc code, std::string message, std::chrono::seconds retry_af
 
 caf::error make_error(errc code, std::string message, std::string field,
                       std::chrono::seconds retry_after) {
-  return caf::error{
-      static_cast<std::uint8_t>(code), error_category,
-      caf::make_message(std::move(message), std::move(field),
-                        static_cast<std::int64_t>(retry_after.count()))};
+  return caf::error{static_cast<std::uint8_t>(code), error_category,
+                    caf::make_message(std::move(message), std::move(field),
+                                      static_cast<std::int64_t>(retry_after.count()))};
 }
 
 int http_status(errc code) {
@@ -87,8 +86,7 @@ error_info describe(const caf::error& err) {
                        "no answer before the deadline; the call was sent, so its effect may "
                        "have happened");
       case caf::sec::request_receiver_down:
-        return info_of(errc::unavailable, "the capability stopped before processing the call",
-                       1s);
+        return info_of(errc::unavailable, "the capability stopped before processing the call", 1s);
       case caf::sec::no_context:
       case caf::sec::cannot_connect_to_node:
         return info_of(errc::unavailable, "the capability is not reachable", 1s);

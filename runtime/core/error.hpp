@@ -14,17 +14,17 @@ namespace troupe {
 
 // Codes are part of the wire protocol between nodes: append, never renumber.
 enum class errc : std::uint8_t {
-  invalid_argument = 1,  // 400 a field is wrong; the error names it
-  not_found,             // 404 the addressed entity or route does not exist
-  already_exists,        // 409 a create would overwrite an existing entity
-  unavailable,           // 503 not sent or not processed: safe to retry (see retry_after)
-  deadline_exceeded,     // 504 the deadline passed before the work started: nothing was done
-  internal,              // 500 a bug or a broken store; the detail goes to the log only
-  payload_too_large,     // 413
-  method_not_allowed,    // 405
-  bad_request,           // 400 malformed HTTP
-  outcome_unknown,       // 504 sent, but no answer: the effect may have happened
-  invalid_json,          // 400 the body is not JSON, or nested too deeply
+  invalid_argument = 1,    // 400 a field is wrong; the error names it
+  not_found,               // 404 the addressed entity or route does not exist
+  already_exists,          // 409 a create would overwrite an existing entity
+  unavailable,             // 503 not sent or not processed: safe to retry (see retry_after)
+  deadline_exceeded,       // 504 the deadline passed before the work started: nothing was done
+  internal,                // 500 a bug or a broken store; the detail goes to the log only
+  payload_too_large,       // 413
+  method_not_allowed,      // 405
+  bad_request,             // 400 malformed HTTP
+  outcome_unknown,         // 504 sent, but no answer: the effect may have happened
+  invalid_json,            // 400 the body is not JSON, or nested too deeply
   unsupported_media_type,  // 415
   headers_too_large,       // 431
   not_implemented,         // 501 an HTTP method troupe does not serve

@@ -44,8 +44,8 @@ std::int64_t settings_reader::integer(std::string_view key, std::int64_t min, st
 }
 
 std::chrono::milliseconds settings_reader::milliseconds(std::string_view key, std::int64_t min_ms,
-                                                       std::int64_t max_ms,
-                                                       std::int64_t fallback_ms) {
+                                                        std::int64_t max_ms,
+                                                        std::int64_t fallback_ms) {
   return std::chrono::milliseconds{integer(key, min_ms, max_ms, fallback_ms)};
 }
 
@@ -55,8 +55,7 @@ void settings_reader::finish() const {
     std::string names;
     for (auto& name : asked_) names += (names.empty() ? "" : ", ") + name;
     throw settings_error(path_of(key), "unknown setting '" + key +
-                                           "' (allowed: " + (names.empty() ? "none" : names) +
-                                           ")");
+                                           "' (allowed: " + (names.empty() ? "none" : names) + ")");
   }
 }
 

@@ -97,8 +97,8 @@ caf::behavior admin_behavior(caf::stateful_actor<admin_state>* self, std::string
                     reply(json_response(r.ready ? 200 : 503, body));
                   },
                   [reply, id](caf::error&) {
-                    reply(error_response(errc::unavailable, "the directory did not answer", id,
-                                         {}, std::chrono::seconds{1}));
+                    reply(error_response(errc::unavailable, "the directory did not answer", id, {},
+                                         std::chrono::seconds{1}));
                   });
           return;
         }
@@ -130,14 +130,14 @@ admission admit_admin_path(const request_head& head, std::string_view path) {
   admission out;
   out.route_label = path == "/health" ? "/health" : path == "/ready" ? "/ready" : "/metrics";
   if (head.method != http_method::get) {
-    auto res = error_response(errc::method_not_allowed,
-                              std::string(method_name(head.method)) + " is not allowed here; use GET",
-                              head.request_id);
+    auto res = error_response(
+        errc::method_not_allowed,
+        std::string(method_name(head.method)) + " is not allowed here; use GET", head.request_id);
     res.headers.emplace_back("Allow", "GET");
     out.refusal = std::move(res);
   } else if (head.has_body) {
-    out.refusal = error_response(errc::payload_too_large, "this path takes no request body",
-                                 head.request_id);
+    out.refusal =
+        error_response(errc::payload_too_large, "this path takes no request body", head.request_id);
   }
   return out;
 }
@@ -147,13 +147,13 @@ admission admit_admin_path(const request_head& head, std::string_view path) {
 std::optional<admission> refuse_malformed(const request_head& head) {
   admission out;
   if (head.method == http_method::other) {
-    out.refusal = error_response(errc::not_implemented, "this HTTP method is not served",
-                                 head.request_id);
+    out.refusal =
+        error_response(errc::not_implemented, "this HTTP method is not served", head.request_id);
     return out;
   }
   if (head.target.empty() || head.target[0] != '/') {
-    out.refusal = error_response(errc::bad_request, "the request target must be a path",
-                                 head.request_id);
+    out.refusal =
+        error_response(errc::bad_request, "the request target must be a path", head.request_id);
     return out;
   }
   return std::nullopt;
@@ -164,8 +164,7 @@ std::string_view path_of(std::string_view target) {
 }
 
 // Serves an admitted admin path.
-void serve_admin(const admin_endpoints& admin, bool details, http_request&& req,
-                 http_reply reply) {
+void serve_admin(const admin_endpoints& admin, bool details, http_request&& req, http_reply reply) {
   auto path = req.path();
   if (path == "/metrics") {
     http_response res;
@@ -197,8 +196,8 @@ bool media_type_is(std::string_view content_type, std::string_view media_type) {
 caf::actor spawn_admin(caf::actor_system& system, std::string node, caf::actor directory,
                        std::vector<std::pair<std::string, caf::actor>> supervisors,
                        std::vector<std::string> databases) {
-  return system.spawn(admin_behavior, std::move(node), std::move(directory),
-                      std::move(supervisors), std::move(databases));
+  return system.spawn(admin_behavior, std::move(node), std::move(directory), std::move(supervisors),
+                      std::move(databases));
 }
 
 http_service make_admin_service(admin_endpoints admin) {
@@ -208,8 +207,8 @@ http_service make_admin_service(admin_endpoints admin) {
     auto path = path_of(head.target);
     if (admin_path(path, true)) return admit_admin_path(head, path);
     admission out;
-    out.refusal = error_response(errc::not_found, "no such path on the admin listener",
-                                 head.request_id);
+    out.refusal =
+        error_response(errc::not_found, "no such path on the admin listener", head.request_id);
     return out;
   };
   service.handle = [admin](http_request&& req, http_reply reply) {
@@ -238,10 +237,10 @@ http_service make_api_service(admin_endpoints admin, bool details,
       return out;
     }
     if (match.kind == router::match::method_not_allowed) {
-      auto res = error_response(errc::method_not_allowed,
-                                std::string(method_name(head.method)) +
-                                    " is not allowed here; use " + match.allow,
-                                head.request_id);
+      auto res = error_response(
+          errc::method_not_allowed,
+          std::string(method_name(head.method)) + " is not allowed here; use " + match.allow,
+          head.request_id);
       res.headers.emplace_back("Allow", match.allow);
       out.refusal = std::move(res);
       return out;
@@ -260,9 +259,9 @@ http_service make_api_service(admin_endpoints admin, bool details,
       return out;
     }
     if (head.has_body && !head.content_type) {
-      out.refusal = error_response(errc::unsupported_media_type,
-                                   "a request body needs a Content-Type: " + r.media_type,
-                                   head.request_id);
+      out.refusal =
+          error_response(errc::unsupported_media_type,
+                         "a request body needs a Content-Type: " + r.media_type, head.request_id);
       return out;
     }
     if (head.content_type && !media_type_is(*head.content_type, r.media_type)) {

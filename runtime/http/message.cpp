@@ -15,9 +15,9 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 constexpr std::pair<http_method, const char*> methods[] = {
-    {http_method::get, "GET"},     {http_method::head, "HEAD"},
-    {http_method::post, "POST"},   {http_method::put, "PUT"},
-    {http_method::patch, "PATCH"}, {http_method::delete_, "DELETE"},
+    {http_method::get, "GET"},         {http_method::head, "HEAD"},
+    {http_method::post, "POST"},       {http_method::put, "PUT"},
+    {http_method::patch, "PATCH"},     {http_method::delete_, "DELETE"},
     {http_method::options, "OPTIONS"},
 };
 

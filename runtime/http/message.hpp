@@ -61,8 +61,8 @@ struct request_head {
 
 // A listener's decision about a request from its head alone.
 struct admission {
-  std::optional<http_response> refusal;  // answer this and read no body
-  std::size_t body_limit = 0;            // otherwise: read at most this much body
+  std::optional<http_response> refusal;        // answer this and read no body
+  std::size_t body_limit = 0;                  // otherwise: read at most this much body
   std::string_view route_label = "unmatched";  // metrics: a template, an admin path, "unmatched"
   int route = -1;
   std::vector<std::string> params;

@@ -55,9 +55,8 @@ inline http_response default_error_response(const caf::error& err, std::string_v
 // std::string_view request_id) -> http_response`.
 template <class Reply, class ToMessage, class ToResponse,
           class OnError = decltype(&detail::default_error_response)>
-route make_route(http_method method, std::string path, std::size_t body_limit,
-                 ToMessage to_message, ToResponse to_response,
-                 OnError on_error = &detail::default_error_response) {
+route make_route(http_method method, std::string path, std::size_t body_limit, ToMessage to_message,
+                 ToResponse to_response, OnError on_error = &detail::default_error_response) {
   using expected_message = std::invoke_result_t<ToMessage&, const route_input&>;
   using message = typename expected_message::value_type;
   route r;

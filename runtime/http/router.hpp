@@ -32,9 +32,9 @@ class router {
 
   struct match {
     enum kind_type { found, not_found, method_not_allowed } kind = not_found;
-    int index = -1;                   // found: the route
-    std::vector<std::string> params;  // found: {name} values, percent-decoded
-    std::string allow;                // method_not_allowed: "GET, POST"
+    int index = -1;                        // found: the route
+    std::vector<std::string> params;       // found: {name} values, percent-decoded
+    std::string allow;                     // method_not_allowed: "GET, POST"
     std::string_view label = "unmatched";  // the template for metrics, "unmatched" if none
   };
   match find(http_method method, std::string_view path) const;

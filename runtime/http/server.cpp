@@ -36,9 +36,9 @@ using socket_type = net::basic_stream_socket<tcp, strand_type>;
 bool valid_header(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   for (unsigned char c : name) {
-    bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                     std::string_view::npos;
+    bool token =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
     if (!token) return false;
   }
   for (unsigned char c : value)
@@ -52,6 +52,7 @@ struct shared_config {
   http_service service;
   http_limits limits;
   metrics* sink;
+  mutable listener_metrics listener;
   std::string name;
   mutable std::atomic<int> in_flight{0};      // read but not yet answered
   mutable std::atomic<int> open{0};           // sessions alive
@@ -65,12 +66,12 @@ class session : public std::enable_shared_from_this<session> {
   session(socket_type&& socket, std::shared_ptr<const shared_config> cfg)
       : stream_(std::move(socket)), cfg_(std::move(cfg)) {
     ++cfg_->open;
-    if (cfg_->sink) cfg_->sink->connections_changed(cfg_->name, 1);
+    cfg_->listener.connections_changed(1);
   }
 
   ~session() {
     --cfg_->open;
-    if (cfg_->sink) cfg_->sink->connections_changed(cfg_->name, -1);
+    cfg_->listener.connections_changed(-1);
     if (!cfg_->stopped && cfg_->on_session_closed) cfg_->on_session_closed();
   }
 
@@ -82,7 +83,8 @@ class session : public std::enable_shared_from_this<session> {
   // Called on the strand by the reply callback.
   void write(http_response&& res) {
     if (cfg_->draining) keep_alive_ = false;
-    bool sane = res.status >= 200 && res.status <= 599 && valid_header("Content-Type", res.content_type);
+    bool sane =
+        res.status >= 200 && res.status <= 599 && valid_header("Content-Type", res.content_type);
     for (auto& [key, value] : res.headers) sane = sane && valid_header(key, value);
     if (!sane) {
       // Never let a handler's bytes split or smuggle headers; the detail stays in the log.
@@ -288,7 +290,7 @@ class session : public std::enable_shared_from_this<session> {
   std::string request_id_;
   http_method method_ = http_method::other;
   admission admission_;
-  std::optional<http_response> refused_;  // answer once the (small) body is read and dropped
+  std::optional<http_response> refused_;        // answer once the (small) body is read and dropped
   std::string_view route_label_ = "unmatched";  // owned by the service's router or a literal
   unsigned version_ = 11;
   bool keep_alive_ = true;
@@ -365,7 +367,7 @@ class listener : public std::enable_shared_from_this<listener> {
   void pause(const std::string& why) {
     if (paused_) return;
     paused_ = true;
-    if (cfg_->sink) cfg_->sink->accept_paused(cfg_->name);
+    cfg_->listener.accept_paused();
     if (!paused_since_logged_) {
       log_warn("http", cfg_->name + " listener paused: " + why + "; " +
                            std::to_string(cfg_->open.load()) + " connections open");
@@ -415,6 +417,7 @@ http_server::http_server(const address& where, http_service service, http_limits
   cfg->service = std::move(service);
   cfg->limits = limits;
   cfg->sink = sink;
+  if (sink) cfg->listener = sink->for_listener(name);
   cfg->name = std::move(name);
   impl_->cfg = cfg;
   try {

@@ -16,7 +16,7 @@ namespace troupe {
 class metrics;
 
 struct http_limits {
-  std::size_t header_bytes = 16 << 10;     // 431 above
+  std::size_t header_bytes = 16 << 10;             // 431 above
   std::chrono::milliseconds idle_timeout{30000};   // waiting for (the rest of) a request
   std::chrono::milliseconds write_timeout{30000};  // writing a response to a slow reader
   // Open connections; at the cap (or when the process runs out of file descriptors) the

@@ -23,11 +23,11 @@ class metrics;
 // What a capability's spawn function gets from the node that hosts it.
 struct capability_context {
   caf::actor_system* system = nullptr;
-  std::string name;           // "users"
-  std::string node;           // hosting node
-  std::string database_path;  // <data_dir>/<node>/<name>.db, its own SQLite file
-  std::any settings;          // what the capability's read_settings made of the topology
-  caf::actor directory;       // see cluster/directory.hpp
+  std::string name;                      // "users"
+  std::string node;                      // hosting node
+  std::string database_path;             // <data_dir>/<node>/<name>.db, its own SQLite file
+  std::any settings;                     // what the capability's read_settings made of the topology
+  caf::actor directory;                  // see cluster/directory.hpp
   std::shared_ptr<directory_view> view;  // for callers: handles of what it calls
   std::vector<std::string> calls;        // the capabilities it calls, as the topology resolved
   std::shared_ptr<const router> routes;  // an HTTP entry's table: routes of what it calls

@@ -176,8 +176,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     auto give_up = [escalated](const std::string& name, const std::string& why) {
       escalated->raise("capability '" + name + "' failed: " + why);
     };
-    supervisors.emplace_back(cap->name, spawn_supervisor(sys, cap->name, start, directory, {},
-                                                         give_up));
+    supervisors.emplace_back(cap->name,
+                             spawn_supervisor(sys, cap->name, start, directory, {}, give_up));
   }
   std::vector<caf::actor> to_stop{directory};
   for (auto& [name, sup] : supervisors) to_stop.push_back(sup);
@@ -235,8 +235,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     auto admin = spawn_admin(sys, node.name, directory, supervisors, database_names);
     to_stop.push_back(admin);
     if (!databases.empty())
-      to_stop.push_back(spawn_database_checker(sys, databases,
-                                               topo.health.database_check_interval, admin));
+      to_stop.push_back(
+          spawn_database_checker(sys, databases, topo.health.database_check_interval, admin));
     http_limits limits{topo.http.header_bytes, topo.http.idle_timeout, topo.http.write_timeout,
                        topo.http.max_connections};
     admin_endpoints endpoints{admin, &node_metrics, stopping};

@@ -106,20 +106,21 @@ class checker {
     read_section(doc, "http", [&](settings_reader& r) {
       topo.http.max_connections =
           static_cast<int>(r.integer("max_connections", 1, 1'000'000, topo.http.max_connections));
-      topo.http.header_bytes = static_cast<std::size_t>(
-          r.integer("header_bytes", 1024, 1 << 20, static_cast<std::int64_t>(topo.http.header_bytes)));
+      topo.http.header_bytes = static_cast<std::size_t>(r.integer(
+          "header_bytes", 1024, 1 << 20, static_cast<std::int64_t>(topo.http.header_bytes)));
       topo.http.idle_timeout =
           r.milliseconds("idle_timeout_ms", 100, 3'600'000, topo.http.idle_timeout.count());
       topo.http.write_timeout =
           r.milliseconds("write_timeout_ms", 100, 3'600'000, topo.http.write_timeout.count());
     });
     read_section(doc, "health", [&](settings_reader& r) {
-      topo.health.database_check_interval = r.milliseconds(
-          "database_check_interval_ms", 100, 86'400'000, topo.health.database_check_interval.count());
+      topo.health.database_check_interval =
+          r.milliseconds("database_check_interval_ms", 100, 86'400'000,
+                         topo.health.database_check_interval.count());
     });
     read_section(doc, "calls", [&](settings_reader& r) {
-      topo.call_limits.max_in_flight =
-          static_cast<int>(r.integer("max_in_flight", 1, 1'000'000, topo.call_limits.max_in_flight));
+      topo.call_limits.max_in_flight = static_cast<int>(
+          r.integer("max_in_flight", 1, 1'000'000, topo.call_limits.max_in_flight));
     });
   }
 

@@ -73,13 +73,19 @@ void metrics::observe_http(std::string_view method, std::string_view route, int 
   s.second->Observe(seconds);
 }
 
-void metrics::connections_changed(std::string_view listener, int delta) {
-  impl_->connections.Add({{"listener", std::string(listener)}})
-      .Increment(static_cast<double>(delta));
+listener_metrics metrics::for_listener(std::string_view name) {
+  listener_metrics out;
+  out.open_ = &impl_->connections.Add({{"listener", std::string(name)}});
+  out.pauses_ = &impl_->pauses.Add({{"listener", std::string(name)}});
+  return out;
 }
 
-void metrics::accept_paused(std::string_view listener) {
-  impl_->pauses.Add({{"listener", std::string(listener)}}).Increment();
+void listener_metrics::connections_changed(int delta) {
+  if (open_) open_->Increment(static_cast<double>(delta));
+}
+
+void listener_metrics::accept_paused() {
+  if (pauses_) pauses_->Increment();
 }
 
 std::string metrics::render() const {

@@ -8,10 +8,25 @@
 #include <string_view>
 
 namespace prometheus {
+class Counter;
+class Gauge;
 class Registry;
-}
+}  // namespace prometheus
 
 namespace troupe {
+
+// One listener's series, resolved once when it starts: updating them takes no lock and
+// allocates nothing, also when the process is out of memory or descriptors.
+class listener_metrics {
+ public:
+  void connections_changed(int delta);  // http_open_connections
+  void accept_paused();                 // http_accept_pauses_total
+
+ private:
+  friend class metrics;
+  prometheus::Gauge* open_ = nullptr;
+  prometheus::Counter* pauses_ = nullptr;
+};
 
 class metrics {
  public:
@@ -27,11 +42,9 @@ class metrics {
   // `method` and `route` must come from fixed sets (see http/message.hpp and the router).
   void observe_http(std::string_view method, std::string_view route, int status, double seconds);
 
-  // http_open_connections (gauge), by listener ("api", "admin").
-  void connections_changed(std::string_view listener, int delta);
-  // http_accept_pauses_total: times a listener stopped accepting (connection cap or no file
-  // descriptors left).
-  void accept_paused(std::string_view listener);
+  // The series of the listener `name` ("api", "admin"): http_open_connections, and
+  // http_accept_pauses_total (times it stopped accepting: connection cap or no descriptors).
+  listener_metrics for_listener(std::string_view name);
 
   // The Prometheus text exposition format.
   std::string render() const;

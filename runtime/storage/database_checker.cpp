@@ -1,7 +1,7 @@
 #include "runtime/storage/database_checker.hpp"
 
-#include <caf/all.hpp>
 #include <sqlite3.h>
+#include <caf/all.hpp>
 
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/time.hpp"
@@ -33,9 +33,8 @@ struct checker_state {
   static inline const char* name = "troupe.database_checker";
 };
 
-caf::behavior checker(caf::stateful_actor<checker_state>* self,
-                      std::vector<database_to_check> dbs, std::chrono::milliseconds interval,
-                      caf::actor report_to) {
+caf::behavior checker(caf::stateful_actor<checker_state>* self, std::vector<database_to_check> dbs,
+                      std::chrono::milliseconds interval, caf::actor report_to) {
   self->send(self, check_atom::value);
   return {
       [=](check_atom) {

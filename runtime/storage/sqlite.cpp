@@ -88,8 +88,10 @@ database::database(const std::string& path, durability mode, access how) : path_
       auto journal = wal.step() ? wal.text(0) : std::string("(no answer)");
       wal.reset();
       if (journal != "wal")
-        throw error(SQLITE_ERROR, "open " + path + ": cannot switch to WAL mode (the journal "
-                                  "mode is '" + journal + "'); troupe needs WAL");
+        throw error(SQLITE_ERROR, "open " + path +
+                                      ": cannot switch to WAL mode (the journal "
+                                      "mode is '" +
+                                      journal + "'); troupe needs WAL");
       exec(mode == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
       exec("PRAGMA foreign_keys=ON");
     }

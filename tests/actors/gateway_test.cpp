@@ -68,7 +68,9 @@ std::vector<route> echo_routes() {
           return make_error(errc::invalid_argument, "n must be a number", "n");
         return ping{{}, std::stoi(text)};
       },
-      [](int value) { return json_response(200, json{{"value", value}}); });
+      [](int value) {
+        return json_response(200, json{{"value", value}});
+      });
   r.capability = "echo";
   return {r};
 }
@@ -175,7 +177,7 @@ TEST_CASE_METHOD(fixture, "losing the callee fails every call in flight at the n
   request("3");
   CHECK(answers->empty());
   view->set(0, nullptr, "node 'core' unreachable");  // what the directory does on node loss
-  sched.advance_time(10ms);  // one tick; the deadline is 490 ms away
+  sched.advance_time(10ms);                          // one tick; the deadline is 490 ms away
   sched.run();
   REQUIRE(answers->size() == 3);
   for (std::size_t i = 0; i < 3; ++i) {

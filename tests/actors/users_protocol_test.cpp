@@ -135,10 +135,12 @@ TEST_CASE_METHOD(fixture, "health is answered by the front alone, without a scan
   CHECK(report[0].detail.find(".db") == std::string::npos);  // no file paths
 }
 
-TEST_CASE_METHOD(fixture, "a request whose deadline passes while it waits for the store is dropped") {
+TEST_CASE_METHOD(fixture,
+                 "a request whose deadline passes while it waits for the store is dropped") {
   auto ctx_short = ctx();
   ctx_short.deadline = sched.clock().now() + std::chrono::milliseconds{5};
-  auto handle = self->request(users, caf::infinite, create_user{ctx_short, "jo", "Jo", "jo@example.com"});
+  auto handle =
+      self->request(users, caf::infinite, create_user{ctx_short, "jo", "Jo", "jo@example.com"});
   sched.run_once();  // the front passes it on to the store...
   sched.clock().current_time += std::chrono::milliseconds{10};  // ...where it waits too long
   sched.run();

@@ -31,7 +31,10 @@ TEST_CASE("a remote capability that crashes and restarts is served again, its no
   CHECK(crashed.body.find("failpoint") == std::string::npos);  // the detail stays in the log
   auto id = crashed.headers.at("x-request-id");
   CHECK(eventually(
-      [&] { return edge.process().err().find("request " + id + ": failpoint users.get") != std::string::npos; },
+      [&] {
+        return edge.process().err().find("request " + id + ": failpoint users.get") !=
+               std::string::npos;
+      },
       5s));
 
   // core restarts users by itself; edge fetches the new handle; the user is still there.

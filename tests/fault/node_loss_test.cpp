@@ -25,24 +25,32 @@ TEST_CASE("losing the users node gives 503 at once and recovers without a manual
   REQUIRE(created.status == 201);
 
   cluster.core().kill_hard();
+  // The very first request may race the monitor (it fires 1-2 ms after the kill): either the
+  // loss was seen and nothing is sent (503), or the request went into the dying connection
+  // and its outcome is unknown (504). Either way it is answered at once, not at the deadline.
   auto started = std::chrono::steady_clock::now();
-  auto lost = api.get("/api/users/carol");
+  auto first = api.get("/api/users/carol");
   auto elapsed = std::chrono::steady_clock::now() - started;
-  CHECK(lost.status == 503);
-  CHECK(json::parse(lost.body)["error"]["code"] == "unavailable");
+  auto code = json::parse(first.body)["error"]["code"];
+  CHECK(((first.status == 503 && code == "unavailable") ||
+         (first.status == 504 && code == "outcome_unknown")));
   CHECK(elapsed < 1s);
-  INFO("503 after " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+  INFO(first.status << " after "
+                    << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
                     << " ms");
 
-  // Not a timeout: every call keeps failing fast while the node is gone.
-  for (int i = 0; i < 5; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    CHECK(api.get("/api/users/carol").status == 503);
-    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
-  }
+  // Once the loss is seen, nothing is sent: 503 with a retry hint, fast, every time.
   CHECK(eventually([&] { return admin.get("/ready").status == 503; }, 2s));
   auto ready = json::parse(admin.get("/ready").body);
   CHECK(ready["ready"] == false);
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = api.get("/api/users/carol");
+    CHECK(r.status == 503);
+    CHECK(json::parse(r.body)["error"]["code"] == "unavailable");
+    CHECK(r.headers.at("retry-after") == "1");
+    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  }
 
   cluster.start_core();
   CHECK(eventually([&] { return api.get("/api/users/carol").status == 200; }, 10s));

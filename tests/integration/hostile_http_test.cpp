@@ -2,11 +2,12 @@
 // process at its file-descriptor limit, bodies the route does not want.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
-#include <thread>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -19,11 +20,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::size_t metrics_size(const std::string& http) {
+long metrics_size(const std::string& http) {
   http_client client{http};
   auto r = client.get("/metrics");
   REQUIRE(r.status == 200);
-  return r.body.size();
+  return static_cast<long>(r.body.size());
 }
 
 long rss_kib(pid_t pid) {
@@ -34,8 +35,8 @@ long rss_kib(pid_t pid) {
 }
 
 // Sends `count` requests on one kept-alive connection; each must get `status`.
-void hostile_requests(const std::string& http, int count, const std::function<std::string(int)>& make,
-                      int status) {
+void hostile_requests(const std::string& http, int count,
+                      const std::function<std::string(int)>& make, int status) {
   raw_connection conn{http};
   for (int i = 0; i < count; ++i) {
     conn.send(make(i));
@@ -57,26 +58,28 @@ TEST_CASE("made-up methods and paths cannot grow /metrics") {
   };
   auto path = [&](int) { return "/x" + std::to_string(rng()) + "/" + std::to_string(rng()); };
   // 3,000 made-up methods, then 3,000 made-up paths with a real one.
-  hostile_requests(node.http(), 3000,
-                   [&](int i) { return token(i) + " /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n"; },
-                   501);
+  hostile_requests(
+      node.http(), 3000,
+      [&](int i) { return token(i) + " /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n"; }, 501);
   auto after_methods = metrics_size(node.http());
-  hostile_requests(node.http(), 3000,
-                   [&](int i) { return "GET " + path(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"; }, 404);
+  hostile_requests(
+      node.http(), 3000, [&](int i) { return "GET " + path(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"; },
+      404);
   auto after_paths = metrics_size(node.http());
   // Another 3,000 of each change nothing but counts.
-  hostile_requests(node.http(), 3000,
-                   [&](int i) { return token(i + 3000) + " /" + path(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"; },
-                   501);
+  hostile_requests(
+      node.http(), 3000,
+      [&](int i) { return token(i + 3000) + " /" + path(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"; },
+      501);
   auto after_more = metrics_size(node.http());
-  WARN("/metrics: " << before << " bytes before, " << after_methods << " after 3,000 made-up methods, "
-                    << after_paths << " after 3,000 made-up paths, " << after_more
-                    << " after 3,000 more; RSS " << rss_before << " -> "
-                    << rss_kib(node.process().pid()) << " KiB");
+  WARN("/metrics: " << before << " bytes before, " << after_methods
+                    << " after 3,000 made-up methods, " << after_paths
+                    << " after 3,000 made-up paths, " << after_more << " after 3,000 more; RSS "
+                    << rss_before << " -> " << rss_kib(node.process().pid()) << " KiB");
   // Each hostile kind adds one series (method OTHER or route "unmatched"), a few KB, once.
   CHECK(after_methods - before < 6000);
   CHECK(after_paths - after_methods < 6000);
-  CHECK(after_more - after_paths < 200);  // digits of counters, nothing else
+  CHECK(std::abs(after_more - after_paths) < 200);  // digits of counters, nothing else
   http_client client{node.http()};
   auto text = client.get("/metrics").body;
   CHECK(text.find("XXXX") == std::string::npos);
@@ -89,6 +92,11 @@ TEST_CASE("at the file-descriptor limit the node backs off instead of spinning, 
   temp_dir dir;
   process_options limited;
   limited.max_open_files = 128;
+  // Under UndefinedBehaviorSanitizer the vptr check needs a pipe to validate memory; with no
+  // descriptor left it reports every uncached check as an invalid object. Suppressed for
+  // this process only: being out of descriptors is the point of the test.
+  dir.write("ubsan.supp", "vptr_check:*\n");
+  limited.env = {"UBSAN_OPTIONS=print_stacktrace=1:suppressions=" + dir.file("ubsan.supp")};
   troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev",
                    limited);
   std::vector<std::unique_ptr<raw_connection>> idle;
@@ -122,8 +130,9 @@ TEST_CASE("a body over the route's limit is refused from its Content-Length, bef
   troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev");
   raw_connection conn{node.http()};
   // Headers only: the body is never sent, so an answer proves nothing waited for it.
-  conn.send("POST /api/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-            "Content-Length: 100000\r\n\r\n");
+  conn.send(
+      "POST /api/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+      "Content-Length: 100000\r\n\r\n");
   auto r = conn.read(10s);
   CHECK(r.status == 413);
   CHECK(json::parse(r.body)["error"]["code"] == "payload_too_large");
@@ -148,7 +157,8 @@ TEST_CASE("hostile method tokens and targets get clear refusals, never a crash")
     conn.send(raw);
     return conn.read(10s).status;
   };
-  CHECK(status_of("get /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n") == 501);  // methods are case-sensitive
+  CHECK(status_of("get /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n") ==
+        501);  // methods are case-sensitive
   CHECK(status_of(std::string(4000, 'Q') + " / HTTP/1.1\r\nHost: t\r\n\r\n") == 501);
   CHECK(status_of("GET http://evil/api/users/x HTTP/1.1\r\nHost: t\r\n\r\n") == 400);
   CHECK(status_of("GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') +

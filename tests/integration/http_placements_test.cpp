@@ -158,7 +158,7 @@ TEST_CASE("dev mode and the two-node topology answer the scenario identically") 
     auto health = http.get("/health");
     CHECK(health.status == 200);
     auto checks = json::parse(health.body)["checks"];
-    CHECK(checks.size() == 3);  // gateway, users, users.db
+    CHECK(checks.size() == 3);                                 // gateway, users, users.db
     CHECK(health.body.find("dev-data") == std::string::npos);  // no file paths
     CHECK(http.get("/ready").status == 200);
     CHECK(node.stop() == 0);

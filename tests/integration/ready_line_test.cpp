@@ -61,7 +61,8 @@ TEST_CASE("a node whose callee is unreachable waits, says for what, and is ready
     auto port = free_port();  // core's listen address; edge dials it
     dir.write("t.json", two_node_topology(dir, port));
     child_process edge{{troupe_binary(), "run", "--topology", dir.file("t.json"), "--node", "edge"},
-                       dir.path(), dir.file("edge-" + std::to_string(attempt))};
+                       dir.path(),
+                       dir.file("edge-" + std::to_string(attempt))};
     // Not ready while users@core cannot be reached: it says why instead.
     auto waiting = edge.wait_for_line("troupe: waiting for:", 30s);
     CHECK(waiting.find("users@core") != std::string::npos);

@@ -100,8 +100,8 @@ bool eventually_true(const std::function<bool()>& condition) {
 struct fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys;
-  std::shared_ptr<directory_view> view = std::make_shared<directory_view>(
-      std::vector<std::string>{"echo"}, 2);
+  std::shared_ptr<directory_view> view =
+      std::make_shared<directory_view>(std::vector<std::string>{"echo"}, 2);
   caf::scoped_actor self;
   caf::actor echo, cli;
 
@@ -131,7 +131,12 @@ struct fixture {
 
   std::pair<int, int> counts() {
     std::pair<int, int> out{-1, -1};
-    self->request(cli, 5s, count_atom::value).receive([&](int a, int b) { out = {a, b}; }, [](caf::error&) {});
+    self->request(cli, 5s, count_atom::value)
+        .receive(
+            [&](int a, int b) {
+              out = {a, b};
+            },
+            [](caf::error&) {});
     return out;
   }
 };
@@ -146,7 +151,8 @@ TEST_CASE("an answered call leaves nothing behind") {
   CHECK(fx.view->in_flight(0) == 0);
 }
 
-TEST_CASE("a call not answered by its deadline fails as outcome_unknown; the late answer goes nowhere") {
+TEST_CASE(
+    "a call not answered by its deadline fails as outcome_unknown; the late answer goes nowhere") {
   fixture fx;
   auto t0 = std::chrono::steady_clock::now();
   fx.call(-300, 50);  // answered after 300 ms, deadline after 50 ms
@@ -185,7 +191,7 @@ TEST_CASE("a handle that changes under a call fails it as outcome_unknown, fast"
   fx.view->set(0, replacement, "");  // what the directory does when a node is lost and back
   CHECK(fx.outcome() == "outcome_unknown");
   CHECK(std::chrono::steady_clock::now() - t0 < 1s);  // a tick, not the 60 s deadline
-  fx.call(3, 5000);  // new calls go to the new handle
+  fx.call(3, 5000);                                   // new calls go to the new handle
   CHECK(fx.outcome() == "value 3");
   fx.self->send_exit(replacement, caf::exit_reason::kill);
 }

@@ -84,7 +84,10 @@ TEST_CASE("a header value with CR or LF never reaches the wire") {
                        res.headers.emplace_back("X-Echo", "a\r\nSet-Cookie: stolen=1");
                        return res;
                      }),
-                     {}, nullptr, "test", 1};
+                     {},
+                     nullptr,
+                     "test",
+                     1};
   test::http_client client{where(server)};
   auto r = client.get("/anything");
   CHECK(r.status == 500);
@@ -106,7 +109,10 @@ TEST_CASE("an internal error's detail goes to the log under the request id, not 
                            make_error(errc::internal, "users store: disk /var/lib/x is full"),
                            req.id);
                      }),
-                     {}, nullptr, "test", 1};
+                     {},
+                     nullptr,
+                     "test",
+                     1};
   test::http_client client{where(server)};
   auto r = client.get("/x");
   CHECK(r.status == 500);
@@ -123,11 +129,14 @@ TEST_CASE("an internal error's detail goes to the log under the request id, not 
   CHECK(line != std::string::npos);
 }
 
-TEST_CASE("at the connection cap the listener stops accepting, without spinning, until one closes") {
+TEST_CASE(
+    "at the connection cap the listener stops accepting, without spinning, until one closes") {
   http_limits limits;
   limits.max_connections = 3;
-  http_server server{{"127.0.0.1", 0}, service_of([](const http_request&) { return http_response{}; }),
-                     limits, nullptr, "test", 1};
+  http_server server{
+      {"127.0.0.1", 0}, service_of([](const http_request&) { return http_response{}; }),
+      limits,           nullptr,
+      "test",           1};
   std::vector<std::unique_ptr<test::raw_connection>> idle;
   for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<test::raw_connection>(where(server)));
   auto deadline = std::chrono::steady_clock::now() + 5s;

@@ -123,8 +123,11 @@ TEST_CASE("a crashed capability actor is restarted and the directory hands out t
   self->request(second, 5s, 21)
       .receive([](int x) { CHECK(x == 42); }, [](caf::error& e) { FAIL(to_string(e)); });
   self->request(toy.dir, 5s, lookup_atom::value, std::string("toy"), true)
-      .receive([&](caf::strong_actor_ptr& h) { CHECK(h == caf::actor_cast<caf::strong_actor_ptr>(second)); },
-               [](caf::error& e) { FAIL(to_string(e)); });
+      .receive(
+          [&](caf::strong_actor_ptr& h) {
+            CHECK(h == caf::actor_cast<caf::strong_actor_ptr>(second));
+          },
+          [](caf::error& e) { FAIL(to_string(e)); });
 }
 
 TEST_CASE("a capability that keeps crashing is given up and reported failed") {

@@ -42,8 +42,7 @@ two_node_cluster::two_node_cluster(const temp_dir& dir, const std::string& setti
       break;
     } catch (const std::runtime_error& e) {
       // Only a lost race for the port is worth another try.
-      if (attempt == 4 || std::string(e.what()).find("cannot listen") == std::string::npos)
-        throw;
+      if (attempt == 4 || std::string(e.what()).find("cannot listen") == std::string::npos) throw;
     }
   }
   // edge's ready line means every capability it calls was reachable.
@@ -56,13 +55,16 @@ std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
                               const std::string& settings) {
   return R"({
   "name": "shop-test",
-  "data_dir": ")" + dir.file("var") + R"(",
+  "data_dir": ")" +
+         dir.file("var") + R"(",
   "nodes": {
     "edge": { "admin": "127.0.0.1:0", "http": "127.0.0.1:0", "capabilities": ["gateway"] },
-    "core": { "listen": "127.0.0.1:)" + std::to_string(core_listen) + R"(",
+    "core": { "listen": "127.0.0.1:)" +
+         std::to_string(core_listen) + R"(",
               "admin": "127.0.0.1:0", "capabilities": ["users"] }
   },
-  "capabilities": {)" + settings + R"(}
+  "capabilities": {)" +
+         settings + R"(}
 })";
 }
 

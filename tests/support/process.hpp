@@ -11,8 +11,8 @@ namespace troupe::test {
 
 // How a child starts besides its arguments.
 struct process_options {
-  std::vector<std::string> env;                  // "NAME=value", added to the environment
-  std::optional<unsigned long> max_open_files;   // RLIMIT_NOFILE, soft and hard
+  std::vector<std::string> env;                 // "NAME=value", added to the environment
+  std::optional<unsigned long> max_open_files;  // RLIMIT_NOFILE, soft and hard
 };
 
 class child_process {

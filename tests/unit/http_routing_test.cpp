@@ -36,8 +36,7 @@ std::string header_of(const http_response& res, const std::string& name) {
 // The API listener's admission, with the users routes, for a head.
 admission admit(http_method method, std::string_view target,
                 std::optional<std::uint64_t> content_length = std::nullopt,
-                std::optional<std::string_view> content_type = std::nullopt,
-                bool details = true) {
+                std::optional<std::string_view> content_type = std::nullopt, bool details = true) {
   static auto routes = std::make_shared<const router>(users::users_routes());
   auto service = make_api_service({}, details, routes, {});
   request_head head;
@@ -57,7 +56,8 @@ int refused_with(const admission& a) {
 }  // namespace
 
 TEST_CASE("the router matches templates, decodes parameters, and tells 404 from 405") {
-  router r{{declared(http_method::post, "/api/users", 10), declared(http_method::get, "/api/users/{id}"),
+  router r{{declared(http_method::post, "/api/users", 10),
+            declared(http_method::get, "/api/users/{id}"),
             declared(http_method::delete_, "/api/users/{id}"),
             declared(http_method::get, "/api/users/me")}};
   auto get = r.find(http_method::get, "/api/users/al%69ce");
@@ -85,8 +85,10 @@ TEST_CASE("malformed route tables are refused when built") {
   CHECK_THROWS(router{{declared(http_method::get, "/a//b")}});
   CHECK_THROWS(router{{declared(http_method::get, "/a/{Id}")}});
   CHECK_THROWS(router{{declared(http_method::get, "/a/x{id}")}});
-  CHECK_THROWS(router{{declared(http_method::get, "/a/{x}"), declared(http_method::get, "/a/{y}")}});
-  CHECK_NOTHROW(router{{declared(http_method::get, "/a/{x}"), declared(http_method::post, "/a/{y}")}});
+  CHECK_THROWS(
+      router{{declared(http_method::get, "/a/{x}"), declared(http_method::get, "/a/{y}")}});
+  CHECK_NOTHROW(
+      router{{declared(http_method::get, "/a/{x}"), declared(http_method::post, "/a/{y}")}});
 }
 
 TEST_CASE("methods come from a fixed set; anything else is OTHER") {
@@ -106,8 +108,8 @@ TEST_CASE("admission decides from the head alone, with statuses from the one tab
   CHECK(header_of(*wrong.refusal, "Allow") == "GET");
   CHECK(wrong.route_label == "/api/users/{id}");
   // bodies: the route's limit from Content-Length, a Content-Type that names JSON
-  auto big = admit(http_method::post, "/api/users", users::create_body_limit + 1,
-                   "application/json");
+  auto big =
+      admit(http_method::post, "/api/users", users::create_body_limit + 1, "application/json");
   CHECK(refused_with(big) == 413);
   CHECK(error_of(*big.refusal)["request_id"] == "rid");
   CHECK(refused_with(admit(http_method::post, "/api/users", 10)) == 415);
@@ -135,7 +137,8 @@ TEST_CASE("errors render from the one table; internal details never reach the cl
                               {"message", "name is bad"},
                               {"field", "name"},
                               {"request_id", "r1"}});
-  auto busy = error_response(make_error(errc::unavailable, "later", {}, std::chrono::seconds{2}), "r");
+  auto busy =
+      error_response(make_error(errc::unavailable, "later", {}, std::chrono::seconds{2}), "r");
   CHECK(busy.status == 503);
   CHECK(header_of(busy, "Retry-After") == "2");
   CHECK(error_response(make_error(errc::outcome_unknown, "x"), "r").status == 504);
@@ -144,8 +147,9 @@ TEST_CASE("errors render from the one table; internal details never reach the cl
   CHECK(internal.status == 500);
   CHECK(internal.body.find("secret") == std::string::npos);
   CHECK(error_of(internal)["request_id"] == "r9");
-  CHECK(error_response(caf::make_error(caf::sec::unexpected_message), "r").body.find("unexpected") ==
-        std::string::npos);
+  CHECK(
+      error_response(caf::make_error(caf::sec::unexpected_message), "r").body.find("unexpected") ==
+      std::string::npos);
 }
 
 TEST_CASE("a create body becomes a command; bad bodies name the field") {

@@ -137,7 +137,8 @@ TEST_CASE("every refusal names the JSON path of the problem") {
   CHECK(path_of_error(R"({"nodes": {"a": {"http": "127.0.0.1:1", "capabilities": ["gateway"]},
                                      "b": {"listen": "127.0.0.1:0", "capabilities": ["users"]}}})") ==
         "/nodes/b/listen");
-  CHECK(path_of_error(R"({"nodes": {"n": {"capabilities": ["users"]}}, "http": {"max_connections": 0}})") ==
+  CHECK(path_of_error(
+            R"({"nodes": {"n": {"capabilities": ["users"]}}, "http": {"max_connections": 0}})") ==
         "/http/max_connections");
   CHECK(path_of_error(R"({"nodes": {"n": {"capabilities": ["users"]}}, "calls": {"max": 1}})") ==
         "/calls/max");
