@@ -73,10 +73,15 @@ users_actor::behavior_type store_behavior(users_actor::stateful_pointer<store_st
   };
 }
 
+// Requests the front may have waiting on its store. Callers stop waiting at their deadline;
+// this bounds what a stalled store (a lock, a slow disk) can pile up behind them.
+constexpr std::size_t max_store_backlog = 4096;
+
 struct front_state {
   static inline const char* name = "users.front";
   users_actor store;
   lru_cache<std::string, user> cache{0};
+  std::size_t store_backlog = 0;
 };
 
 // Asks the store and answers the caller itself. Not `delegate`: a delegated reply comes from
@@ -84,14 +89,25 @@ struct front_state {
 // a peer holds the proxy, so the node's shutdown would wait for its thread forever.
 template <class Message>
 caf::result<user> ask_store(users_actor::stateful_pointer<front_state> self, Message msg) {
+  auto& st = self->state;
+  if (st.store_backlog >= max_store_backlog)
+    return make_error(errc::unavailable,
+                      "the users store is behind: " + std::to_string(st.store_backlog) +
+                          " requests are waiting for it",
+                      {}, std::chrono::seconds{1});
+  ++st.store_backlog;
   auto rp = self->make_response_promise<user>();
-  self->request(self->state.store, caf::infinite, std::move(msg))
+  self->request(st.store, caf::infinite, std::move(msg))
       .then(
           [self, rp](user& u) mutable {
+            --self->state.store_backlog;
             self->state.cache.put(u.id, u);
             rp.deliver(std::move(u));
           },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          [self, rp](caf::error& err) mutable {
+            --self->state.store_backlog;
+            rp.deliver(std::move(err));
+          });
   return rp;
 }
 

@@ -21,8 +21,12 @@ caf::message_id response_id_of(caf::message_id id) {
 }  // namespace
 
 caller::caller(caf::event_based_actor* self, std::shared_ptr<directory_view> view, std::string name,
-               std::chrono::milliseconds tick)
-    : self_(self), view_(std::move(view)), name_(std::move(name)), tick_(tick) {
+               std::chrono::milliseconds tick, std::chrono::milliseconds default_budget)
+    : self_(self),
+      view_(std::move(view)),
+      name_(std::move(name)),
+      tick_(tick),
+      default_budget_(default_budget) {
   seen_epoch_.resize(view_->size());
 }
 
@@ -38,10 +42,12 @@ callee caller::resolve(const std::string& capability) const {
   return callee{*slot};
 }
 
-caf::error caller::admit(callee to, clock::time_point deadline, caf::actor& target,
+caf::error caller::admit(callee to, clock::time_point& deadline, caf::actor& target,
                          std::uint64_t& epoch) {
   auto& capability = view_->name_of(to.slot);
-  if (self_->clock().now() >= deadline)
+  auto now = self_->clock().now();
+  if (deadline == clock::time_point::max()) deadline = now + default_budget_;
+  if (now >= deadline)
     return make_error(errc::deadline_exceeded,
                       "the deadline passed before the call to '" + capability + "' was sent");
   target = view_->handle(to.slot, &epoch);
@@ -75,7 +81,6 @@ void caller::track(caf::message_id request, callee to, clock::time_point deadlin
   auto id = response_id_of(request).integer_value();
   auto at = deadlines_.emplace(deadline, id).first;
   pending_.emplace(id, pending_call{to.slot, epoch, at, false});
-  seen_epoch_[to.slot] = epoch;
   if (!ticking_) {
     ticking_ = true;
     self_->delayed_send(self_, tick_, tick_atom::value);

@@ -53,8 +53,9 @@ struct callee {
 
 // What a call carries besides its message.
 struct call_options {
-  call_context::clock::time_point deadline;  // the caller stops waiting here
-  std::string trace_id;                      // empty: the call starts a new trace
+  // The caller stops waiting here; max() (unset): the caller's default budget from now.
+  call_context::clock::time_point deadline = call_context::clock::time_point::max();
+  std::string trace_id;  // empty: the call starts a new trace
   std::string principal;
   std::string idempotency_key;
 };
@@ -63,9 +64,11 @@ class caller {
  public:
   using clock = call_context::clock;
 
-  // `name` is the calling capability, carried in every call context.
+  // `name` is the calling capability, carried in every call context. Calls without a
+  // deadline get `default_budget`: no call waits without end.
   caller(caf::event_based_actor* self, std::shared_ptr<directory_view> view, std::string name,
-         std::chrono::milliseconds tick = std::chrono::milliseconds{10});
+         std::chrono::milliseconds tick = std::chrono::milliseconds{10},
+         std::chrono::milliseconds default_budget = std::chrono::milliseconds{30000});
   ~caller();  // gives back the in-flight slots of calls still pending
   caller(const caller&) = delete;
   caller& operator=(const caller&) = delete;
@@ -94,8 +97,9 @@ class caller {
     bool failing = false;  // an outcome was injected; waiting for its handler to run
   };
 
-  // Not sent: an error, or the target and its epoch.
-  caf::error admit(callee to, clock::time_point deadline, caf::actor& target, std::uint64_t& epoch);
+  // Not sent: an error. Sent: the target and its epoch; an unset deadline becomes the default.
+  caf::error admit(callee to, clock::time_point& deadline, caf::actor& target,
+                   std::uint64_t& epoch);
   call_context context_for(const call_options& opts) const;
   void track(caf::message_id id, callee to, clock::time_point deadline, std::uint64_t epoch);
   // Ends a call's bookkeeping; every completion, answered or failed, passes here once.
@@ -110,10 +114,11 @@ class caller {
   std::shared_ptr<directory_view> view_;
   std::string name_;
   std::chrono::milliseconds tick_;
+  std::chrono::milliseconds default_budget_;
   bool ticking_ = false;
   std::unordered_map<std::uint64_t, pending_call> pending_;  // by response id
   std::set<std::pair<clock::time_point, std::uint64_t>> deadlines_;
-  std::vector<std::uint64_t> seen_epoch_;  // per slot, as of the last send or tick
+  std::vector<std::uint64_t> seen_epoch_;  // per slot, as of the last tick
 };
 
 template <class Reply, class Message, class OnReply, class OnError>
@@ -121,12 +126,14 @@ void caller::call(callee to, Message msg, const call_options& opts, OnReply on_r
                   OnError on_error) {
   caf::actor target;
   std::uint64_t epoch = 0;
-  if (auto refused = admit(to, opts.deadline, target, epoch)) return on_error(refused);
+  auto deadline = opts.deadline;
+  if (auto refused = admit(to, deadline, target, epoch)) return on_error(refused);
   msg.ctx = context_for(opts);
+  msg.ctx.deadline = deadline;
   // No CAF timeout: the caller enforces the deadline (see tick()).
   auto handle = self_->request(target, caf::infinite, std::move(msg));
   auto id = handle.id();
-  track(id, to, opts.deadline, epoch);
+  track(id, to, deadline, epoch);
   handle.then(
       [this, id, on_reply = std::move(on_reply)](Reply& reply) mutable {
         finish(id);

@@ -264,7 +264,7 @@ http_service make_api_service(admin_endpoints admin, bool details,
                          "a request body needs a Content-Type: " + r.media_type, head.request_id);
       return out;
     }
-    if (head.content_type && !media_type_is(*head.content_type, r.media_type)) {
+    if (head.has_body && head.content_type && !media_type_is(*head.content_type, r.media_type)) {
       out.refusal = error_response(errc::unsupported_media_type,
                                    "Content-Type must be " + r.media_type, head.request_id);
       return out;

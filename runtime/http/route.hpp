@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <exception>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -64,19 +65,38 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
   r.path = std::move(path);
   r.body_limit = body_limit;
   bool json_body = body_limit > 0;
-  r.run = [json_body, to_message, to_response, on_error](route_call& call) {
-    nlohmann::json body;
-    if (json_body)
-      if (auto err = parse_json_body(call.request, body))
-        return call.reply(on_error(err, call.request.id));
-    expected_message msg = to_message(route_input{call.request, body});
-    if (!msg) return call.reply(on_error(msg.error(), call.request.id));
-    call.calls.template call<Reply>(
-        call.callee, message{std::move(*msg)}, call.options,
-        [reply = call.reply, to_response](Reply& answer) { reply(to_response(answer)); },
-        [reply = call.reply, on_error, id = call.request.id](const caf::error& err) {
-          reply(on_error(err, id));
-        });
+  // A mapping that throws answers its own request with a 500 (detail in the log) instead of
+  // taking the gateway worker, and every request in flight on it, down.
+  auto failed = [where = r.path](const std::exception& e, std::string_view id) {
+    return error_response(make_error(errc::internal, "route " + where + ": " + e.what()), id);
+  };
+  r.run = [json_body, to_message, to_response, on_error, failed](route_call& call) {
+    try {
+      nlohmann::json body;
+      if (json_body)
+        if (auto err = parse_json_body(call.request, body))
+          return call.reply(on_error(err, call.request.id));
+      expected_message msg = to_message(route_input{call.request, body});
+      if (!msg) return call.reply(on_error(msg.error(), call.request.id));
+      call.calls.template call<Reply>(
+          call.callee, message{std::move(*msg)}, call.options,
+          [reply = call.reply, to_response, failed, id = call.request.id](Reply& answer) {
+            try {
+              reply(to_response(answer));
+            } catch (const std::exception& e) {
+              reply(failed(e, id));
+            }
+          },
+          [reply = call.reply, on_error, failed, id = call.request.id](const caf::error& err) {
+            try {
+              reply(on_error(err, id));
+            } catch (const std::exception& e) {
+              reply(failed(e, id));
+            }
+          });
+    } catch (const std::exception& e) {
+      call.reply(failed(e, call.request.id));
+    }
   };
   return r;
 }

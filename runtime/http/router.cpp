@@ -83,46 +83,51 @@ router::match router::find(http_method method, std::string_view path) const {
   match out;
   if (path.empty() || path[0] != '/') return out;
   auto segments = split_path(path);
-  // The most specific template wins: at the first segment where two matching templates
-  // differ, a literal beats a parameter ("/users/me" before "/users/{id}").
-  const compiled* best = nullptr;
-  for (auto& c : compiled_) {
-    if (c.segments.size() != segments.size()) continue;
-    bool ok = true;
-    for (std::size_t i = 0; ok && i < segments.size(); ++i)
-      ok = c.segments[i] == "{}" ? !segments[i].empty() : c.segments[i] == segments[i];
-    if (!ok) continue;
-    if (!best) {
-      best = &c;
-      continue;
+  auto matches = [&](const compiled& c) {
+    if (c.segments.size() != segments.size()) return false;
+    for (std::size_t i = 0; i < segments.size(); ++i)
+      if (c.segments[i] == "{}" ? segments[i].empty() : c.segments[i] != segments[i]) return false;
+    return true;
+  };
+  // At the first segment where two templates differ, a literal beats a parameter
+  // ("/users/me" before "/users/{id}").
+  auto more_specific = [&](const compiled& a, const compiled& b) {
+    for (std::size_t i = 0; i < a.segments.size(); ++i) {
+      bool literal_a = a.segments[i] != "{}", literal_b = b.segments[i] != "{}";
+      if (literal_a != literal_b) return literal_a;
     }
-    for (std::size_t i = 0; i < segments.size(); ++i) {
-      bool mine = c.segments[i] != "{}", theirs = best->segments[i] != "{}";
-      if (mine != theirs) {
-        if (mine) best = &c;
-        break;
-      }
-    }
-  }
-  if (!best) return out;
+    return false;
+  };
+  int best = -1, best_any = -1;  // with the method; with any method
   for (std::size_t i = 0; i < compiled_.size(); ++i) {
-    if (compiled_[i].segments != best->segments) continue;
-    out.label = routes_[i].path;
-    if (routes_[i].method == method) {
-      out.kind = match::found;
-      out.index = static_cast<int>(i);
-      out.allow.clear();
-      std::string value;
-      for (std::size_t s = 0; s < segments.size(); ++s) {
-        if (best->segments[s] != "{}") continue;
-        if (!decode(segments[s], value)) return match{};
-        out.params.push_back(value);
-      }
-      return out;
-    }
-    out.kind = match::method_not_allowed;
-    out.allow += (out.allow.empty() ? "" : ", ") + std::string(method_name(routes_[i].method));
+    if (!matches(compiled_[i])) continue;
+    if (best_any < 0 || more_specific(compiled_[i], compiled_[best_any]))
+      best_any = static_cast<int>(i);
+    if (routes_[i].method == method && (best < 0 || more_specific(compiled_[i], compiled_[best])))
+      best = static_cast<int>(i);
   }
+  if (best_any < 0) return out;
+  if (best < 0) {
+    // The path exists, the method does not: every method any matching template takes.
+    out.kind = match::method_not_allowed;
+    out.label = routes_[best_any].path;
+    for (std::size_t i = 0; i < compiled_.size(); ++i) {
+      if (!matches(compiled_[i])) continue;
+      std::string name = method_name(routes_[i].method);
+      if (out.allow.find(name) == std::string::npos)
+        out.allow += (out.allow.empty() ? "" : ", ") + name;
+    }
+    return out;
+  }
+  std::string value;
+  for (std::size_t s = 0; s < segments.size(); ++s) {
+    if (compiled_[best].segments[s] != "{}") continue;
+    if (!decode(segments[s], value)) return match{};
+    out.params.push_back(value);
+  }
+  out.kind = match::found;
+  out.index = best;
+  out.label = routes_[best].path;
   return out;
 }
 

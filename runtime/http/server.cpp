@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -94,6 +95,8 @@ class session : public std::enable_shared_from_this<session> {
                            "internal error; the server log has the details under this request id",
                            request_id_);
     }
+    // 204 and 304 have no body by definition (Beast refuses to frame one).
+    if (res.status == 204 || res.status == 304) res.body.clear();
     out_ = {};
     out_.version(version_);
     out_.result(static_cast<unsigned>(res.status));
@@ -328,13 +331,18 @@ class listener : public std::enable_shared_from_this<listener> {
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
+  // Closes the listening socket before returning (the I/O threads must be running), so no
+  // new client completes a handshake with a server that will not serve it.
   void close() {
-    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    std::promise<void> done;
+    net::post(acceptor_.get_executor(), [self = shared_from_this(), &done] {
       beast::error_code ignored;
       self->closed_ = true;
       self->timer_.cancel();
       self->acceptor_.close(ignored);
+      done.set_value();
     });
+    done.get_future().wait();
   }
 
  private:
@@ -428,7 +436,17 @@ http_server::http_server(const address& where, http_service service, http_limits
   }
   impl_->accept->start();
   for (int i = 0; i < std::max(1, threads); ++i)
-    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+    impl_->threads.emplace_back([this] {
+      // A handler that throws must not take the process down with std::terminate.
+      for (;;) {
+        try {
+          impl_->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log_error("http", std::string("an I/O handler threw: ") + e.what());
+        }
+      }
+    });
 }
 
 http_server::~http_server() {

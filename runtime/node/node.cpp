@@ -1,8 +1,10 @@
 #include "runtime/node/node.hpp"
 
+#include <sys/resource.h>
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -98,6 +100,22 @@ std::shared_ptr<const router> routes_for(const topology& topo, const capability&
   return std::make_shared<const router>(std::move(table));
 }
 
+// Connections a node may accept without running out of file descriptors: the soft
+// RLIMIT_NOFILE minus what is open now minus a reserve for the process's own needs (SQLite
+// files and checks, node-to-node connections, logs). Running out is worse than refusing:
+// at EMFILE the database checker, the middleman and SQLite fail along with the acceptor.
+int descriptor_budget() {
+  constexpr long reserve = 64;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 30;
+  long open = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++open;
+  return static_cast<int>(std::max(0L, static_cast<long>(limit.rlim_cur) - open - reserve));
+}
+
 readiness ask_ready(caf::scoped_actor& self, const caf::actor& directory) {
   readiness out;
   self->request(directory, 2s, ready_atom::value)
@@ -181,7 +199,9 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   }
   std::vector<caf::actor> to_stop{directory};
   for (auto& [name, sup] : supervisors) to_stop.push_back(sup);
+  // Every way out stops the actors and bounds how long the actor system may take to go.
   auto stop_actors = [&] {
+    watchdog.arm(std::chrono::seconds{15});
     for (auto& a : to_stop) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };
   auto stop_servers = [&] {
@@ -239,10 +259,21 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
           spawn_database_checker(sys, databases, topo.health.database_check_interval, admin));
     http_limits limits{topo.http.header_bytes, topo.http.idle_timeout, topo.http.write_timeout,
                        topo.http.max_connections};
+    // Both listeners share the descriptors left; probes and scrapes need few connections.
+    auto budget = descriptor_budget();
+    auto admin_limits = limits;
+    admin_limits.max_connections = std::min({limits.max_connections, 64, std::max(1, budget / 4)});
+    limits.max_connections =
+        std::min(limits.max_connections,
+                 std::max(1, budget - (node.admin ? admin_limits.max_connections : 0)));
+    if (limits.max_connections < topo.http.max_connections)
+      log_warn("node", "at most " + std::to_string(limits.max_connections) +
+                           " API connections: the file-descriptor limit leaves no room for " +
+                           std::to_string(topo.http.max_connections) + " (raise ulimit -n)");
     admin_endpoints endpoints{admin, &node_metrics, stopping};
     if (node.admin)
       admin_server = std::make_unique<http_server>(*node.admin, make_admin_service(endpoints),
-                                                   limits, &node_metrics, "admin", 1);
+                                                   admin_limits, &node_metrics, "admin", 1);
     if (node.http && plan.entry) {
       auto entry_slot = *view->index_of(plan.entry->name);
       auto entry_name = plan.entry->name;
@@ -330,7 +361,6 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
                            " requests were still unanswered after the grace period");
   }
   if (admin_server) admin_server->stop();
-  watchdog.arm(std::chrono::seconds{15});
   stop_actors();
   if (listen_port) sys.middleman().close(*listen_port);
   std::printf("troupe: stopped node=%s\n", node.name.c_str());

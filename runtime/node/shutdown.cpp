@@ -61,6 +61,7 @@ std::string escalation::what() const {
 }
 
 void shutdown_watchdog::arm(std::chrono::seconds limit) {
+  if (thread_.joinable()) return;  // armed already
   thread_ = std::thread([this, limit] {
     std::unique_lock<std::mutex> lock{mtx_};
     if (!cv_.wait_for(lock, limit, [this] { return done_; })) {

@@ -38,8 +38,10 @@ class escalation {
 // nodes drop proxies as soon as a monitor fires; a foreign or stuck peer may not.
 class shutdown_watchdog {
  public:
-  void arm(std::chrono::seconds limit);  // exits the process with 1 when `limit` passes
-  ~shutdown_watchdog();                  // disarms
+  // Exits the process with 1 when `limit` passes before the watchdog is destroyed. Arming
+  // twice keeps the first limit.
+  void arm(std::chrono::seconds limit);
+  ~shutdown_watchdog();  // disarms
 
  private:
   std::mutex mtx_;

@@ -174,3 +174,32 @@ TEST_CASE_METHOD(fixture, "with the cache disabled every read goes to the store"
   read.receive([](user& u) { CHECK(u.email == "hal@example.com"); },
                [](caf::error& e) { FAIL(to_string(e)); });
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a stalled store cannot pile up requests behind the front without bound") {
+  // The store never gets to run: every cache miss waits for it. The front refuses beyond its
+  // backlog bound at once instead of queueing without end.
+  constexpr int sent = 4097;
+  using handle_type = decltype(self->request(users, caf::infinite, get_user{}));
+  std::vector<handle_type> handles;
+  for (int i = 0; i < sent; ++i)
+    handles.push_back(
+        self->request(users, caf::infinite, get_user{ctx(), "u" + std::to_string(i)}));
+  for (int i = 0; i < sent; ++i) {
+    REQUIRE(sched.prioritize(users));
+    sched.run_once();
+  }
+  // Only the last request has an answer so far: unavailable, with a retry hint.
+  caf::expected<user> last{caf::error{}};
+  handles.back().receive([&](user& u) { last = u; }, [&](caf::error& e) { last = e; });
+  REQUIRE_FALSE(last);
+  CHECK(code_of(last) == errc::unavailable);
+  CHECK(describe(last.error()).retry_after.count() >= 1);
+  sched.run();  // the store catches up: the others are answered (not found), none is lost
+  int not_found = 0;
+  for (int i = 0; i + 1 < sent; ++i)
+    handles[i].receive(
+        [](user&) {},
+        [&](caf::error& e) { not_found += static_cast<errc>(e.code()) == errc::not_found; });
+  CHECK(not_found == sent - 1);
+}

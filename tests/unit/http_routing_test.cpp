@@ -80,6 +80,20 @@ TEST_CASE("the router matches templates, decodes parameters, and tells 404 from 
   CHECK(r.max_body() == 10);
 }
 
+TEST_CASE("specificity only ranks templates that take the method") {
+  router r{{declared(http_method::post, "/api/users/me"),
+            declared(http_method::get, "/api/users/{id}")}};
+  auto get = r.find(http_method::get, "/api/users/me");
+  REQUIRE(get.kind == router::match::found);
+  CHECK(get.index == 1);
+  CHECK(get.params == std::vector<std::string>{"me"});
+  CHECK(r.find(http_method::post, "/api/users/me").index == 0);
+  auto put = r.find(http_method::put, "/api/users/me");
+  CHECK(put.kind == router::match::method_not_allowed);
+  CHECK(put.allow == "POST, GET");
+  CHECK(put.label == "/api/users/me");
+}
+
 TEST_CASE("malformed route tables are refused when built") {
   CHECK_THROWS(router{{declared(http_method::get, "api")}});
   CHECK_THROWS(router{{declared(http_method::get, "/a//b")}});
@@ -115,6 +129,7 @@ TEST_CASE("admission decides from the head alone, with statuses from the one tab
   CHECK(refused_with(admit(http_method::post, "/api/users", 10)) == 415);
   CHECK(refused_with(admit(http_method::post, "/api/users", 10, "text/plain")) == 415);
   CHECK(refused_with(admit(http_method::get, "/api/users/a", 10, "application/json")) == 413);
+  CHECK_FALSE(admit(http_method::get, "/api/users/a", {}, "text/plain").refusal);  // no body
   auto ok = admit(http_method::post, "/api/users", 10, "Application/JSON; charset=utf-8");
   CHECK_FALSE(ok.refusal);
   CHECK(ok.body_limit == users::create_body_limit);
