@@ -218,3 +218,23 @@ TEST_CASE_METHOD(fixture, "beyond the in-flight bound requests are refused at on
   request("5");  // room again
   CHECK(received_by_callee() == 4);
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a handle replaced between ticks still fails the calls sent to the old one") {
+  request("1");  // sent to the first callee, which holds it
+  auto replacement = sys.spawn(callee, true);
+  view->set(0, nullptr, "restarting");  // lost ...
+  view->set(0, replacement, "");        // ... and back, before the caller's next tick
+  request("2");                         // sent to the replacement, under the new epoch
+  sched.advance_time(10ms);
+  sched.run();
+  REQUIRE(answers->size() == 1);  // only the call to the old handle
+  CHECK(answers->at(0).status == 504);
+  CHECK(error_of(0)["code"] == "outcome_unknown");
+  self->send(replacement, release_atom::value);
+  sched.run();
+  REQUIRE(answers->size() == 2);
+  CHECK(answers->at(1).status == 200);
+  self->send_exit(replacement, caf::exit_reason::kill);
+  sched.run();
+}

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -154,4 +155,27 @@ TEST_CASE(
   idle.pop_back();
   auto r = waiting.read(5s);
   CHECK(r.status == 200);
+}
+
+TEST_CASE("a 204 or 304 with a body loses the body, not the server") {
+  std::atomic<int> next{204};
+  http_server server{{"127.0.0.1", 0},
+                     service_of([&](const http_request&) {
+                       http_response res;
+                       res.status = next;
+                       res.body = "{}";
+                       return res;
+                     }),
+                     {},
+                     nullptr,
+                     "test",
+                     1};
+  test::http_client client{where(server)};
+  auto no_content = client.get("/a");
+  CHECK(no_content.status == 204);
+  CHECK(no_content.body.empty());
+  next = 304;
+  CHECK(client.get("/b").status == 304);
+  next = 200;
+  CHECK(client.get("/c").body == "{}");
 }
