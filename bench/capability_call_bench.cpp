@@ -45,6 +45,7 @@ struct result {
   double p50_us = 0, p99_us = 0;
 };
 
+// What every driver keeps: the latencies of calls started in the measuring window.
 struct driver_state {
   std::vector<std::int64_t> latencies_ns;
   steady_clock::time_point measure_from, measure_until;
@@ -52,6 +53,22 @@ struct driver_state {
   std::function<void()> fire;
   caf::actor report_to;
 };
+
+// A call started at `started` was answered: record it, keep the loop going until the window
+// closes, then report.
+template <class Self>
+void answered(Self* self, steady_clock::time_point started) {
+  driver_state& st = self->state;
+  --st.outstanding;
+  auto now = steady_clock::now();
+  if (started >= st.measure_from && now <= st.measure_until)
+    st.latencies_ns.push_back(duration_cast<nanoseconds>(now - started).count());
+  if (now < st.measure_until) return st.fire();
+  if (st.outstanding == 0) {
+    self->send(st.report_to, std::move(st.latencies_ns));
+    self->quit();
+  }
+}
 
 // Keeps `inflight` requests going; records latencies of those started in the measuring window.
 template <class Handle, class Message, class Reply>
@@ -65,36 +82,19 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, Handle target, Mes
     auto started = steady_clock::now();
     ++self->state.outstanding;
     self->request(target, seconds{10}, msg)
-        .then(
-            [self, started](Reply&) {
-              auto& st = self->state;
-              --st.outstanding;
-              auto now = steady_clock::now();
-              if (started >= st.measure_from && now <= st.measure_until)
-                st.latencies_ns.push_back(duration_cast<nanoseconds>(now - started).count());
-              if (now < st.measure_until) return st.fire();
-              if (st.outstanding == 0) {
-                self->send(st.report_to, std::move(st.latencies_ns));
-                self->quit();
-              }
-            },
-            [self](caf::error& err) {
-              std::fprintf(stderr, "request failed: %s\n", self->system().render(err).c_str());
-              self->quit(err);
-            });
+        .then([self, started](Reply&) { answered(self, started); },
+              [self](caf::error& err) {
+                std::fprintf(stderr, "request failed: %s\n", self->system().render(err).c_str());
+                self->quit(err);
+              });
   };
   for (int i = 0; i < inflight; ++i) st.fire();
   return {[](stop_atom) {}};
 }
 
-struct caller_driver_state {
+struct caller_driver_state : driver_state {
   std::unique_ptr<calls::caller> calls;
   calls::callee users;
-  std::vector<std::int64_t> latencies_ns;
-  steady_clock::time_point measure_from, measure_until;
-  int outstanding = 0;
-  std::function<void()> fire;
-  caf::actor report_to;
 };
 
 // The same loop as `driver`, but every call goes through a runtime caller (directory view,
@@ -114,19 +114,7 @@ caf::behavior caller_driver(caf::stateful_actor<caller_driver_state>* self,
     calls::call_options options;
     options.deadline = self->clock().now() + seconds{10};
     self->state.calls->call<users::user>(
-        self->state.users, msg, options,
-        [self, started](users::user&) {
-          auto& st = self->state;
-          --st.outstanding;
-          auto now = steady_clock::now();
-          if (started >= st.measure_from && now <= st.measure_until)
-            st.latencies_ns.push_back(duration_cast<nanoseconds>(now - started).count());
-          if (now < st.measure_until) return st.fire();
-          if (st.outstanding == 0) {
-            self->send(st.report_to, std::move(st.latencies_ns));
-            self->quit();
-          }
-        },
+        self->state.users, msg, options, [self, started](users::user&) { answered(self, started); },
         [self](const caf::error& err) {
           std::fprintf(stderr, "call failed: %s\n", self->system().render(err).c_str());
           self->quit(err);

@@ -14,6 +14,7 @@
 #include "runtime/core/error.hpp"
 #include "runtime/http/exchange.hpp"
 #include "runtime/http/route.hpp"
+#include "tests/support/ping.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -21,16 +22,7 @@ using json = nlohmann::json;
 
 namespace {
 
-// The callee's protocol: answers `value`, or holds it until told to release.
-struct ping {
-  call_context ctx;
-  int value = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ping& x) {
-  return f(caf::meta::type_name("test.ping"), x.ctx, x.value);
-}
+using test::ping;
 
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;

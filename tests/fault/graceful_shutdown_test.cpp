@@ -30,14 +30,7 @@ TEST_CASE("a node asked to stop answers the requests it already has before it ex
       return -1;  // the connection was cut instead of answered
     }
   });
-  REQUIRE(eventually(
-      [&] {
-        auto health = json::parse(admin.get("/health").body);
-        for (auto& check : health["checks"])
-          if (check["name"] == "gateway") return check["detail"] == "1 calls in flight";
-        return false;
-      },
-      1s));
+  REQUIRE(eventually([&] { return gateway_calls_in_flight(edge.admin()) == 1; }, 5s));
 
   edge.process().signal(SIGTERM);
   CHECK(eventually(

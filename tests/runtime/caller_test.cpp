@@ -11,23 +11,14 @@
 
 #include "runtime/calls/caller.hpp"
 #include "runtime/core/error.hpp"
+#include "tests/support/ping.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
 
 namespace {
 
-// What the test callee understands: answers `value`, holds 0 forever, answers a negative
-// value after -value milliseconds.
-struct ping {
-  call_context ctx;
-  int value = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ping& x) {
-  return f(caf::meta::type_name("test.ping"), x.ctx, x.value);
-}
+using test::ping;
 
 using call_atom = caf::atom_constant<caf::atom("call")>;
 using later_atom = caf::atom_constant<caf::atom("later")>;

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/http_client.hpp"
 
 namespace troupe::test {
@@ -76,6 +78,20 @@ void two_node_cluster::start_core() {
   core_ = std::make_unique<troupe_node>(
       std::vector<std::string>{"run", "--topology", topology_, "--node", "core"}, dir_.path(),
       "core-" + std::to_string(++core_starts_), core_options_);
+}
+
+int gateway_calls_in_flight(const std::string& admin) {
+  http_client client{admin};
+  auto health = nlohmann::json::parse(client.get("/health").body, nullptr, false);
+  if (!health.is_object() || !health.contains("checks")) return -1;
+  for (auto& check : health["checks"])
+    if (check["name"] == "gateway") {
+      auto detail = check["detail"].get<std::string>();
+      auto space = detail.find(' ');
+      if (detail.find("calls in flight") == std::string::npos) return -1;
+      return std::stoi(detail.substr(0, space));
+    }
+  return -1;
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
