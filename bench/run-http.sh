@@ -6,6 +6,8 @@
 # drifts of a shared machine hit every row alike; the table shows medians and the median of
 # the per-round ratios to the bare server.
 # Usage: bench/run-http.sh [BUILD_DIR] [SECONDS] [ROUNDS]
+# TROUPE_BEFORE=/path/to/an/older/troupe adds its dev mode as a row, measured in the same
+# alternation, for before/after comparisons of a change.
 set -euo pipefail
 build=${1:-build-bench}
 secs=${2:-10}
@@ -47,6 +49,12 @@ dev_http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
 dev_pid=${pids[-1]}
 create_user "$dev_http"
 url[dev]="http://$dev_http/api/users/bench"
+if [ -n "${TROUPE_BEFORE:-}" ]; then
+  start before "$TROUPE_BEFORE" --http 127.0.0.1:0 --data "$work/before-data"
+  before_http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
+  create_user "$before_http"
+  url[before]="http://$before_http/api/users/bench"
+fi
 core_listen=$(free_port)  # the one fixed port: edge dials it
 cat > "$work/two.json" <<JSON
 {"data_dir": "$work/two-data", "nodes": {
@@ -64,7 +72,9 @@ label[bare]="bare Beast server, answers directly"
 label[runtime]="troupe HTTP server, answers directly"
 label[dev]="troupe dev mode (gateway -> users)"
 label[two]="troupe two nodes (gateway | users)"
+label[before]="troupe dev mode, TROUPE_BEFORE build"
 order=(bare runtime dev two)
+[ -n "${TROUPE_BEFORE:-}" ] && order=(bare runtime before dev two)
 
 # One wrk run: "req/s p50 p99" (latencies as wrk prints them).
 measure() {

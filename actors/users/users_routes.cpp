@@ -1,6 +1,7 @@
 #include "actors/users/users_routes.hpp"
 
 #include "runtime/core/error.hpp"
+#include "runtime/core/json.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/http/route.hpp"
 
@@ -10,8 +11,15 @@ namespace {
 
 using json = nlohmann::json;
 
+http_response with_user(int status, const user& u) {
+  http_response res;
+  res.status = status;
+  res.body = user_body(u);
+  return res;
+}
+
 http_response created(user& u) {
-  auto res = json_response(201, user_json(u));
+  auto res = with_user(201, u);
   res.headers.emplace_back("Location", "/api/users/" + u.id);
   return res;
 }
@@ -40,6 +48,22 @@ caf::expected<create_user> create_user_from_json(const json& body) {
   return cmd;
 }
 
+std::string user_body(const user& u) {
+  // Keys in nlohmann's (sorted) order, so both renderings are the same text.
+  std::string out;
+  out.reserve(64 + u.id.size() + u.name.size() + u.email.size());
+  out += "{\"created_at\":";
+  append_json_string(out, format_utc_ms(u.created_at_ms));
+  out += ",\"email\":";
+  append_json_string(out, u.email);
+  out += ",\"id\":";
+  append_json_string(out, u.id);
+  out += ",\"name\":";
+  append_json_string(out, u.name);
+  out += '}';
+  return out;
+}
+
 json user_json(const user& u) {
   return {{"id", u.id},
           {"name", u.name},
@@ -57,7 +81,7 @@ std::vector<route> users_routes() {
           [](const route_input& in) -> caf::expected<get_user> {
             return get_user{{}, in.param(0)};
           },
-          [](user& u) { return json_response(200, user_json(u)); }),
+          [](user& u) { return with_user(200, u); }),
   };
 }
 

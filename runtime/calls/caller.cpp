@@ -28,6 +28,7 @@ caller::caller(caf::event_based_actor* self, std::shared_ptr<directory_view> vie
       tick_(tick),
       default_budget_(default_budget) {
   seen_epoch_.resize(view_->size());
+  handles_.resize(view_->size());
 }
 
 caller::~caller() {
@@ -50,7 +51,10 @@ caf::error caller::admit(callee to, clock::time_point& deadline, caf::actor& tar
   if (now >= deadline)
     return make_error(errc::deadline_exceeded,
                       "the deadline passed before the call to '" + capability + "' was sent");
-  target = view_->handle(to.slot, &epoch);
+  auto& cached = handles_[to.slot];
+  if (cached.epoch != view_->epoch(to.slot)) cached.handle = view_->handle(to.slot, &cached.epoch);
+  target = cached.handle;
+  epoch = cached.epoch;
   if (!target)
     return make_error(
         errc::unavailable,
@@ -65,32 +69,31 @@ caf::error caller::admit(callee to, clock::time_point& deadline, caf::actor& tar
   return {};
 }
 
-call_context caller::context_for(const call_options& opts) const {
+call_context caller::context_for(call_options&& opts) const {
   call_context ctx;
-  ctx.trace_id = opts.trace_id.empty() ? random_hex(16) : opts.trace_id;
+  ctx.trace_id = opts.trace_id.empty() ? random_hex(16) : std::move(opts.trace_id);
   ctx.span_id = random_hex(8);
   ctx.deadline = opts.deadline;
-  ctx.principal = opts.principal;
+  ctx.principal = std::move(opts.principal);
   ctx.caller = name_;
-  ctx.idempotency_key = opts.idempotency_key;
+  ctx.idempotency_key = std::move(opts.idempotency_key);
   return ctx;
 }
 
-void caller::track(caf::message_id request, callee to, clock::time_point deadline,
-                   std::uint64_t epoch) {
-  auto id = response_id_of(request).integer_value();
-  auto at = deadlines_.emplace(deadline, id).first;
-  pending_.emplace(id, pending_call{to.slot, epoch, at, false});
+caller::key caller::track(caf::message_id request, callee to, clock::time_point deadline,
+                          std::uint64_t epoch) {
+  key k{deadline, response_id_of(request).integer_value()};
+  pending_.emplace(k, pending_call{to.slot, epoch, false});
   if (!ticking_) {
     ticking_ = true;
     self_->delayed_send(self_, tick_, tick_atom::value);
   }
+  return k;
 }
 
-void caller::finish(caf::message_id request) {
-  auto it = pending_.find(response_id_of(request).integer_value());
+void caller::finish(const key& k) {
+  auto it = pending_.find(k);
   if (it == pending_.end()) return;
-  if (!it->second.failing) deadlines_.erase(it->second.deadline);
   view_->release(it->second.slot);
   pending_.erase(it);
 }
@@ -113,29 +116,28 @@ void caller::complete_with(std::uint64_t id, caf::error err) {
 void caller::tick() {
   ticking_ = false;
   auto now = self_->clock().now();
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    auto id = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
-    auto& call = pending_.at(id);
-    call.failing = true;
-    complete_with(id, make_error(errc::outcome_unknown,
-                                 "no answer from '" + view_->name_of(call.slot) +
-                                     "' before the deadline; the call was sent, so its effect may "
-                                     "have happened"));
+  // Expired calls are at the front; those already failing stay until their handler runs.
+  for (auto it = pending_.begin(); it != pending_.end() && it->first.first <= now; ++it) {
+    if (it->second.failing) continue;
+    it->second.failing = true;
+    complete_with(it->first.second,
+                  make_error(errc::outcome_unknown,
+                             "no answer from '" + view_->name_of(it->second.slot) +
+                                 "' before the deadline; the call was sent, so its effect may "
+                                 "have happened"));
   }
   // A handle that changed since a call was sent is gone, and so is that call's answer.
   for (std::size_t slot = 0; slot < seen_epoch_.size(); ++slot) {
     auto current = view_->epoch(slot);
     if (current == seen_epoch_[slot]) continue;
     seen_epoch_[slot] = current;
-    for (auto& [id, call] : pending_) {
+    for (auto& [k, call] : pending_) {
       if (call.slot != slot || call.failing || call.epoch == current) continue;
       call.failing = true;
-      deadlines_.erase(call.deadline);
-      complete_with(id, make_error(errc::outcome_unknown,
-                                   "'" + view_->name_of(slot) +
-                                       "' was lost after the call was sent; its effect may have "
-                                       "happened"));
+      complete_with(k.second, make_error(errc::outcome_unknown,
+                                         "'" + view_->name_of(slot) +
+                                             "' was lost after the call was sent; its effect "
+                                             "may have happened"));
     }
   }
   if (!pending_.empty()) {

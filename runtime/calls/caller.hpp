@@ -27,10 +27,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
-#include <set>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -81,7 +80,7 @@ class caller {
   // `on_reply(Reply&)` with the answer, or `on_error(const caf::error&)` (possibly before
   // call() returns, when the call is refused without being sent).
   template <class Reply, class Message, class OnReply, class OnError>
-  void call(callee to, Message msg, const call_options& opts, OnReply on_reply, OnError on_error);
+  void call(callee to, Message msg, call_options opts, OnReply on_reply, OnError on_error);
 
   // Fails calls whose deadline passed or whose callee's handle changed since they were sent.
   void tick();
@@ -90,20 +89,22 @@ class caller {
   const std::string& name() const { return name_; }
 
  private:
+  // Pending calls in deadline order; the response id makes the key unique. One node per
+  // call, gone when the call ends.
+  using key = std::pair<clock::time_point, std::uint64_t>;
   struct pending_call {
     std::size_t slot;
-    std::uint64_t epoch;  // of the handle it was sent to
-    std::set<std::pair<clock::time_point, std::uint64_t>>::iterator deadline;
+    std::uint64_t epoch;   // of the handle it was sent to
     bool failing = false;  // an outcome was injected; waiting for its handler to run
   };
 
   // Not sent: an error. Sent: the target and its epoch; an unset deadline becomes the default.
   caf::error admit(callee to, clock::time_point& deadline, caf::actor& target,
                    std::uint64_t& epoch);
-  call_context context_for(const call_options& opts) const;
-  void track(caf::message_id id, callee to, clock::time_point deadline, std::uint64_t epoch);
+  call_context context_for(call_options&& opts) const;
+  key track(caf::message_id id, callee to, clock::time_point deadline, std::uint64_t epoch);
   // Ends a call's bookkeeping; every completion, answered or failed, passes here once.
-  void finish(caf::message_id id);
+  void finish(const key& k);
   // Normalizes what a callee (or CAF) answered with into troupe's codes.
   caf::error settle(caf::error err) const;
   // Completes a sent call with `err` through its own response handler: the error is
@@ -116,31 +117,35 @@ class caller {
   std::chrono::milliseconds tick_;
   std::chrono::milliseconds default_budget_;
   bool ticking_ = false;
-  std::unordered_map<std::uint64_t, pending_call> pending_;  // by response id
-  std::set<std::pair<clock::time_point, std::uint64_t>> deadlines_;
+  std::map<key, pending_call> pending_;
   std::vector<std::uint64_t> seen_epoch_;  // per slot, as of the last tick
+  // Per slot: the handle as of `epoch`; re-read from the view (under its lock) only when the
+  // view's epoch moved, so a call costs an atomic load, not a mutex.
+  struct cached_handle {
+    std::uint64_t epoch = ~std::uint64_t{0};
+    caf::actor handle;
+  };
+  std::vector<cached_handle> handles_;
 };
 
 template <class Reply, class Message, class OnReply, class OnError>
-void caller::call(callee to, Message msg, const call_options& opts, OnReply on_reply,
-                  OnError on_error) {
+void caller::call(callee to, Message msg, call_options opts, OnReply on_reply, OnError on_error) {
   caf::actor target;
   std::uint64_t epoch = 0;
   auto deadline = opts.deadline;
   if (auto refused = admit(to, deadline, target, epoch)) return on_error(refused);
-  msg.ctx = context_for(opts);
-  msg.ctx.deadline = deadline;
+  opts.deadline = deadline;
+  msg.ctx = context_for(std::move(opts));
   // No CAF timeout: the caller enforces the deadline (see tick()).
   auto handle = self_->request(target, caf::infinite, std::move(msg));
-  auto id = handle.id();
-  track(id, to, deadline, epoch);
+  auto k = track(handle.id(), to, deadline, epoch);
   handle.then(
-      [this, id, on_reply = std::move(on_reply)](Reply& reply) mutable {
-        finish(id);
+      [this, k, on_reply = std::move(on_reply)](Reply& reply) mutable {
+        finish(k);
         on_reply(reply);
       },
-      [this, id, on_error = std::move(on_error)](caf::error& err) mutable {
-        finish(id);
+      [this, k, on_error = std::move(on_error)](caf::error& err) mutable {
+        finish(k);
         on_error(settle(std::move(err)));
       });
 }

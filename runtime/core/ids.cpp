@@ -6,9 +6,15 @@
 namespace troupe {
 
 std::string random_hex(std::size_t bytes) {
+  std::string out;
+  random_hex(bytes, out);
+  return out;
+}
+
+void random_hex(std::size_t bytes, std::string& out) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
+  out.clear();
   out.reserve(bytes * 2);
   std::uint64_t pool = 0;
   for (std::size_t i = 0; i < bytes; ++i) {
@@ -18,7 +24,6 @@ std::string random_hex(std::size_t bytes) {
     out.push_back(digits[byte >> 4]);
     out.push_back(digits[byte & 0xf]);
   }
-  return out;
 }
 
 }  // namespace troupe

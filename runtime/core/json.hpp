@@ -13,6 +13,10 @@ namespace troupe {
 // answer never fails on bytes a client sent.
 std::string dump_json(const nlohmann::json& value);
 
+// Appends `text` as a JSON string literal (quotes included) to `out`, escaped exactly as
+// dump_json would: for answers rendered straight into a string, without building a tree.
+void append_json_string(std::string& out, std::string_view text);
+
 // The deepest nesting of arrays and objects in `text` (strings and escapes understood),
 // counted without parsing; stops counting at `stop_at`. Lets a caller refuse deeply nested
 // input before a parser builds it.

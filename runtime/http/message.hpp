@@ -40,7 +40,7 @@ struct http_request {
 struct http_response {
   int status = 200;
   std::string body;
-  std::string content_type = "application/json";
+  std::string content_type;  // empty: application/json (no allocation for the usual case)
   std::vector<std::pair<std::string, std::string>> headers;
 };
 

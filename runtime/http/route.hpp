@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -60,42 +61,57 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
                  ToResponse to_response, OnError on_error = &detail::default_error_response) {
   using expected_message = std::invoke_result_t<ToMessage&, const route_input&>;
   using message = typename expected_message::value_type;
+  // What every request on this route shares, and what one request's answer needs: each is
+  // one allocation, however many handlers hold it.
+  struct shape {
+    std::string path;
+    bool json_body;
+    ToMessage to_message;
+    ToResponse to_response;
+    OnError on_error;
+    // A mapping that throws answers its own request with a 500 (detail in the log) instead
+    // of taking the gateway worker, and every request in flight on it, down.
+    http_response failed(const std::exception& e, std::string_view id) const {
+      return error_response(make_error(errc::internal, "route " + path + ": " + e.what()), id);
+    }
+  };
+  struct answer_to {
+    http_reply reply;
+    std::string request_id;
+  };
+  auto how = std::make_shared<const shape>(shape{path, body_limit > 0, std::move(to_message),
+                                                 std::move(to_response), std::move(on_error)});
   route r;
   r.method = method;
   r.path = std::move(path);
   r.body_limit = body_limit;
-  bool json_body = body_limit > 0;
-  // A mapping that throws answers its own request with a 500 (detail in the log) instead of
-  // taking the gateway worker, and every request in flight on it, down.
-  auto failed = [where = r.path](const std::exception& e, std::string_view id) {
-    return error_response(make_error(errc::internal, "route " + where + ": " + e.what()), id);
-  };
-  r.run = [json_body, to_message, to_response, on_error, failed](route_call& call) {
+  r.run = [how](route_call& call) {
     try {
       nlohmann::json body;
-      if (json_body)
+      if (how->json_body)
         if (auto err = parse_json_body(call.request, body))
-          return call.reply(on_error(err, call.request.id));
-      expected_message msg = to_message(route_input{call.request, body});
-      if (!msg) return call.reply(on_error(msg.error(), call.request.id));
+          return call.reply(how->on_error(err, call.request.id));
+      expected_message msg = how->to_message(route_input{call.request, body});
+      if (!msg) return call.reply(how->on_error(msg.error(), call.request.id));
+      auto to = std::make_shared<answer_to>(answer_to{call.reply, std::move(call.request.id)});
       call.calls.template call<Reply>(
-          call.callee, message{std::move(*msg)}, call.options,
-          [reply = call.reply, to_response, failed, id = call.request.id](Reply& answer) {
+          call.callee, message{std::move(*msg)}, std::move(call.options),
+          [how, to](Reply& answer) {
             try {
-              reply(to_response(answer));
+              to->reply(how->to_response(answer));
             } catch (const std::exception& e) {
-              reply(failed(e, id));
+              to->reply(how->failed(e, to->request_id));
             }
           },
-          [reply = call.reply, on_error, failed, id = call.request.id](const caf::error& err) {
+          [how, to](const caf::error& err) {
             try {
-              reply(on_error(err, id));
+              to->reply(how->on_error(err, to->request_id));
             } catch (const std::exception& e) {
-              reply(failed(e, id));
+              to->reply(how->failed(e, to->request_id));
             }
           });
     } catch (const std::exception& e) {
-      call.reply(failed(e, call.request.id));
+      call.reply(how->failed(e, call.request.id));
     }
   };
   return r;

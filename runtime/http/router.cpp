@@ -63,11 +63,11 @@ router::router(std::vector<route> routes) : routes_(std::move(routes)) {
         if (segment.back() != '}' || !valid_param_name(segment.substr(1, segment.size() - 2)))
           throw std::invalid_argument("route '" + r.path +
                                       "': a parameter is a whole segment {name} of [a-z_]");
-        c.segments.emplace_back("{}");
+        c.segments.push_back({true, {}});
       } else {
         if (segment.find_first_of("{}") != std::string_view::npos)
           throw std::invalid_argument("route '" + r.path + "': braces inside a segment");
-        c.segments.emplace_back(segment);
+        c.segments.push_back({false, std::string(segment)});
       }
     }
     for (std::size_t i = 0; i < compiled_.size(); ++i)
@@ -79,28 +79,33 @@ router::router(std::vector<route> routes) : routes_(std::move(routes)) {
   }
 }
 
+bool router::fits(const compiled& c, std::string_view path) {
+  std::size_t start = 1, n = 0;  // after the leading '/'
+  for (;; ++n) {
+    auto slash = path.find('/', start);
+    auto piece = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (n >= c.segments.size()) return false;
+    auto& want = c.segments[n];
+    if (want.parameter ? piece.empty() : piece != want.literal) return false;
+    if (slash == std::string_view::npos) return n + 1 == c.segments.size();
+    start = slash + 1;
+  }
+}
+
 router::match router::find(http_method method, std::string_view path) const {
   match out;
   if (path.empty() || path[0] != '/') return out;
-  auto segments = split_path(path);
-  auto matches = [&](const compiled& c) {
-    if (c.segments.size() != segments.size()) return false;
-    for (std::size_t i = 0; i < segments.size(); ++i)
-      if (c.segments[i] == "{}" ? segments[i].empty() : c.segments[i] != segments[i]) return false;
-    return true;
-  };
   // At the first segment where two templates differ, a literal beats a parameter
   // ("/users/me" before "/users/{id}").
   auto more_specific = [&](const compiled& a, const compiled& b) {
-    for (std::size_t i = 0; i < a.segments.size(); ++i) {
-      bool literal_a = a.segments[i] != "{}", literal_b = b.segments[i] != "{}";
-      if (literal_a != literal_b) return literal_a;
-    }
+    for (std::size_t i = 0; i < a.segments.size(); ++i)
+      if (a.segments[i].parameter != b.segments[i].parameter) return !a.segments[i].parameter;
     return false;
   };
   int best = -1, best_any = -1;  // with the method; with any method
   for (std::size_t i = 0; i < compiled_.size(); ++i) {
-    if (!matches(compiled_[i])) continue;
+    if (!fits(compiled_[i], path)) continue;
     if (best_any < 0 || more_specific(compiled_[i], compiled_[best_any]))
       best_any = static_cast<int>(i);
     if (routes_[i].method == method && (best < 0 || more_specific(compiled_[i], compiled_[best])))
@@ -112,18 +117,22 @@ router::match router::find(http_method method, std::string_view path) const {
     out.kind = match::method_not_allowed;
     out.label = routes_[best_any].path;
     for (std::size_t i = 0; i < compiled_.size(); ++i) {
-      if (!matches(compiled_[i])) continue;
+      if (!fits(compiled_[i], path)) continue;
       std::string name = method_name(routes_[i].method);
       if (out.allow.find(name) == std::string::npos)
         out.allow += (out.allow.empty() ? "" : ", ") + name;
     }
     return out;
   }
-  std::string value;
-  for (std::size_t s = 0; s < segments.size(); ++s) {
-    if (compiled_[best].segments[s] != "{}") continue;
-    if (!decode(segments[s], value)) return match{};
-    out.params.push_back(value);
+  std::size_t start = 1;
+  for (auto& want : compiled_[best].segments) {
+    auto slash = path.find('/', start);
+    auto piece = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    start = slash + 1;
+    if (!want.parameter) continue;
+    out.params.emplace_back();
+    if (!decode(piece, out.params.back())) return match{};
   }
   out.kind = match::found;
   out.index = best;

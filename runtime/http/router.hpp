@@ -44,9 +44,18 @@ class router {
   std::size_t max_body() const { return max_body_; }
 
  private:
-  struct compiled {
-    std::vector<std::string> segments;  // "{}" marks a parameter
+  struct segment {
+    bool parameter = false;
+    std::string literal;  // when not a parameter
+    bool operator==(const segment& o) const {
+      return parameter == o.parameter && literal == o.literal;
+    }
   };
+  struct compiled {
+    std::vector<segment> segments;
+  };
+  // Whether `path` fits `c`, walking both without allocating.
+  static bool fits(const compiled& c, std::string_view path);
   std::vector<route> routes_;
   std::vector<compiled> compiled_;
   std::size_t max_body_ = 0;

@@ -101,7 +101,8 @@ class session : public std::enable_shared_from_this<session> {
     out_.version(version_);
     out_.result(static_cast<unsigned>(res.status));
     out_.set(http::field::server, "troupe");
-    out_.set(http::field::content_type, res.content_type);
+    out_.set(http::field::content_type,
+             res.content_type.empty() ? std::string_view("application/json") : res.content_type);
     for (auto& [key, value] : res.headers) out_.set(key, value);
     out_.set("X-Request-Id", request_id_);
     out_.keep_alive(keep_alive_);
@@ -132,7 +133,7 @@ class session : public std::enable_shared_from_this<session> {
   // refused before it is read.
   void on_header(beast::error_code ec, std::size_t) {
     started_ = clock_type::now();
-    request_id_ = random_hex(16);
+    random_hex(16, request_id_);
     route_label_ = "unmatched";
     method_ = parse_method(parser_->get().method_string());
     if (ec) return on_read(ec, 0);

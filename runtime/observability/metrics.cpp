@@ -1,5 +1,6 @@
 #include "runtime/observability/metrics.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
@@ -34,10 +35,37 @@ struct metrics::impl {
           .Name("http_accept_pauses_total")
           .Help("Times a listener stopped accepting: connection cap or descriptor limit reached")
           .Register(*registry);
-  // Family::Add costs ~100 ns and a lock; cache the series per label set.
+  // Family::Add costs ~100 ns and a lock; the series are cached per label set, shared here
+  // under a lock and per thread without one.
   std::mutex mtx;
   std::unordered_map<std::string, std::pair<prometheus::Counter*, prometheus::Histogram*>> series;
+  std::uint64_t instance = next_instance++;
+  static inline std::atomic<std::uint64_t> next_instance{1};
 };
+
+namespace {
+
+// What a thread remembers of a series: which metrics object, which labels (by address).
+struct series_key {
+  std::uint64_t instance;
+  const char* method;
+  const char* route;
+  std::size_t route_size;
+  int status;
+  bool operator==(const series_key& o) const {
+    return instance == o.instance && method == o.method && route == o.route &&
+           route_size == o.route_size && status == o.status;
+  }
+};
+
+struct series_key_hash {
+  std::size_t operator()(const series_key& k) const {
+    auto h = std::hash<const void*>{}(k.route) ^ (std::hash<const void*>{}(k.method) << 1);
+    return h ^ (static_cast<std::size_t>(k.status) << 7) ^ (k.instance << 17);
+  }
+};
+
+}  // namespace
 
 metrics::metrics() : impl_(std::make_unique<impl>()) {}
 metrics::~metrics() = default;
@@ -48,6 +76,15 @@ prometheus::Registry& metrics::registry() {
 
 void metrics::observe_http(std::string_view method, std::string_view route, int status,
                            double seconds) {
+  thread_local std::unordered_map<
+      series_key, std::pair<prometheus::Counter*, prometheus::Histogram*>, series_key_hash>
+      known;
+  series_key fast{impl_->instance, method.data(), route.data(), route.size(), status};
+  if (auto hit = known.find(fast); hit != known.end()) {
+    hit->second.first->Increment();
+    hit->second.second->Observe(seconds);
+    return;
+  }
   std::string key;
   key.reserve(method.size() + route.size() + 6);
   key.append(method).append(" ").append(route).append(" ").append(std::to_string(status));
@@ -69,6 +106,9 @@ void metrics::observe_http(std::string_view method, std::string_view route, int 
     }
     s = it->second;
   }
+  // Bounded even if a caller broke the contract and passed labels at changing addresses.
+  if (known.size() >= 4096) known.clear();
+  known.emplace(fast, s);
   s.first->Increment();
   s.second->Observe(seconds);
 }

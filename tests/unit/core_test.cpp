@@ -1,6 +1,8 @@
 // runtime/core: the plain pieces every layer uses.
 #include <catch2/catch.hpp>
 
+#include <ctime>
+#include <random>
 #include <set>
 
 #include <caf/make_message.hpp>
@@ -77,7 +79,20 @@ TEST_CASE("times print as ISO 8601 UTC with milliseconds") {
   CHECK(format_utc_ms(1764169200123) == "2025-11-26T15:00:00.123Z");
   CHECK(format_utc_ms(0) == "1970-01-01T00:00:00.000Z");
   CHECK(format_utc_ms(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(format_utc_ms(951782400000) == "2000-02-29T00:00:00.000Z");  // a leap day
   CHECK(unix_now_ms() > 1764169200123);
+  // Against the C library, over centuries, leap years and every millisecond digit.
+  std::mt19937_64 rng{11};
+  for (int i = 0; i < 20000; ++i) {
+    auto ms = static_cast<std::int64_t>(rng() % 7'000'000'000'000ULL) - 1'000'000'000'000;
+    auto secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(((ms % 1000) + 1000) % 1000));
+    REQUIRE(format_utc_ms(ms) == buf);
+  }
 }
 
 TEST_CASE("JSON nesting depth is measured without parsing, strings understood") {
@@ -171,4 +186,56 @@ TEST_CASE("addresses parse as host:port") {
   CHECK_FALSE(parse_address("h:"));
   CHECK_FALSE(parse_address("h:-1"));
   CHECK_FALSE(parse_address("h:65536"));
+}
+
+TEST_CASE("JSON strings written directly match what dump_json writes") {
+  std::mt19937 rng{7};
+  auto check_same = [](const std::string& text) {
+    std::string direct;
+    append_json_string(direct, text);
+    CHECK(direct == dump_json(nlohmann::json(text)));
+  };
+  for (auto text : {"", "plain", "quote \" and \\ backslash", "tab\tnewline\nbell\x07",
+                    "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"})
+    check_same(text);
+  // Random valid UTF-8 (code points of every length, controls and quotes included).
+  for (int round = 0; round < 2000; ++round) {
+    nlohmann::json::string_t text;
+    for (int i = 0; i < 12; ++i) {
+      std::uint32_t cp = rng() % 4 == 0 ? rng() % 0x80 : rng() % 0x110000;
+      if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0x41;
+      if (cp < 0x80) {
+        text += static_cast<char>(cp);
+      } else if (cp < 0x800) {
+        text += static_cast<char>(0xC0 | (cp >> 6));
+        text += static_cast<char>(0x80 | (cp & 0x3F));
+      } else if (cp < 0x10000) {
+        text += static_cast<char>(0xE0 | (cp >> 12));
+        text += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        text += static_cast<char>(0x80 | (cp & 0x3F));
+      } else {
+        text += static_cast<char>(0xF0 | (cp >> 18));
+        text += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        text += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        text += static_cast<char>(0x80 | (cp & 0x3F));
+      }
+    }
+    check_same(text);
+  }
+  // Bytes that are not UTF-8 still make valid JSON, each replaced by U+FFFD.
+  for (int round = 0; round < 2000; ++round) {
+    std::string bytes;
+    for (int i = 0; i < 10; ++i) bytes += static_cast<char>(rng() % 256);
+    std::string direct;
+    append_json_string(direct, bytes);
+    auto parsed = nlohmann::json::parse(direct, nullptr, false);
+    REQUIRE(parsed.is_string());
+  }
+  std::string lone;
+  append_json_string(lone,
+                     "a\xff"
+                     "b");
+  CHECK(lone ==
+        "\"a\xEF\xBF\xBD"
+        "b\"");
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/users/users_routes.hpp"
+#include "runtime/core/json.hpp"
 #include "runtime/http/admin.hpp"
 #include "runtime/http/json_io.hpp"
 #include "runtime/http/router.hpp"
@@ -200,7 +201,10 @@ TEST_CASE("bodies nested too deeply or not JSON are invalid_json") {
 }
 
 TEST_CASE("a user renders as JSON with an ISO-8601 creation time") {
-  auto body = users::user_json({"a", "A", "a@b.co", 1764169200123});
+  users::user u{"a", "Zoë \"Z\"", "a@b.co", 1764169200123};
+  auto body = users::user_json(u);
   CHECK(body["id"] == "a");
   CHECK(body["created_at"] == "2025-11-26T15:00:00.123Z");
+  // The direct rendering every read answers with is the same text.
+  CHECK(users::user_body(u) == dump_json(body));
 }
