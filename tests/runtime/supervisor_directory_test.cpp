@@ -150,7 +150,8 @@ TEST_CASE("a capability that keeps crashing is given up and reported failed") {
   CHECK_FALSE(report[0].ok);
   CHECK(report[0].detail.find("failed") != std::string::npos);
   CHECK(*toy.spawns == 3);
-  CHECK_FALSE(toy.view->handle(0));
+  // The supervisor tells the directory asynchronously: wait for the view to say so.
+  await_handle(*toy.view, [](auto& h) { return h == nullptr; });
   CHECK(toy.view->why_unavailable(0).find("restarting or failed") != std::string::npos);
   self->request(toy.dir, 5s, lookup_atom::value, std::string("toy"), false)
       .receive([](caf::strong_actor_ptr&) { FAIL("a failed capability was handed out"); },
