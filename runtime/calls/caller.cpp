@@ -56,10 +56,9 @@ caf::error caller::admit(callee to, clock::time_point& deadline, caf::actor& tar
   target = cached.handle;
   epoch = cached.epoch;
   if (!target)
-    return make_error(
-        errc::unavailable,
-        "capability '" + capability + "' is unavailable: " + view_->why_unavailable(to.slot), {},
-        1s);
+    // Why (a node's address, a connect error) is for operators, on the admin /ready; this
+    // error may reach an HTTP client, so it names the capability only.
+    return make_error(errc::unavailable, "capability '" + capability + "' is unavailable", {}, 1s);
   if (!view_->try_acquire(to.slot))
     return make_error(errc::unavailable,
                       "capability '" + capability + "' already has " +

@@ -49,6 +49,7 @@ TEST_CASE("losing the users node gives 503 at once and recovers without a manual
     CHECK(r.status == 503);
     CHECK(json::parse(r.body)["error"]["code"] == "unavailable");
     CHECK(r.headers.at("retry-after") == "1");
+    CHECK(r.body.find("127.0.0.1") == std::string::npos);  // no internal addresses
     CHECK(std::chrono::steady_clock::now() - t0 < 1s);
   }
 
