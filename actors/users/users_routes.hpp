@@ -26,7 +26,8 @@ caf::expected<create_user> create_user_from_json(const nlohmann::json& body);
 
 // {"created_at":"2026-11-26T15:00:00.000Z","email":...,"id":...,"name":...}
 nlohmann::json user_json(const user& u);
-// The same text as dump_json(user_json(u)), written straight into a string: this is every
+// The same text as dump_json(user_json(u)) (stored users are valid UTF-8: they came in as
+// JSON), written straight into a string: this is every
 // read's answer, and building a JSON tree for it cost more than the rest of the route.
 std::string user_body(const user& u);
 

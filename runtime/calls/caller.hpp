@@ -135,10 +135,20 @@ void caller::call(callee to, Message msg, call_options opts, OnReply on_reply, O
   auto deadline = opts.deadline;
   if (auto refused = admit(to, deadline, target, epoch)) return on_error(refused);
   opts.deadline = deadline;
+  // Admitted but never tracked (something below threw): the slot goes back.
+  struct release_unless_tracked {
+    directory_view& view;
+    std::size_t slot;
+    bool tracked = false;
+    ~release_unless_tracked() {
+      if (!tracked) view.release(slot);
+    }
+  } guard{*view_, to.slot};
   msg.ctx = context_for(std::move(opts));
   // No CAF timeout: the caller enforces the deadline (see tick()).
   auto handle = self_->request(target, caf::infinite, std::move(msg));
   auto k = track(handle.id(), to, deadline, epoch);
+  guard.tracked = true;
   handle.then(
       [this, k, on_reply = std::move(on_reply)](Reply& reply) mutable {
         finish(k);

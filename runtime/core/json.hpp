@@ -13,8 +13,10 @@ namespace troupe {
 // answer never fails on bytes a client sent.
 std::string dump_json(const nlohmann::json& value);
 
-// Appends `text` as a JSON string literal (quotes included) to `out`, escaped exactly as
-// dump_json would: for answers rendered straight into a string, without building a tree.
+// Appends `text` as a JSON string literal (quotes included) to `out`: for answers rendered
+// straight into a string, without building a tree. Valid UTF-8 comes out exactly as dump_json
+// writes it; each byte that is not part of valid UTF-8 becomes U+FFFD (dump_json replaces a
+// whole broken sequence by one), so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view text);
 
 // The deepest nesting of arrays and objects in `text` (strings and escapes understood),

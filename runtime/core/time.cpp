@@ -38,6 +38,10 @@ void put_digits(char*& out, std::int64_t value, int width) {
 std::string format_utc_ms(std::int64_t unix_ms) {
   // Written digit by digit: this runs for every rendered timestamp, and strftime with
   // snprintf cost more than the rest of a user's JSON.
+  // ISO 8601's four-digit years only (0000-01-01 to 9999-12-31), checked before any
+  // arithmetic so that no input can overflow it.
+  constexpr std::int64_t first_ms = -62'167'219'200'000, last_ms = 253'402'300'799'999;
+  if (unix_ms < first_ms || unix_ms > last_ms) return std::to_string(unix_ms) + "ms";
   auto days = unix_ms >= 0 ? unix_ms / 86'400'000 : (unix_ms - 86'399'999) / 86'400'000;
   auto in_day = unix_ms - days * 86'400'000;
   std::int64_t year;
@@ -45,7 +49,6 @@ std::string format_utc_ms(std::int64_t unix_ms) {
   civil_from_days(days, year, month, day);
   char buf[32];
   char* out = buf;
-  if (year < 0 || year > 9999) return std::to_string(unix_ms) + "ms";  // outside ISO 8601 basic
   put_digits(out, year, 4);
   *out++ = '-';
   put_digits(out, month, 2);

@@ -86,6 +86,7 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
   r.path = std::move(path);
   r.body_limit = body_limit;
   r.run = [how](route_call& call) {
+    std::shared_ptr<answer_to> to;  // holds the request id once it moves
     try {
       nlohmann::json body;
       if (how->json_body)
@@ -93,7 +94,7 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
           return call.reply(how->on_error(err, call.request.id));
       expected_message msg = how->to_message(route_input{call.request, body});
       if (!msg) return call.reply(how->on_error(msg.error(), call.request.id));
-      auto to = std::make_shared<answer_to>(answer_to{call.reply, std::move(call.request.id)});
+      to = std::make_shared<answer_to>(answer_to{call.reply, std::move(call.request.id)});
       call.calls.template call<Reply>(
           call.callee, message{std::move(*msg)}, std::move(call.options),
           [how, to](Reply& answer) {
@@ -111,7 +112,7 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
             }
           });
     } catch (const std::exception& e) {
-      call.reply(how->failed(e, call.request.id));
+      call.reply(how->failed(e, to ? to->request_id : call.request.id));
     }
   };
   return r;
