@@ -35,8 +35,8 @@ using namespace std::chrono_literals;
 
 class node_config : public caf::actor_system_config {
  public:
-  explicit node_config(const std::vector<capability>& known) {
-    configure_node_system(*this, known);
+  node_config(const std::vector<capability>& known, int scheduler) {
+    configure_node_system(*this, known, scheduler);
   }
 };
 
@@ -44,10 +44,6 @@ class node_config : public caf::actor_system_config {
 constexpr std::chrono::milliseconds shutdown_grace{10000};
 // How long local capabilities may take to start before the node gives up (exit 3).
 constexpr std::chrono::seconds start_limit{20};
-
-int scheduler_threads() {
-  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-}
 
 const capability* find_capability(const std::vector<capability>& known, const std::string& name) {
   for (auto& cap : known)
@@ -135,7 +131,16 @@ std::string failing(const readiness& r) {
 
 }  // namespace
 
-void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known) {
+thread_plan plan_threads(bool serves_http) {
+  auto cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  thread_plan plan;
+  plan.http_io = serves_http ? std::max(1, cores / 2) : 0;
+  plan.scheduler = std::max(1, cores - plan.http_io);
+  return plan;
+}
+
+void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known,
+                           int scheduler) {
   cfg.load<caf::io::middleman>();
   cfg.add_error_category(error_category, render_error);
   cfg.add_message_type<call_context>("troupe.call_context");
@@ -145,7 +150,8 @@ void configure_node_system(caf::actor_system_config& cfg, const std::vector<capa
   // Every node registers every capability's types: interface names must match everywhere.
   for (auto& cap : known)
     if (cap.register_types) cap.register_types(cfg);
-  cfg.set("scheduler.max-threads", static_cast<std::int64_t>(scheduler_threads()));
+  if (scheduler <= 0) scheduler = plan_threads(false).scheduler;
+  cfg.set("scheduler.max-threads", static_cast<std::int64_t>(scheduler));
   // Without heartbeats a silently stopped peer (no TCP reset) is never noticed. Both
   // settings must be the same on every node.
   cfg.set("middleman.heartbeat-interval", caf::timespan{500ms});
@@ -170,7 +176,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto stopping = std::make_shared<std::atomic<bool>>(false);
   auto escalated = std::make_shared<escalation>();
   shutdown_watchdog watchdog;  // destroyed after the actor system, i.e. when shutdown is done
-  node_config cfg{known};
+  auto threads = plan_threads(node.http && plan.entry);
+  node_config cfg{known, threads.scheduler};
   caf::actor_system sys{cfg};
 
   auto directory = spawn_directory(sys, {node.name, node.capabilities, plan.remote, view});
@@ -187,7 +194,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     ctx.view = view;
     ctx.calls = topo.calls.at(cap->name);
     if (cap == plan.entry) ctx.routes = routes;
-    ctx.scheduler_threads = scheduler_threads();
+    ctx.scheduler_threads = threads.scheduler;
     ctx.node_metrics = &node_metrics;
     if (cap->has_database) databases.push_back({cap->name + ".db", ctx.database_path});
     auto start = [cap, ctx] { return cap->spawn(ctx); };
@@ -293,10 +300,9 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
                                       req.id, {}, 1s));
         caf::anon_send(target, http_exchange{std::move(req), std::move(reply)});
       };
-      auto io_threads = std::max(1u, std::thread::hardware_concurrency() / 2);
       api_server = std::make_unique<http_server>(
           *node.http, make_api_service(endpoints, !node.admin, routes, forward), limits,
-          &node_metrics, "api", static_cast<int>(io_threads));
+          &node_metrics, "api", threads.http_io);
     }
   } catch (const std::exception& e) {
     log_error("node", e.what());

@@ -19,10 +19,21 @@ struct node_options {
   std::optional<std::string> data_override;  // --data
 };
 
+// How a node splits this machine's cores: an HTTP entry's node gives half of them to Beast's
+// I/O threads and the rest to CAF's scheduler, so the two do not oversubscribe the cores;
+// any other node gives all of them to the scheduler. At least one of each.
+struct thread_plan {
+  int http_io = 0;
+  int scheduler = 1;
+};
+thread_plan plan_threads(bool serves_http);
+
 // Prepares an actor system config as every node does: middleman, troupe's error category,
-// the runtime's and every capability's message types (same names everywhere), scheduler
-// threads for this machine, middleman heartbeats. Tools that talk to nodes use it too.
-void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known);
+// the runtime's and every capability's message types (same names everywhere), `scheduler`
+// threads (0: as for a node without HTTP), middleman heartbeats. Tools that talk to nodes
+// use it too.
+void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known,
+                           int scheduler = 0);
 
 // Runs one node until SIGINT or SIGTERM (which the caller must have blocked in every thread,
 // see block_stop_signals). The ready line is printed, and /ready answers 200, only once every
