@@ -52,9 +52,8 @@ caf::error caller::admit(callee to, clock::time_point& deadline, caf::actor& tar
     return make_error(errc::deadline_exceeded,
                       "the deadline passed before the call to '" + capability + "' was sent");
   auto& cached = handles_[to.slot];
-  if (cached.epoch != view_->epoch(to.slot)) cached.handle = view_->handle(to.slot, &cached.epoch);
-  target = cached.handle;
-  epoch = cached.epoch;
+  target = cached.get(*view_, to.slot);
+  epoch = cached.epoch();
   if (!target)
     // Why (a node's address, a connect error) is for operators, on the admin /ready; this
     // error may reach an HTTP client, so it names the capability only.

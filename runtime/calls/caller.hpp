@@ -118,14 +118,8 @@ class caller {
   std::chrono::milliseconds default_budget_;
   bool ticking_ = false;
   std::map<key, pending_call> pending_;
-  std::vector<std::uint64_t> seen_epoch_;  // per slot, as of the last tick
-  // Per slot: the handle as of `epoch`; re-read from the view (under its lock) only when the
-  // view's epoch moved, so a call costs an atomic load, not a mutex.
-  struct cached_handle {
-    std::uint64_t epoch = ~std::uint64_t{0};
-    caf::actor handle;
-  };
-  std::vector<cached_handle> handles_;
+  std::vector<std::uint64_t> seen_epoch_;               // per slot, as of the last tick
+  std::vector<directory_view::cached_handle> handles_;  // per slot
 };
 
 template <class Reply, class Message, class OnReply, class OnError>

@@ -57,6 +57,28 @@ class directory_view {
   }
   int max_in_flight() const { return max_in_flight_; }
 
+  // One reader's copy of a slot's handle, re-read (under the slot's lock) only when the
+  // slot's epoch moved, so reading costs one atomic load. Not thread-safe: one per reader
+  // (an actor's state, a thread_local).
+  class cached_handle {
+   public:
+    const caf::actor& get(const directory_view& view, std::size_t slot) {
+      if (view_ != &view || slot_ != slot || epoch_ != view.epoch(slot)) {
+        handle_ = view.handle(slot, &epoch_);
+        view_ = &view;
+        slot_ = slot;
+      }
+      return handle_;
+    }
+    std::uint64_t epoch() const { return epoch_; }  // of the handle get() returned last
+
+   private:
+    const directory_view* view_ = nullptr;
+    std::size_t slot_ = 0;
+    std::uint64_t epoch_ = 0;
+    caf::actor handle_;
+  };
+
   // Writing: the directory actor only. A null handle means unavailable for `why`. The epoch
   // changes only when the handle does.
   void set(std::size_t slot, caf::actor handle, std::string why);

@@ -89,10 +89,9 @@ class session : public std::enable_shared_from_this<session> {
     for (auto& [key, value] : res.headers) sane = sane && valid_header(key, value);
     if (!sane) {
       // Never let a handler's bytes split or smuggle headers; the detail stays in the log.
-      log_error("http", "request " + request_id_ + ": refused to send a response with status " +
-                            std::to_string(res.status) + " or an invalid header value");
-      res = error_response(errc::internal,
-                           "internal error; the server log has the details under this request id",
+      res = error_response(make_error(errc::internal, "refused to send a response with status " +
+                                                          std::to_string(res.status) +
+                                                          " or an invalid header value"),
                            request_id_);
     }
     // 204 and 304 have no body by definition (Beast refuses to frame one).
@@ -149,14 +148,16 @@ class session : public std::enable_shared_from_this<session> {
     head.request_id = request_id_;
     admission_ = cfg_->service.admit(head);
     route_label_ = admission_.route_label;
+    // A client that sent "Expect: 100-continue" waits for our go-ahead before the body
+    // (curl waits a second, then sends anyway).
+    bool expects_go_ahead = beast::iequals(msg[http::field::expect], "100-continue");
     if (admission_.refusal) {
-      // A small body is read and dropped so the connection stays usable; a large or chunked
-      // one is not read at all: answer, then close with a lingering drain.
-      bool expects_go_ahead = beast::iequals(msg[http::field::expect], "100-continue");
+      // A small body is read and dropped so the connection stays usable (on_read answers
+      // with the refusal); a large, chunked or not yet sent one is not read at all: answer,
+      // then close with a lingering drain.
       if (head.has_body && head.content_length && *head.content_length <= max_discard_bytes &&
           !expects_go_ahead) {
         parser_->body_limit(*head.content_length);
-        refused_ = std::move(admission_.refusal);
         return read_body();
       }
       keep_alive_ = msg.keep_alive() && !head.has_body;
@@ -164,9 +165,7 @@ class session : public std::enable_shared_from_this<session> {
       return write(std::move(*admission_.refusal));
     }
     parser_->body_limit(admission_.body_limit);
-    // A client that sent "Expect: 100-continue" waits for our go-ahead before the body
-    // (curl waits a second, then sends anyway).
-    if (beast::iequals(msg[http::field::expect], "100-continue")) {
+    if (expects_go_ahead) {
       interim_ = {};
       interim_.version(version_);
       interim_.result(http::status::continue_);
@@ -208,11 +207,7 @@ class session : public std::enable_shared_from_this<session> {
     }
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
-    if (refused_) {
-      auto refusal = std::move(*refused_);
-      refused_.reset();
-      return write(std::move(refusal));
-    }
+    if (admission_.refusal) return write(std::move(*admission_.refusal));
     http_request req;
     req.method = method_;
     req.target = std::string(msg.target());
@@ -294,7 +289,6 @@ class session : public std::enable_shared_from_this<session> {
   std::string request_id_;
   http_method method_ = http_method::other;
   admission admission_;
-  std::optional<http_response> refused_;        // answer once the (small) body is read and dropped
   std::string_view route_label_ = "unmatched";  // owned by the service's router or a literal
   unsigned version_ = 11;
   bool keep_alive_ = true;

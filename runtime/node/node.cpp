@@ -285,16 +285,9 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       auto entry_slot = *view->index_of(plan.entry->name);
       auto entry_name = plan.entry->name;
       auto forward = [view, entry_slot, entry_name](http_request&& req, http_reply reply) {
-        // The handle per I/O thread, re-read under the view's lock only when it changed (the
-        // epoch moved): a request costs an atomic load here, not a mutex.
-        thread_local const directory_view* cached_view = nullptr;
-        thread_local std::uint64_t cached_epoch = 0;
-        thread_local caf::actor cached_target;
-        if (cached_view != view.get() || cached_epoch != view->epoch(entry_slot)) {
-          cached_target = view->handle(entry_slot, &cached_epoch);
-          cached_view = view.get();
-        }
-        auto& target = cached_target;
+        // One copy per I/O thread: a request costs an atomic load here, not a mutex.
+        thread_local directory_view::cached_handle entry;
+        auto& target = entry.get(*view, entry_slot);
         if (!target)
           return reply(error_response(errc::unavailable, "'" + entry_name + "' is restarting",
                                       req.id, {}, 1s));

@@ -12,6 +12,7 @@
 #include "runtime/calls/caller.hpp"
 #include "runtime/core/error.hpp"
 #include "tests/support/ping.hpp"
+#include "tests/support/process.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -77,15 +78,6 @@ caf::behavior client(caf::stateful_actor<client_state>* self, std::shared_ptr<di
                                  self->state.unexpected);
       },
   };
-}
-
-bool eventually_true(const std::function<bool()>& condition) {
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 struct fixture {
@@ -176,7 +168,7 @@ TEST_CASE("beyond the in-flight bound a call is refused at once with a retry hin
 TEST_CASE("a handle that changes under a call fails it as outcome_unknown, fast") {
   fixture fx;
   fx.call(0, 60000);  // held by the callee
-  REQUIRE(eventually_true([&] { return fx.view->in_flight(0) == 1; }));
+  REQUIRE(test::eventually([&] { return fx.view->in_flight(0) == 1; }, 5s, 1ms));
   auto replacement = fx.sys.spawn(callee, 0);
   auto t0 = std::chrono::steady_clock::now();
   fx.view->set(0, replacement, "");  // what the directory does when a node is lost and back

@@ -140,10 +140,7 @@ TEST_CASE(
       "test",           1};
   std::vector<std::unique_ptr<test::raw_connection>> idle;
   for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<test::raw_connection>(where(server)));
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (server.open_connections() < 3 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
-  REQUIRE(server.open_connections() == 3);
+  REQUIRE(test::eventually([&] { return server.open_connections() == 3; }, 5s, 1ms));
   // The fourth client gets through the kernel's backlog but is not accepted...
   test::raw_connection waiting{where(server)};
   waiting.send("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");

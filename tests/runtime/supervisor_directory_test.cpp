@@ -88,14 +88,10 @@ struct fixture {
 
 // Waits (up to 5 s) until the view's handle for slot 0 satisfies `accept`; returns it.
 caf::actor await_handle(const directory_view& view, std::function<bool(const caf::actor&)> accept) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto h = view.handle(0);
-    if (accept(h)) return h;
-    std::this_thread::sleep_for(2ms);
-  }
-  FAIL("no matching handle in the directory view within 5 s");
-  return nullptr;
+  caf::actor h;
+  if (!test::eventually([&] { return accept(h = view.handle(0)); }, 5s, 2ms))
+    FAIL("no matching handle in the directory view within 5 s");
+  return h;
 }
 
 health_report health_of(caf::scoped_actor& self, caf::actor sup) {

@@ -94,13 +94,4 @@ int gateway_calls_in_flight(const std::string& admin) {
   return -1;
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
-}
-
 }  // namespace troupe::test

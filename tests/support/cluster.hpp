@@ -63,7 +63,4 @@ std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
 // ("host:port"); -1 when it does not say.
 int gateway_calls_in_flight(const std::string& admin);
 
-// Polls `condition` every 20 ms until it holds or `deadline` passes; returns its last value.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline);
-
 }  // namespace troupe::test

@@ -145,6 +145,16 @@ int child_process::wait(std::chrono::milliseconds deadline) {
   return status_;
 }
 
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline,
+                std::chrono::milliseconds every) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(every);
+  }
+}
+
 command_result run_command(std::vector<std::string> args, std::chrono::milliseconds deadline) {
   temp_dir dir;
   child_process p{std::move(args), "", dir.file("cmd")};

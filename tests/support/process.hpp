@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,10 @@ struct command_result {
   std::string out;
   std::string err;
 };
+
+// Polls `condition` every `every` until it holds or `deadline` passes; returns its last value.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline,
+                std::chrono::milliseconds every = std::chrono::milliseconds{20});
 
 // Runs a command to completion (bounded by `deadline`).
 command_result run_command(std::vector<std::string> args, std::chrono::milliseconds deadline);
