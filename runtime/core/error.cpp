@@ -29,6 +29,12 @@ constexpr table_row table[] = {
     {errc::unsupported_media_type, "unsupported_media_type", 415},
     {errc::headers_too_large, "headers_too_large", 431},
     {errc::not_implemented, "not_implemented", 501},
+    {errc::conflict, "conflict", 409},
+    {errc::out_of_stock, "out_of_stock", 409},
+    {errc::payment_declined, "payment_declined", 402},
+    {errc::unknown_customer, "unknown_customer", 404},
+    {errc::idempotency_key_reused, "idempotency_key_reused", 422},
+    {errc::compensated, "compensated", 409},
 };
 
 const table_row* find_row(std::uint8_t code) {
@@ -54,6 +60,23 @@ caf::error make_error(errc code, std::string message, std::string field,
   return caf::error{static_cast<std::uint8_t>(code), error_category,
                     caf::make_message(std::move(message), std::move(field),
                                       static_cast<std::int64_t>(retry_after.count()))};
+}
+
+bool is_rejection(errc code) {
+  switch (code) {
+    case errc::invalid_argument:
+    case errc::not_found:
+    case errc::already_exists:
+    case errc::conflict:
+    case errc::out_of_stock:
+    case errc::payment_declined:
+    case errc::unknown_customer:
+    case errc::idempotency_key_reused:
+    case errc::compensated:
+      return true;
+    default:
+      return false;
+  }
 }
 
 int http_status(errc code) {

@@ -28,7 +28,17 @@ enum class errc : std::uint8_t {
   unsupported_media_type,  // 415
   headers_too_large,       // 431
   not_implemented,         // 501 an HTTP method troupe does not serve
+  conflict,                // 409 the command does not fit the entity's state
+  out_of_stock,            // 409 a reservation asked for more than is available
+  payment_declined,        // 402 the card processor refused the charge
+  unknown_customer,        // 404 an order names a customer that does not exist
+  idempotency_key_reused,  // 422 an Idempotency-Key came back with a different request
+  compensated,             // 409 a saga step arrived after its compensation: nothing done
 };
+
+// Rejections are answers about the business, not failures of the call: a saga compensates
+// on them and never retries them.
+bool is_rejection(errc code);
 
 inline constexpr caf::atom_value error_category = caf::atom("troupe");
 

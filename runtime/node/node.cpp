@@ -18,6 +18,7 @@
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/call_context.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/events/subscription.hpp"
 #include "runtime/http/admin.hpp"
 #include "runtime/http/exchange.hpp"
 #include "runtime/http/json_io.hpp"
@@ -147,6 +148,7 @@ void configure_node_system(caf::actor_system_config& cfg, const std::vector<capa
   cfg.add_message_type<health_check>("troupe.health_check");
   cfg.add_message_type<health_report>("troupe.health_report");
   cfg.add_message_type<readiness>("troupe.readiness");
+  events::register_event_types(cfg);
   // Every node registers every capability's types: interface names must match everywhere.
   for (auto& cap : known)
     if (cap.register_types) cap.register_types(cfg);

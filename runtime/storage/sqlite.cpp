@@ -60,6 +60,29 @@ std::int64_t statement::int64(int column) const {
   return sqlite3_column_int64(stmt_, column);
 }
 
+bool statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+statement& statement::bind_blob(int index, const std::vector<char>& bytes) {
+  auto rc = sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()),
+                              SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) raise(db_, rc, "bind");
+  return *this;
+}
+
+std::vector<char> statement::blob(int column) const {
+  auto p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column));
+  return p ? std::vector<char>(p, p + n) : std::vector<char>{};
+}
+
+statement& statement::bind_null(int index) {
+  auto rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) raise(db_, rc, "bind");
+  return *this;
+}
+
 void statement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
@@ -134,29 +157,51 @@ statement& database::prepare(const std::string& sql) {
   return *it->second;
 }
 
-int database::schema_version() {
-  exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
-  auto& q = prepare("SELECT version FROM schema_version LIMIT 1");
+int database::schema_version(const std::string& component) {
+  exec(
+      "CREATE TABLE IF NOT EXISTS schema_versions(component TEXT PRIMARY KEY, "
+      "version INTEGER NOT NULL)");
+  // Files written before components had names keep their version as the "main" component.
+  auto& legacy =
+      prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  bool has_legacy = legacy.step();
+  legacy.reset();
+  if (has_legacy) {
+    transaction tx{*this};
+    exec(
+        "INSERT OR IGNORE INTO schema_versions(component, version) "
+        "SELECT 'main', version FROM schema_version LIMIT 1");
+    exec("DROP TABLE schema_version");
+    tx.commit();
+  }
+  auto& q = prepare("SELECT version FROM schema_versions WHERE component = ?1");
+  q.bind(1, component);
   int version = q.step() ? static_cast<int>(q.int64(0)) : 0;
   q.reset();
   return version;
 }
 
-void database::migrate(const std::vector<std::string>& migrations) {
-  auto version = schema_version();
+void database::migrate(const std::string& component, const std::vector<std::string>& migrations) {
+  auto version = schema_version(component);
   if (version > static_cast<int>(migrations.size()))
-    throw error(0, path_ + ": schema version " + std::to_string(version) +
-                       " is newer than this binary knows (" + std::to_string(migrations.size()) +
+    throw error(0, path_ + ": schema version " + std::to_string(version) + " of '" + component +
+                       "' is newer than this binary knows (" + std::to_string(migrations.size()) +
                        ")");
   for (auto i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
     transaction tx{*this};
     exec(migrations[i]);
-    exec("DELETE FROM schema_version");
-    prepare("INSERT INTO schema_version(version) VALUES (?1)")
-        .bind(1, static_cast<std::int64_t>(i + 1))
+    prepare(
+        "INSERT INTO schema_versions(component, version) VALUES (?1, ?2) "
+        "ON CONFLICT(component) DO UPDATE SET version = excluded.version")
+        .bind(1, component)
+        .bind(2, static_cast<std::int64_t>(i + 1))
         .run();
     tx.commit();
   }
+}
+
+std::int64_t database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
 }
 
 std::string database::check() {
@@ -183,6 +228,30 @@ transaction::~transaction() {
 void transaction::commit() {
   db_.exec("COMMIT");
   done_ = true;
+}
+
+savepoint::savepoint(database& db) : db_(db) {
+  db_.exec("SAVEPOINT troupe_request");
+}
+
+savepoint::~savepoint() {
+  if (!done_) {
+    try {
+      db_.exec("ROLLBACK TO troupe_request");
+      db_.exec("RELEASE troupe_request");
+    } catch (...) {
+      // the enclosing transaction's rollback undoes it anyway
+    }
+  }
+}
+
+void savepoint::release() {
+  db_.exec("RELEASE troupe_request");
+  done_ = true;
+}
+
+bool database::in_transaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
 }
 
 }  // namespace troupe::sqlite

@@ -40,6 +40,10 @@ class statement {
   void run();                          // steps to completion (for writes)
   std::string text(int column) const;  // 0-based
   std::int64_t int64(int column) const;
+  bool is_null(int column) const;
+  statement& bind_blob(int index, const std::vector<char>& bytes);
+  std::vector<char> blob(int column) const;
+  statement& bind_null(int index);
   void reset();
 
  private:
@@ -62,16 +66,21 @@ class database {
   database(const database&) = delete;
   database& operator=(const database&) = delete;
 
-  // Applies the migrations whose index is >= the stored schema version, each in its own
-  // transaction together with the version bump. Migration i brings the schema to i+1.
-  void migrate(const std::vector<std::string>& migrations);
-  int schema_version();
+  // Applies the migrations whose index is >= the stored schema version of `component`, each
+  // in its own transaction together with the version bump. Migration i brings the schema to
+  // i+1. Components version separately, so a capability's tables and the runtime's (outbox,
+  // saga log, idempotency ledger) share a file without sharing a list.
+  void migrate(const std::string& component, const std::vector<std::string>& migrations);
+  void migrate(const std::vector<std::string>& migrations) { migrate("main", migrations); }
+  int schema_version(const std::string& component = "main");
 
   // A cached prepared statement, reset and ready to bind.
   statement& prepare(const std::string& sql);
   void exec(const std::string& sql);
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int changes() const;
+  std::int64_t last_insert_rowid() const;
+  bool in_transaction() const;
 
   // Runs PRAGMA quick_check (reads the whole file: keep it off the owner's thread); an empty
   // string means fine.
@@ -91,6 +100,19 @@ class transaction {
   explicit transaction(database& db);
   ~transaction();
   void commit();
+
+ private:
+  database& db_;
+  bool done_ = false;
+};
+
+// RAII savepoint inside an open transaction: release() keeps its statements, destruction
+// before that undoes only them. Not nestable with itself (one name).
+class savepoint {
+ public:
+  explicit savepoint(database& db);
+  ~savepoint();
+  void release();
 
  private:
   database& db_;

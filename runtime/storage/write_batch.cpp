@@ -1,0 +1,82 @@
+#include "runtime/storage/write_batch.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/send.hpp>
+
+#include "runtime/core/error.hpp"
+#include "runtime/observability/log.hpp"
+
+namespace troupe::sqlite {
+
+write_batch::write_batch(caf::local_actor* self, database& db, batch_limits limits)
+    : self_(self), db_(db), limits_(limits) {}
+
+write_batch::~write_batch() {
+  if (open_) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {
+      // closing the connection rolls back as well
+    }
+  }
+}
+
+void write_batch::open() {
+  db_.exec("BEGIN IMMEDIATE");
+  open_ = true;
+  opened_at_ = std::chrono::steady_clock::now();
+  ++generation_;
+  // Queued behind every request already in the mailbox: they join this batch first.
+  caf::anon_send(caf::actor_cast<caf::actor>(self_), flush_atom::value, generation_);
+}
+
+void write_batch::run(const std::function<void()>& work, done_handler done) {
+  ++requests_;
+  try {
+    if (!open_) open();
+  } catch (const std::exception& e) {
+    return done(make_error(errc::internal, std::string("store: ") + e.what()));
+  }
+  try {
+    savepoint sp{db_};
+    work();
+    sp.release();
+  } catch (const std::exception& e) {
+    done(make_error(errc::internal, std::string("store: ") + e.what()));
+    done = nullptr;
+  }
+  if (done) waiting_.push_back(std::move(done));
+  if (waiting_.size() >= limits_.max_requests ||
+      std::chrono::steady_clock::now() - opened_at_ >= limits_.max_wait)
+    commit();
+}
+
+void write_batch::flush(std::uint64_t generation) {
+  if (open_ && generation == generation_) commit();
+}
+
+void write_batch::commit() {
+  if (!open_) return;
+  open_ = false;
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  caf::error failed;
+  try {
+    db_.exec("COMMIT");
+    ++commits_;
+  } catch (const std::exception& e) {
+    log_error("store", std::string("commit failed, ") + std::to_string(waiting.size()) +
+                           " requests undone: " + e.what());
+    failed = make_error(errc::internal, std::string("store: commit failed: ") + e.what());
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {
+      // already rolled back by SQLite
+    }
+  }
+  for (auto& done : waiting) done(failed);
+  if (!failed && after_commit_) after_commit_();
+}
+
+}  // namespace troupe::sqlite

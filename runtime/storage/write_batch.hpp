@@ -1,0 +1,99 @@
+// Group commit for a store actor: the writes of concurrent requests to one database share a
+// transaction, so durability (synchronous=FULL, one fsync per commit) does not cap a file at
+// one request per fsync.
+//
+// Each request runs at once inside the open batch, under its own savepoint: a request that
+// throws undoes only its own statements and is answered at once; the others are answered
+// after the commit that makes them durable (or all get the commit's error, and nothing of the
+// batch is written). A batch commits when it holds `max_requests`, when it is older than
+// `max_wait` at the next request, or when the store's mailbox has drained up to the flush
+// message the batch sent itself on opening: under light load a request commits alone, with
+// no added wait; under load requests that queued together commit together.
+//
+// Reads inside the store see the batch's uncommitted writes, so answers derived from them
+// must also wait for the commit: send every request that reads written state through run().
+//
+// Use from a dynamically typed store actor (it sends itself (flush_atom, uint64_t)):
+//   state: sqlite::database db; sqlite::write_batch batch{self, db};
+//   behavior: [self](sqlite::flush_atom, std::uint64_t g) { self->state.batch.flush(g); }
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "runtime/storage/sqlite.hpp"
+
+namespace troupe::sqlite {
+
+using flush_atom = caf::atom_constant<caf::atom("wbflush")>;
+
+struct batch_limits {
+  std::size_t max_requests = 64;
+  std::chrono::microseconds max_wait{5000};
+};
+
+class write_batch {
+ public:
+  using done_handler = std::function<void(const caf::error&)>;
+
+  write_batch(caf::local_actor* self, database& db, batch_limits limits = {});
+  ~write_batch();  // rolls back a batch still open; its waiters get broken promises
+  write_batch(const write_batch&) = delete;
+  write_batch& operator=(const write_batch&) = delete;
+
+  // Runs `work` now, in the open batch; `done` runs once: with no error after the commit,
+  // or with the error that undid this request (work threw) or the whole batch.
+  void run(const std::function<void()>& work, done_handler done);
+
+  // `work() -> caf::expected<T>`; the promise gets its value or error after the commit. An
+  // error returned (not thrown) is an answer: the request's writes are kept (a participant
+  // records its rejections too). Throwing undoes the request's writes.
+  template <class T, class Work>
+  void answer(caf::typed_response_promise<T> rp, Work work) {
+    auto out = std::make_shared<caf::expected<T>>(caf::error{});
+    run([&] { *out = work(); },
+        [rp, out](const caf::error& err) mutable {
+          if (err)
+            rp.deliver(err);
+          else if (*out)
+            rp.deliver(std::move(**out));
+          else
+            rp.deliver(out->error());
+        });
+  }
+
+  // The flush message: commits the batch it was sent for, if still open.
+  void flush(std::uint64_t generation);
+  // Commits the open batch now, if any.
+  void commit();
+  // Runs after every commit that succeeded (e.g. to wake readers waiting for new rows).
+  void on_commit(std::function<void()> f) { after_commit_ = std::move(f); }
+
+  std::uint64_t commits() const { return commits_; }
+  std::uint64_t requests() const { return requests_; }
+
+ private:
+  void open();
+
+  caf::local_actor* self_;
+  database& db_;
+  batch_limits limits_;
+  bool open_ = false;
+  std::uint64_t generation_ = 0;
+  std::chrono::steady_clock::time_point opened_at_;
+  std::vector<done_handler> waiting_;
+  std::function<void()> after_commit_;
+  std::uint64_t commits_ = 0;
+  std::uint64_t requests_ = 0;
+};
+
+}  // namespace troupe::sqlite
