@@ -62,6 +62,22 @@ caf::error make_error(errc code, std::string message, std::string field,
                                       static_cast<std::int64_t>(retry_after.count()))};
 }
 
+caf::error deadline_passed(const std::string& capability) {
+  return make_error(errc::deadline_exceeded,
+                    "the deadline passed before the " + capability +
+                        " capability got to the request; nothing was done");
+}
+
+caf::error exit_reason_of(caf::scheduled_actor*, std::exception_ptr& eptr) {
+  try {
+    std::rethrow_exception(eptr);
+  } catch (const std::exception& e) {
+    return make_error(errc::internal, e.what());
+  } catch (...) {
+    return make_error(errc::internal, "unknown exception");
+  }
+}
+
 bool is_rejection(errc code) {
   switch (code) {
     case errc::invalid_argument:

@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/fwd.hpp>
 
 namespace troupe {
 
@@ -64,6 +66,13 @@ error_info describe(const caf::error& err);
 
 int http_status(errc code);
 const char* code_name(errc code);
+
+// The answer to work whose deadline passed before `capability` got to it.
+caf::error deadline_passed(const std::string& capability);
+
+// For set_exception_handler: an exception escaping a handler becomes the actor's exit
+// reason, naming the cause (which the supervisor logs).
+caf::error exit_reason_of(caf::scheduled_actor*, std::exception_ptr& eptr);
 
 // Renders errors of category "troupe" for caf::to_string.
 std::string render_error(std::uint8_t code, caf::atom_value, const caf::message& context);

@@ -49,6 +49,44 @@ std::chrono::milliseconds settings_reader::milliseconds(std::string_view key, st
   return std::chrono::milliseconds{integer(key, min_ms, max_ms, fallback_ms)};
 }
 
+double settings_reader::number(std::string_view key, double min, double max, double fallback) {
+  auto value = find(key);
+  if (!value) return fallback;
+  if (!value->is_number() || value->get<double>() < min || value->get<double>() > max)
+    throw settings_error(path_of(key), "must be a number from " + std::to_string(min) + " to " +
+                                           std::to_string(max));
+  return value->get<double>();
+}
+
+std::vector<std::string> settings_reader::strings(std::string_view key, std::size_t max_count,
+                                                  std::size_t max_length,
+                                                  std::vector<std::string> fallback) {
+  auto value = find(key);
+  if (!value) return fallback;
+  auto wrong = [&] {
+    return settings_error(path_of(key), "must be a list of at most " + std::to_string(max_count) +
+                                            " strings of at most " + std::to_string(max_length) +
+                                            " bytes");
+  };
+  if (!value->is_array() || value->size() > max_count) throw wrong();
+  std::vector<std::string> out;
+  for (auto& item : *value) {
+    if (!item.is_string() || item.get_ref<const std::string&>().size() > max_length) throw wrong();
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+std::string settings_reader::text(std::string_view key, std::size_t max_length,
+                                  std::string fallback) {
+  auto value = find(key);
+  if (!value) return fallback;
+  if (!value->is_string() || value->get_ref<const std::string&>().size() > max_length)
+    throw settings_error(path_of(key),
+                         "must be a string of at most " + std::to_string(max_length) + " bytes");
+  return value->get<std::string>();
+}
+
 void settings_reader::finish() const {
   for (auto& [key, value] : object_.items()) {
     if (asked_.count(key)) continue;

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -42,6 +43,14 @@ class settings_reader {
                        std::int64_t fallback);
   std::chrono::milliseconds milliseconds(std::string_view key, std::int64_t min_ms,
                                          std::int64_t max_ms, std::int64_t fallback_ms);
+
+  // A number (integer or not) within [min, max].
+  double number(std::string_view key, double min, double max, double fallback);
+  // A list of at most `max_count` strings of at most `max_length` bytes each.
+  std::vector<std::string> strings(std::string_view key, std::size_t max_count,
+                                   std::size_t max_length, std::vector<std::string> fallback);
+  // A string of at most `max_length` bytes.
+  std::string text(std::string_view key, std::size_t max_length, std::string fallback);
 
   // Throws for every key no reader call asked for, naming the allowed ones.
   void finish() const;

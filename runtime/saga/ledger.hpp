@@ -64,7 +64,9 @@ caf::expected<T> deserialize_answer(caf::actor_system& sys, const std::vector<ch
 
 // A step under `key`: the recorded answer when it ran before; errc::compensated when its
 // compensation came first; otherwise runs `effect() -> caf::expected<T>` and records its
-// answer, value or rejection alike (a rejection repeated is the same rejection).
+// answer, value or rejection alike (a rejection repeated is the same rejection). Any other
+// error (a transient failure: the effect did not happen) is not recorded, so a retry runs
+// the effect again.
 template <class T, class Effect>
 caf::expected<T> step_once(sqlite::database& db, caf::actor_system& sys, const std::string& key,
                            Effect effect) {
@@ -75,7 +77,8 @@ caf::expected<T> step_once(sqlite::database& db, caf::actor_system& sys, const s
     return detail::deserialize_answer<T>(sys, entry->answer);
   }
   caf::expected<T> answer = effect();
-  record_entry(db, key, {false, detail::serialize_answer(sys, answer)});
+  if (answer || is_rejection(describe(answer.error()).code))
+    record_entry(db, key, {false, detail::serialize_answer(sys, answer)});
   return answer;
 }
 

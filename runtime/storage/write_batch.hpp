@@ -78,6 +78,7 @@ class write_batch {
   // Runs after every commit that succeeded (e.g. to wake readers waiting for new rows).
   void on_commit(std::function<void()> f) { after_commit_ = std::move(f); }
 
+  caf::local_actor* owner() const { return self_; }
   std::uint64_t commits() const { return commits_; }
   std::uint64_t requests() const { return requests_; }
 

@@ -1,0 +1,40 @@
+#include "runtime/events/store.hpp"
+
+#include <caf/all.hpp>
+
+#include "runtime/events/outbox.hpp"
+
+namespace troupe::events {
+
+namespace {
+
+sqlite::database& migrated(sqlite::database& db) {
+  migrate_outbox(db);
+  return db;
+}
+
+}  // namespace
+
+caf::error failed_at(const std::string& point) {
+  return make_error(errc::unavailable, "failpoint " + point, {}, std::chrono::seconds{1});
+}
+
+store_core::store_core(caf::local_actor* self, const std::string& path, sqlite::batch_limits limits)
+    : db(path, sqlite::durability::full), batch(self, migrated(db), limits), feed(self, db, batch) {
+  batch.on_commit([this] { feed.committed(); });
+}
+
+caf::message_handler store_core::handlers() {
+  auto self = batch.owner();
+  return {
+      [this](sqlite::flush_atom, std::uint64_t generation) { batch.flush(generation); },
+      [this](feed_wait_atom, std::uint64_t id) { feed.expire(id); },
+      [this, self](pull_events& msg) -> caf::result<events_page> {
+        auto rp = self->make_response_promise<events_page>();
+        feed.pull(msg, rp);
+        return rp;
+      },
+  };
+}
+
+}  // namespace troupe::events

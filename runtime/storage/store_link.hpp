@@ -1,0 +1,68 @@
+// A capability front's link to its detached store: requests go through it with a bound on
+// how many may wait, so a stalled store (a lock, a slow disk) cannot pile up requests
+// without end behind callers that have stopped waiting.
+//
+// The front answers its callers itself (not `delegate`): a delegated reply would come from
+// the detached store, which exposes it to remote callers, and CAF then keeps it alive while
+// a peer holds the proxy, so the node's shutdown would wait for its thread forever.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/result.hpp>
+
+#include "runtime/core/error.hpp"
+
+namespace troupe {
+
+class store_link {
+ public:
+  store_link() = default;
+  store_link(caf::actor store, std::string name, std::size_t max_backlog = 4096)
+      : store_(std::move(store)), name_(std::move(name)), max_backlog_(max_backlog) {}
+
+  // Sends `msg` to the store from `self` (the front) and answers the front's current request
+  // with the store's reply, `then(reply)` applied first when given.
+  template <class Reply, class Self, class Message>
+  caf::result<Reply> ask(Self* self, Message&& msg) {
+    return ask<Reply>(self, std::forward<Message>(msg), [](Reply&) {});
+  }
+
+  template <class Reply, class Self, class Message, class Then>
+  caf::result<Reply> ask(Self* self, Message&& msg, Then then) {
+    if (backlog_ >= max_backlog_)
+      return make_error(errc::unavailable,
+                        "the " + name_ + " store is behind: " + std::to_string(backlog_) +
+                            " requests are waiting for it",
+                        {}, std::chrono::seconds{1});
+    ++backlog_;
+    auto rp = self->template make_response_promise<Reply>();
+    self->request(store_, caf::infinite, std::forward<Message>(msg))
+        .then(
+            [this, rp, then](Reply& reply) mutable {
+              --backlog_;
+              then(reply);
+              rp.deliver(std::move(reply));
+            },
+            [this, rp](caf::error& err) mutable {
+              --backlog_;
+              rp.deliver(std::move(err));
+            });
+    return rp;
+  }
+
+  const caf::actor& store() const { return store_; }
+  std::size_t backlog() const { return backlog_; }
+
+ private:
+  caf::actor store_;
+  std::string name_;
+  std::size_t max_backlog_ = 4096;
+  std::size_t backlog_ = 0;
+};
+
+}  // namespace troupe
