@@ -1,5 +1,7 @@
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include <caf/all.hpp>
 
 #include "actors/users/users_protocol.hpp"
@@ -10,6 +12,9 @@
 #include "runtime/core/failpoint.hpp"
 #include "runtime/core/lru_cache.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/events/outbox.hpp"
+#include "runtime/events/store.hpp"
+#include "runtime/storage/store_link.hpp"
 
 namespace troupe::users {
 
@@ -17,110 +22,74 @@ namespace {
 
 namespace rules = troupe::domain::users;
 
-caf::error deadline_passed() {
-  return make_error(errc::deadline_exceeded,
-                    "the deadline passed before the users capability got to the request; "
-                    "nothing was done");
-}
-
-// Turns exceptions that escape a handler (or the start) into an error naming the cause,
-// which becomes the actor's exit reason and shows in the supervisor's log.
-caf::error exit_reason_of(caf::scheduled_actor*, std::exception_ptr& eptr) {
-  try {
-    std::rethrow_exception(eptr);
-  } catch (const std::exception& e) {
-    return make_error(errc::internal, e.what());
-  } catch (...) {
-    return make_error(errc::internal, "unknown exception");
-  }
-}
-
 struct store_state {
   static inline const char* name = "users.store";
-  std::unique_ptr<user_store> db;
+  std::unique_ptr<events::store_core> core;
 };
 
-users_actor::behavior_type store_behavior(users_actor::stateful_pointer<store_state> self,
-                                          std::string path) {
+// The store: the users table and its outbox (UserCreated), group-committed.
+caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path) {
   self->set_exception_handler(exit_reason_of);
-  self->state.db = std::make_unique<user_store>(path);
-  return {
-      [self](create_user& cmd) -> caf::result<user> {
+  auto& st = self->state;
+  st.core = std::make_unique<events::store_core>(self, path);
+  migrate_users(st.core->db);
+  auto& core = *st.core;
+  return caf::message_handler{
+      [self, &core](create_user& cmd) -> caf::result<user> {
         // Time queued behind other writes counts: late work is dropped, not done for nobody.
-        if (past_deadline(cmd.ctx, self->clock().now())) return deadline_passed();
-        user u{cmd.id, cmd.name, cmd.email, unix_now_ms()};
-        try {
-          if (!self->state.db->insert(u))
+        if (past_deadline(cmd.ctx, self->clock().now())) return deadline_passed("users");
+        auto rp = self->make_response_promise<user>();
+        core.answer(rp, "", [&]() -> caf::expected<user> {
+          user u{cmd.id, cmd.name, cmd.email, unix_now_ms()};
+          if (!insert_user(core.db, u))
             return make_error(errc::already_exists, "a user with id '" + u.id + "' already exists",
                               "id");
-        } catch (const sqlite::error& e) {
-          return make_error(errc::internal, std::string("users store: ") + e.what());
-        }
-        return u;
+          events::event_envelope e;
+          e.type = "UserCreated";
+          e.source = "users";
+          e.aggregate_id = u.id;
+          e.trace_id = cmd.ctx.trace_id;
+          e.payload = nlohmann::json{{"name", u.name}, {"email", u.email}}.dump();
+          events::append(core.db, e);
+          return u;
+        });
+        return rp;
       },
-      [self](get_user& query) -> caf::result<user> {
-        if (past_deadline(query.ctx, self->clock().now())) return deadline_passed();
-        try {
-          if (auto found = self->state.db->find(query.id)) return *found;
-        } catch (const sqlite::error& e) {
-          return make_error(errc::internal, std::string("users store: ") + e.what());
-        }
-        return make_error(errc::not_found, "no user with id '" + query.id + "'");
+      [self, &core](get_user& query) -> caf::result<user> {
+        if (past_deadline(query.ctx, self->clock().now())) return deadline_passed("users");
+        auto rp = self->make_response_promise<user>();
+        core.answer(rp, "", [&]() -> caf::expected<user> {
+          if (auto found = find_user(core.db, query.id)) return *found;
+          return make_error(errc::not_found, "no user with id '" + query.id + "'");
+        });
+        return rp;
       },
-      [](health_atom) {
-        return health_report{{"users.store", true, "serving"}};
-      },
-  };
+  }
+      .or_else(core.handlers());
 }
-
-// Requests the front may have waiting on its store. Callers stop waiting at their deadline;
-// this bounds what a stalled store (a lock, a slow disk) can pile up behind them.
-constexpr std::size_t max_store_backlog = 4096;
 
 struct front_state {
   static inline const char* name = "users.front";
-  users_actor store;
+  store_link store;
   lru_cache<std::string, user> cache{0};
-  std::size_t store_backlog = 0;
 };
 
-// Asks the store and answers the caller itself. Not `delegate`: a delegated reply comes from
-// the detached store, which exposes it to remote callers, and CAF then keeps it alive while
-// a peer holds the proxy, so the node's shutdown would wait for its thread forever.
-template <class Message>
-caf::result<user> ask_store(users_actor::stateful_pointer<front_state> self, Message msg) {
-  auto& st = self->state;
-  if (st.store_backlog >= max_store_backlog)
-    return make_error(errc::unavailable,
-                      "the users store is behind: " + std::to_string(st.store_backlog) +
-                          " requests are waiting for it",
-                      {}, std::chrono::seconds{1});
-  ++st.store_backlog;
-  auto rp = self->make_response_promise<user>();
-  self->request(st.store, caf::infinite, std::move(msg))
-      .then(
-          [self, rp](user& u) mutable {
-            --self->state.store_backlog;
-            self->state.cache.put(u.id, u);
-            rp.deliver(std::move(u));
-          },
-          [self, rp](caf::error& err) mutable {
-            --self->state.store_backlog;
-            rp.deliver(std::move(err));
-          });
-  return rp;
+// Keeps what the store answered in the cache; coherent because the front is its store's only
+// way in.
+auto remember(users_actor::stateful_pointer<front_state> self) {
+  return [self](user& u) { self->state.cache.put(u.id, u); };
 }
 
 users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_state> self,
-                                          users_actor store, std::size_t cache_entries) {
+                                          caf::actor store, std::size_t cache_entries) {
   self->set_exception_handler(exit_reason_of);
-  self->state.store = store;
+  self->state.store = store_link{store, "users"};
   self->state.cache = lru_cache<std::string, user>{cache_entries};
   // One fate: if the store dies the front goes too, and the supervisor restarts both.
   self->link_to(store);
   return {
       [self](create_user& cmd) -> caf::result<user> {
-        if (past_deadline(cmd.ctx, self->clock().now())) return deadline_passed();
+        if (past_deadline(cmd.ctx, self->clock().now())) return deadline_passed("users");
         failpoint("users.create");
         if (auto v = rules::check_new_user({cmd.id, cmd.name, cmd.email}))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
@@ -128,16 +97,20 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
           thread_local std::mt19937_64 rng{std::random_device{}()};
           cmd.id = rules::make_user_id(rng());
         }
-        return ask_store(self, std::move(cmd));
+        return self->state.store.ask<user>(self, std::move(cmd), remember(self));
       },
       [self](get_user& query) -> caf::result<user> {
-        if (past_deadline(query.ctx, self->clock().now())) return deadline_passed();
+        if (past_deadline(query.ctx, self->clock().now())) return deadline_passed("users");
         failpoint("users.get");
         // An id that breaks the id rules cannot name a stored user.
         if (!rules::valid_user_id(query.id))
           return make_error(errc::not_found, "no user with id '" + query.id + "'");
         if (auto cached = self->state.cache.find(query.id)) return *cached;
-        return ask_store(self, std::move(query));
+        return self->state.store.ask<user>(self, std::move(query), remember(self));
+      },
+      // Subscribers (orders) read UserCreated events from the outbox.
+      [self](events::pull_events& pull) -> caf::result<events::events_page> {
+        return self->state.store.ask<events::events_page>(self, std::move(pull));
       },
       // The database's integrity is checked by the node, off this capability's threads.
       [self](health_atom) {

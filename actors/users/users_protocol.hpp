@@ -11,6 +11,7 @@
 #include "domain/users/user_rules.hpp"
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/call_context.hpp"
+#include "runtime/events/event.hpp"
 #include "runtime/node/capability.hpp"
 
 namespace troupe::domain::users {
@@ -54,10 +55,13 @@ typename Inspector::result_type inspect(Inspector& f, get_user& x) {
   return f(caf::meta::type_name("users.get_user"), x.ctx, x.id);
 }
 
-using users_actor = caf::typed_actor<caf::replies_to<create_user>::with<user>,
-                                     caf::replies_to<get_user>::with<user>,
-                                     // The capability's /health line.
-                                     caf::replies_to<health_atom>::with<health_report>>;
+using users_actor =
+    caf::typed_actor<caf::replies_to<create_user>::with<user>,
+                     caf::replies_to<get_user>::with<user>,
+                     // Its outbox: UserCreated {"name", "email"} events.
+                     caf::replies_to<events::pull_events>::with<events::events_page>,
+                     // The capability's /health line.
+                     caf::replies_to<health_atom>::with<health_report>>;
 
 // Topology: "capabilities": {"users": {"cache_entries": 10000}}.
 struct users_settings {

@@ -1,4 +1,4 @@
-// The users capability's SQLite store. Blocking; used only by the store actor.
+// The users capability's table. Blocking; used only by its store actor, inside its batch.
 #pragma once
 
 #include <optional>
@@ -9,15 +9,9 @@
 
 namespace troupe::users {
 
-class user_store {
- public:
-  explicit user_store(const std::string& path);
-  // False when the id is taken; nothing is written then.
-  bool insert(const user& u);
-  std::optional<user> find(const std::string& id);
-
- private:
-  sqlite::database db_;
-};
+void migrate_users(sqlite::database& db);
+// False when the id is taken; nothing is written then.
+bool insert_user(sqlite::database& db, const user& u);
+std::optional<user> find_user(sqlite::database& db, const std::string& id);
 
 }  // namespace troupe::users

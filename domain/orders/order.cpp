@@ -145,7 +145,7 @@ decision record_payment(const order& o, const payment_charged& charged) {
 decision confirm(const order& o) {
   if (o.state == status::confirmed) return events({});
   if (o.state != status::pending) return conflict(o, "confirm");
-  if (o.reservation.empty() || o.payment.empty())
+  if (o.reservation.empty() || (o.payment.empty() && o.total > 0))
     return rejection{rejection::kind::conflict,
                      {},
                      "order '" + o.id + "' cannot be confirmed before stock and payment"};

@@ -226,6 +226,11 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
           out.ready = out.ready && check.ok;
           out.checks.push_back(std::move(check));
         }
+        if (self->state.cfg.gates)
+          for (auto& gate : self->state.cfg.gates->held()) {
+            out.ready = false;
+            out.checks.push_back(std::move(gate));
+          }
         return out;
       },
       [self](connected_atom, node_handles& result) {

@@ -7,8 +7,9 @@
 //   (lookup_atom, name, bool local_only)     -> strong_actor_ptr, or errc::unavailable now;
 //                                            with true, only capabilities hosted here (what a
 //                                            node hands its peers, so handles are never relayed).
-//   (ready_atom)                             -> readiness: local capabilities started and
-//                                            every remote capability they call reachable.
+//   (ready_atom)                             -> readiness: local capabilities started, every
+//                                            remote capability they call reachable, and no
+//                                            readiness gate held (readiness_gates.hpp).
 //
 // Remote capabilities are fetched from their hosting node's node actor and monitored. When
 // the node is lost, all its handles are dropped at once (old proxies never revive) and the
@@ -25,6 +26,7 @@
 #include <caf/fwd.hpp>
 
 #include "runtime/cluster/directory_view.hpp"
+#include "runtime/cluster/readiness_gates.hpp"
 #include "runtime/core/address.hpp"
 #include "runtime/core/backoff.hpp"
 
@@ -39,9 +41,10 @@ struct remote_node_spec {
 
 struct directory_config {
   std::string node;
-  std::vector<std::string> local;        // capabilities hosted here
-  std::vector<remote_node_spec> remote;  // where the others this node calls live
-  std::shared_ptr<directory_view> view;  // knows every local and remote capability
+  std::vector<std::string> local;          // capabilities hosted here
+  std::vector<remote_node_spec> remote;    // where the others this node calls live
+  std::shared_ptr<directory_view> view;    // knows every local and remote capability
+  std::shared_ptr<readiness_gates> gates;  // held ones make /ready fail; may be null
   backoff_policy reconnect{std::chrono::milliseconds{50}, std::chrono::milliseconds{1000}};
   std::chrono::milliseconds lookup_timeout{2000};
 };

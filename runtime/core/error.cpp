@@ -95,6 +95,12 @@ bool is_rejection(errc code) {
   }
 }
 
+errc code_from_name(std::string_view name) {
+  for (auto& row : table)
+    if (name == row.name) return row.code;
+  return errc::internal;
+}
+
 int http_status(errc code) {
   return row_of(code).status;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -65,6 +66,8 @@ struct error_info {
 error_info describe(const caf::error& err);
 
 int http_status(errc code);
+// The code named `name` ("out_of_stock"), or internal for a name not in the table.
+errc code_from_name(std::string_view name);
 const char* code_name(errc code);
 
 // The answer to work whose deadline passed before `capability` got to it.

@@ -53,7 +53,8 @@ inline http_response default_error_response(const caf::error& err, std::string_v
 }  // namespace detail
 
 // `to_message(const route_input&) -> caf::expected<Message>` (an error is answered without
-// calling anyone); `to_response(Reply&) -> http_response`; `on_error(const caf::error&,
+// calling anyone); `to_response(Reply&) -> http_response`, or `to_response(Reply&,
+// std::string_view request_id)` for replies that may be error answers; `on_error(const caf::error&,
 // std::string_view request_id) -> http_response`.
 template <class Reply, class ToMessage, class ToResponse,
           class OnError = decltype(&detail::default_error_response)>
@@ -99,7 +100,10 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
           call.callee, message{std::move(*msg)}, std::move(call.options),
           [how, to](Reply& answer) {
             try {
-              to->reply(how->to_response(answer));
+              if constexpr (std::is_invocable_v<ToResponse&, Reply&, std::string_view>)
+                to->reply(how->to_response(answer, std::string_view{to->request_id}));
+              else
+                to->reply(how->to_response(answer));
             } catch (const std::exception& e) {
               to->reply(how->failed(e, to->request_id));
             }

@@ -32,8 +32,9 @@ int hex_value(char c) {
   return -1;
 }
 
-// Percent-decoding; false when an escape is malformed.
-bool decode(std::string_view in, std::string& out) {
+}  // namespace
+
+bool percent_decode(std::string_view in, std::string& out) {
   out.clear();
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i] != '%') {
@@ -49,7 +50,27 @@ bool decode(std::string_view in, std::string& out) {
   return true;
 }
 
-}  // namespace
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(
+    std::string_view target, std::size_t max_params) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  auto rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto piece = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (piece.empty()) continue;
+    if (out.size() == max_params) return std::nullopt;
+    auto eq = piece.find('=');
+    std::string name, value;
+    if (!percent_decode(piece.substr(0, eq), name)) return std::nullopt;
+    if (eq != std::string_view::npos && !percent_decode(piece.substr(eq + 1), value))
+      return std::nullopt;
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  return out;
+}
 
 router::router(std::vector<route> routes) : routes_(std::move(routes)) {
   for (auto& r : routes_) {
@@ -132,7 +153,7 @@ router::match router::find(http_method method, std::string_view path) const {
     start = slash + 1;
     if (!want.parameter) continue;
     out.params.emplace_back();
-    if (!decode(piece, out.params.back())) return match{};
+    if (!percent_decode(piece, out.params.back())) return match{};
   }
   out.kind = match::found;
   out.index = best;

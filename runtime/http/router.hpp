@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,5 +61,13 @@ class router {
   std::vector<compiled> compiled_;
   std::size_t max_body_ = 0;
 };
+
+// Percent-decoding; false when an escape is malformed.
+bool percent_decode(std::string_view in, std::string& out);
+
+// The query string of a request target as (name, value) pairs, percent-decoded, in order;
+// nullopt when an escape is malformed or there are more than `max_params`.
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(
+    std::string_view target, std::size_t max_params = 16);
 
 }  // namespace troupe

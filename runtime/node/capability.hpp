@@ -13,6 +13,7 @@
 #include <caf/fwd.hpp>
 
 #include "runtime/cluster/directory_view.hpp"
+#include "runtime/cluster/readiness_gates.hpp"
 #include "runtime/core/settings.hpp"
 #include "runtime/http/router.hpp"
 
@@ -33,6 +34,7 @@ struct capability_context {
   std::shared_ptr<const router> routes;  // an HTTP entry's table: routes of what it calls
   int scheduler_threads = 1;
   metrics* node_metrics = nullptr;
+  std::shared_ptr<readiness_gates> gates;  // hold one while not ready (e.g. recovering sagas)
 
   template <class T>
   const T& settings_as() const {
@@ -58,6 +60,9 @@ struct capability {
   std::function<caf::actor(const capability_context&)> spawn;
   // Its HTTP routes (see http/route.hpp); the gateway serves them wherever it runs.
   std::vector<route> routes;
+  // It owns sagas: its entry actor answers saga::list_sagas and saga::find_saga, which the
+  // node's admin listener serves as GET /sagas and /sagas/{id}.
+  bool owns_sagas = false;
 };
 
 }  // namespace troupe

@@ -26,6 +26,7 @@
 #include "runtime/node/shutdown.hpp"
 #include "runtime/observability/log.hpp"
 #include "runtime/observability/metrics.hpp"
+#include "runtime/saga/saga.hpp"
 #include "runtime/storage/database_checker.hpp"
 
 namespace troupe {
@@ -149,6 +150,7 @@ void configure_node_system(caf::actor_system_config& cfg, const std::vector<capa
   cfg.add_message_type<health_report>("troupe.health_report");
   cfg.add_message_type<readiness>("troupe.readiness");
   events::register_event_types(cfg);
+  saga::register_saga_types(cfg);
   // Every node registers every capability's types: interface names must match everywhere.
   for (auto& cap : known)
     if (cap.register_types) cap.register_types(cfg);
@@ -182,7 +184,10 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   node_config cfg{known, threads.scheduler};
   caf::actor_system sys{cfg};
 
-  auto directory = spawn_directory(sys, {node.name, node.capabilities, plan.remote, view});
+  auto gates = std::make_shared<readiness_gates>();
+  directory_config dir_cfg{node.name, node.capabilities, plan.remote, view};
+  dir_cfg.gates = gates;
+  auto directory = spawn_directory(sys, std::move(dir_cfg));
   std::vector<std::pair<std::string, caf::actor>> supervisors;
   std::vector<database_to_check> databases;
   for (auto cap : plan.hosted) {
@@ -198,6 +203,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     if (cap == plan.entry) ctx.routes = routes;
     ctx.scheduler_threads = threads.scheduler;
     ctx.node_metrics = &node_metrics;
+    ctx.gates = gates;
     if (cap->has_database) databases.push_back({cap->name + ".db", ctx.database_path});
     auto start = [cap, ctx] { return cap->spawn(ctx); };
     auto give_up = [escalated](const std::string& name, const std::string& why) {

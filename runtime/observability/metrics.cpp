@@ -29,6 +29,36 @@ struct metrics::impl {
           .Name("http_open_connections")
           .Help("HTTP connections currently open, by listener")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& sagas =
+      prometheus::BuildCounter()
+          .Name("sagas_finished_total")
+          .Help("Sagas that reached a final state, by definition and outcome")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& saga_retries =
+      prometheus::BuildCounter()
+          .Name("saga_step_retries_total")
+          .Help("Saga steps and compensations sent again after a transient failure")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& sagas_stuck =
+      prometheus::BuildGauge()
+          .Name("sagas_stuck")
+          .Help("Sagas now stuck: a compensation keeps failing, or the definition is unknown")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& sagas_recovered =
+      prometheus::BuildCounter()
+          .Name("sagas_recovered_total")
+          .Help("Unfinished sagas taken up again when their capability started")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& applied_offset =
+      prometheus::BuildGauge()
+          .Name("events_applied_offset")
+          .Help("Outbox offset a subscription has applied up to")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& producer_offset =
+      prometheus::BuildGauge()
+          .Name("events_producer_offset")
+          .Help("Newest outbox offset of a subscription's producer, as last seen")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& pauses =
       prometheus::BuildCounter()
           .Name("http_accept_pauses_total")
@@ -110,6 +140,46 @@ void listener_metrics::connections_changed(int delta) {
 
 void listener_metrics::accept_paused() {
   if (pauses_) pauses_->Increment();
+}
+
+saga_metrics metrics::for_saga(std::string_view definition) {
+  std::string name{definition};
+  saga_metrics out;
+  out.completed_ = &impl_->sagas.Add({{"definition", name}, {"outcome", "completed"}});
+  out.compensated_ = &impl_->sagas.Add({{"definition", name}, {"outcome", "compensated"}});
+  out.retries_ = &impl_->saga_retries.Add({{"definition", name}});
+  out.stuck_ = &impl_->sagas_stuck.Add({{"definition", name}});
+  out.recovered_ = &impl_->sagas_recovered.Add({{"definition", name}});
+  return out;
+}
+
+subscription_metrics metrics::for_subscription(std::string_view subscription) {
+  std::string name{subscription};
+  subscription_metrics out;
+  out.applied_ = &impl_->applied_offset.Add({{"subscription", name}});
+  out.newest_ = &impl_->producer_offset.Add({{"subscription", name}});
+  return out;
+}
+
+void saga_metrics::finished(bool completed) {
+  if (auto c = completed ? completed_ : compensated_) c->Increment();
+}
+
+void saga_metrics::retried() {
+  if (retries_) retries_->Increment();
+}
+
+void saga_metrics::stuck_changed(int delta) {
+  if (stuck_) stuck_->Increment(static_cast<double>(delta));
+}
+
+void saga_metrics::recovered() {
+  if (recovered_) recovered_->Increment();
+}
+
+void subscription_metrics::progress(std::int64_t applied, std::int64_t newest) {
+  if (applied_) applied_->Set(static_cast<double>(applied));
+  if (newest_) newest_->Set(static_cast<double>(newest));
 }
 
 std::string metrics::render() const {

@@ -3,6 +3,7 @@
 // code produces): nothing a client sends can add series.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,37 @@ class listener_metrics {
   prometheus::Counter* pauses_ = nullptr;
 };
 
+// One saga definition's series, resolved once: sagas_finished_total{definition, outcome},
+// saga_step_retries_total{definition}, sagas_stuck{definition} (now), and
+// saga_recovered_total{definition}. Thread-safe; a default-constructed one counts nothing.
+class saga_metrics {
+ public:
+  void finished(bool completed);
+  void retried();
+  void stuck_changed(int delta);
+  void recovered();
+
+ private:
+  friend class metrics;
+  prometheus::Counter* completed_ = nullptr;
+  prometheus::Counter* compensated_ = nullptr;
+  prometheus::Counter* retries_ = nullptr;
+  prometheus::Gauge* stuck_ = nullptr;
+  prometheus::Counter* recovered_ = nullptr;
+};
+
+// A subscription's position: events_applied_offset and events_producer_offset (the lag is
+// their difference), by subscription name.
+class subscription_metrics {
+ public:
+  void progress(std::int64_t applied, std::int64_t newest);
+
+ private:
+  friend class metrics;
+  prometheus::Gauge* applied_ = nullptr;
+  prometheus::Gauge* newest_ = nullptr;
+};
+
 class metrics {
  public:
   metrics();
@@ -47,6 +79,10 @@ class metrics {
   // The series of the listener `name` ("api", "admin"): http_open_connections, and
   // http_accept_pauses_total (times it stopped accepting: connection cap or no descriptors).
   listener_metrics for_listener(std::string_view name);
+
+  // `definition` and `subscription` come from code, never from a client.
+  saga_metrics for_saga(std::string_view definition);
+  subscription_metrics for_subscription(std::string_view subscription);
 
   // The Prometheus text exposition format.
   std::string render() const;

@@ -37,8 +37,7 @@ const bad_case bad_cases[] = {
      "/capabilities/users", "hosted on no node"},
     {"HTTP entry with nothing to route",
      R"({"nodes": {"edge": {"http": "127.0.0.1:1", "capabilities": ["gateway"]}}})",
-     "/nodes/edge/capabilities/0",
-     "none that has routes is hosted (capabilities with routes: "},
+     "/nodes/edge/capabilities/0", "none that has routes is hosted (capabilities with routes: "},
     {"capability hosted twice",
      R"({"nodes": {"a": {"capabilities": ["users"]}, "b": {"capabilities": ["users"]}}})",
      "/nodes/b/capabilities/0", "already hosted at /nodes/a/capabilities/0"},
@@ -102,8 +101,13 @@ TEST_CASE("the shipped topologies are valid and the plan says who hosts what") {
   auto two = run_troupe({"topology", "check", source_dir() + "/deploy/two-nodes.json"});
   CHECK(two.status == 0);
   CHECK(two.out.find("node core") != std::string::npos);
-  CHECK(two.out.find("gateway  (calls users@core)") != std::string::npos);
+  CHECK(two.out.find("gateway  (calls users@core inventory@core payments@core orders@core)") !=
+        std::string::npos);
   CHECK(two.out.find("listen  127.0.0.1:4102") != std::string::npos);
+  auto three = run_troupe({"topology", "check", source_dir() + "/deploy/three-nodes.json"});
+  CHECK(three.status == 0);
+  CHECK(three.out.find("orders  (calls users@local inventory@stock payments@stock)") !=
+        std::string::npos);
   CHECK(run_troupe({"topology", "check", source_dir() + "/deploy/dev.json"}).status == 0);
 }
 

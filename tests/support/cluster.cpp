@@ -63,7 +63,8 @@ std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
     "edge": { "admin": "127.0.0.1:0", "http": "127.0.0.1:0", "capabilities": ["gateway"] },
     "core": { "listen": "127.0.0.1:)" +
          std::to_string(core_listen) + R"(",
-              "admin": "127.0.0.1:0", "capabilities": ["users"] }
+              "admin": "127.0.0.1:0",
+              "capabilities": ["users", "orders", "inventory", "payments"] }
   },
   "capabilities": {)" +
          settings + R"(}

@@ -1,0 +1,25 @@
+// The JSON form of the Order aggregate's events and state, as they are stored (the event
+// store, snapshots) and as subscribers (the read model) read them.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "domain/orders/order.hpp"
+
+namespace troupe::orders {
+
+nlohmann::json event_payload(const domain::orders::event& e);
+// nullopt for a type this binary does not know (a newer writer): the reader skips it.
+std::optional<domain::orders::event> event_from(const std::string& type,
+                                                const nlohmann::json& payload);
+
+nlohmann::json order_state_json(const domain::orders::order& o);
+domain::orders::order order_state_from(const nlohmann::json& j);
+
+nlohmann::json lines_json(const std::vector<domain::orders::line>& lines);
+std::vector<domain::orders::line> lines_from(const nlohmann::json& j);
+
+}  // namespace troupe::orders

@@ -1,0 +1,166 @@
+// The place-order saga: check customer -> create pending order -> reserve stock -> charge
+// payment -> confirm order -> commit the reservation. Confirming is the point of no return:
+// it and the commit after it are retried until they are done; before it, a failure
+// compensates in reverse (refund, release, cancel).
+#include "actors/inventory/inventory_protocol.hpp"
+#include "actors/orders/orders_events.hpp"
+#include "actors/orders/orders_protocol.hpp"
+#include "actors/payments/payments_protocol.hpp"
+#include "actors/users/users_protocol.hpp"
+#include "runtime/core/error.hpp"
+
+namespace troupe::orders {
+
+namespace {
+
+using json = nlohmann::json;
+using saga::step_context;
+
+json nothing_to_keep() {
+  return json::object();
+}
+
+std::vector<inventory::line> wanted_lines(const json& data) {
+  std::vector<inventory::line> out;
+  for (auto& l : data.at("items"))
+    out.push_back({l.at("sku").get<std::string>(), l.at("quantity").get<std::int64_t>(), 0});
+  return out;
+}
+
+void check_customer(step_context& ctx) {
+  auto customer = ctx.data().at("customer").get<std::string>();
+  ctx.call<users::user>(
+      "users", users::get_user{{}, customer},
+      [](users::user& u) {
+        return json{{"customer_name", u.name}};
+      },
+      [customer](const caf::error& err) {
+        if (describe(err).code == errc::not_found)
+          return make_error(errc::unknown_customer, "no customer '" + customer + "'", "customer");
+        return err;
+      });
+}
+
+void create(step_context& ctx) {
+  auto& data = ctx.data();
+  std::vector<line> items;
+  for (auto& l : wanted_lines(data)) items.push_back({l.sku, l.quantity, 0});
+  ctx.call<order_view>("orders",
+                       create_order{{},
+                                    data.at("order_id").get<std::string>(),
+                                    data.at("customer").get<std::string>(),
+                                    std::move(items)},
+                       [](order_view&) {
+                         return json{{"created", true}};
+                       });
+}
+
+void cancel(step_context& ctx) {
+  auto& data = ctx.data();
+  auto failure = data.value("failure", json::object());
+  ctx.call<order_view>("orders",
+                       cancel_order{{},
+                                    data.at("order_id").get<std::string>(),
+                                    failure.value("code", "cancelled"),
+                                    failure.value("message", "the order was cancelled")},
+                       [](order_view&) { return nothing_to_keep(); });
+}
+
+void reserve(step_context& ctx) {
+  ctx.call<inventory::reservation>("inventory",
+                                   inventory::reserve_stock{{}, wanted_lines(ctx.data())},
+                                   [](inventory::reservation& r) {
+                                     std::vector<line> priced;
+                                     for (auto& l : r.lines)
+                                       priced.push_back({l.sku, l.quantity, l.price});
+                                     return json{{"reservation", r.id},
+                                                 {"lines", lines_json(priced)},
+                                                 {"total", r.total},
+                                                 {"currency", r.currency}};
+                                   });
+}
+
+void release(step_context& ctx) {
+  ctx.call<inventory::reservation>("inventory", inventory::release_reservation{},
+                                   [](inventory::reservation&) { return nothing_to_keep(); });
+}
+
+void charge(step_context& ctx) {
+  auto& data = ctx.data();
+  auto total = data.at("total").get<std::int64_t>();
+  if (total == 0) return ctx.succeed({{"charge", ""}});  // nothing to pay
+  ctx.call<payments::charge>("payments",
+                             payments::charge_payment{{},
+                                                      data.at("customer").get<std::string>(),
+                                                      total,
+                                                      data.at("currency").get<std::string>()},
+                             [](payments::charge& c) {
+                               return json{{"charge", c.id}};
+                             });
+}
+
+void refund(step_context& ctx) {
+  ctx.call<payments::charge>("payments", payments::refund_payment{},
+                             [](payments::charge&) { return nothing_to_keep(); });
+}
+
+void confirm(step_context& ctx) {
+  auto& data = ctx.data();
+  ctx.call<order_view>("orders",
+                       confirm_order{{},
+                                     data.at("order_id").get<std::string>(),
+                                     data.at("reservation").get<std::string>(),
+                                     lines_from(data.at("lines")),
+                                     data.at("total").get<std::int64_t>(),
+                                     data.at("currency").get<std::string>(),
+                                     data.at("charge").get<std::string>(),
+                                     data.at("total").get<std::int64_t>()},
+                       [](order_view&) { return nothing_to_keep(); });
+}
+
+void commit(step_context& ctx) {
+  ctx.call<inventory::reservation>(
+      "inventory",
+      inventory::commit_reservation{{}, ctx.data().at("reservation").get<std::string>()},
+      [](inventory::reservation&) { return nothing_to_keep(); });
+}
+
+json reply(const json& data, const json& failure) {
+  if (failure.is_null())
+    return {{"order",
+             {{"id", data.at("order_id")},
+              {"status", "confirmed"},
+              {"customer", data.at("customer")},
+              {"items", data.at("lines")},
+              {"total", data.at("total")},
+              {"currency", data.at("currency")},
+              {"payment", data.at("charge")}}}};
+  json error = {{"code", failure.value("code", "internal")},
+                {"message", failure.value("message", "")}};
+  if (failure.contains("field")) error["field"] = failure["field"];
+  json out = {{"error", error}};
+  if (data.value("created", false)) out["order_id"] = data.at("order_id");
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<const saga::definition> place_order_saga(const orders_settings& settings) {
+  auto d = std::make_shared<saga::definition>();
+  d->name = "place-order";
+  d->version = 1;
+  d->max_attempts = settings.step_attempts;
+  d->step_timeout = settings.step_timeout;
+  d->steps = {
+      {"check_customer", check_customer, {}, false},
+      {"create", create, cancel, false},
+      {"reserve", reserve, release, false},
+      {"charge", charge, refund, false},
+      {"confirm", confirm, {}, true},
+      {"commit", commit, {}, true},
+  };
+  d->reply = reply;
+  return d;
+}
+
+}  // namespace troupe::orders

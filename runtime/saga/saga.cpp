@@ -1,0 +1,342 @@
+#include "runtime/saga/saga.hpp"
+
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "runtime/core/error.hpp"
+#include "runtime/core/time.hpp"
+#include "runtime/observability/log.hpp"
+
+namespace troupe::saga {
+
+namespace {
+
+using retry_atom_t = caf::atom_constant<caf::atom("sagaretry")>;
+using log_retry_atom = caf::atom_constant<caf::atom("sagalog")>;
+
+struct saga_state {
+  static inline const char* name = "troupe.saga";
+  host h;
+  std::shared_ptr<const definition> def;
+  saga_record record;
+  json data;
+  std::string trace_id;
+  std::optional<calls::caller> calls;
+  saga_metrics stats;
+  std::uint64_t token = 0;  // of the attempt in flight
+  bool stuck = false;       // counted in the stuck gauge
+  std::vector<caf::response_promise> awaiting;
+  std::optional<result> final;
+  int log_failures = 0;
+  std::function<void()> after_log;  // what waits for a log write that is being retried
+};
+
+using saga_actor = caf::stateful_actor<saga_state>;
+
+void on_step_done(saga_actor* self, std::uint64_t attempt, std::optional<caf::error> err,
+                  json result);
+
+// One attempt. Ends once; later calls are ignored (a handler that fires twice cannot move
+// the saga twice).
+class attempt_context final : public step_context,
+                              public std::enable_shared_from_this<attempt_context> {
+ public:
+  attempt_context(saga_actor* self, std::uint64_t token, const json& data, std::string key,
+                  int attempt, calls::caller& calls, calls::call_options options)
+      : self_(self),
+        token_(token),
+        data_(data),
+        key_(std::move(key)),
+        attempt_(attempt),
+        calls_(calls),
+        options_(std::move(options)) {}
+
+  const json& data() const override { return data_; }
+  const std::string& key() const override { return key_; }
+  int attempt() const override { return attempt_; }
+  calls::caller& calls() override { return calls_; }
+  calls::call_options options() const override { return options_; }
+  void succeed(json result) override {
+    if (ended_) return;
+    ended_ = true;
+    on_step_done(self_, token_, std::nullopt, std::move(result));
+  }
+  void fail(const caf::error& err) override {
+    if (ended_) return;
+    ended_ = true;
+    on_step_done(self_, token_, err ? err : make_error(errc::internal, "failed without a reason"),
+                 {});
+  }
+
+ protected:
+  std::shared_ptr<step_context> shared() override { return shared_from_this(); }
+
+ private:
+  saga_actor* self_;
+  std::uint64_t token_;
+  const json& data_;
+  std::string key_;
+  int attempt_;
+  calls::caller& calls_;
+  calls::call_options options_;
+  bool ended_ = false;
+};
+
+const step& current(saga_actor* self) {
+  return self->state.def->steps.at(static_cast<std::size_t>(self->state.record.step));
+}
+
+std::string render(saga_actor* self, const caf::error& err) {
+  auto info = describe(err);
+  return std::string(info.name) + ": " +
+         (info.message.empty() ? self->system().render(err) : info.message);
+}
+
+// Writes the log row, then runs `next`. The saga cannot move without its log: a failed write
+// is retried until the store takes it.
+void persist(saga_actor* self, std::function<void()> next) {
+  auto& st = self->state;
+  st.record.data = st.data.dump();
+  st.record.updated_at_ms = unix_now_ms();
+  self->request(st.h.store, std::chrono::seconds{30}, save_saga{st.record})
+      .then(
+          [self, next](bool) {
+            self->state.log_failures = 0;
+            next();
+          },
+          [self, next](caf::error& err) {
+            auto& st = self->state;
+            log_error("saga", "saga " + st.record.id + ": writing its log failed (" +
+                                  self->system().render(err) + "); retrying");
+            st.after_log = next;
+            auto delay = backoff_delay(st.def->retry, std::min(st.log_failures++, 10));
+            self->delayed_send(self, delay, log_retry_atom::value);
+          });
+}
+
+void run_current(saga_actor* self);
+
+void finish(saga_actor* self, const char* outcome) {
+  auto& st = self->state;
+  st.record.state = state_done;
+  st.record.outcome = outcome;
+  st.record.last_error.clear();
+  auto failure = st.data.contains("failure") ? st.data["failure"] : json(nullptr);
+  st.record.reply = st.def->reply ? st.def->reply(st.data, failure).dump() : "{}";
+  persist(self, [self] {
+    auto& st = self->state;
+    if (st.stuck) st.stats.stuck_changed(-1);
+    st.stats.finished(st.record.outcome == "completed");
+    st.final = result{st.record.id, st.record.outcome, st.record.reply};
+    for (auto& rp : st.awaiting) rp.deliver(*st.final);
+    st.awaiting.clear();
+    self->quit();
+  });
+}
+
+// Moves to the compensation of the nearest step at or below `from` that has one.
+void compensate_from(saga_actor* self, int from) {
+  auto& st = self->state;
+  auto& steps = st.def->steps;
+  while (from >= 0 && !steps[static_cast<std::size_t>(from)].compensation) --from;
+  if (from < 0) return finish(self, "compensated");
+  st.record.state = st.stuck ? state_stuck : state_compensating;
+  st.record.step = from;
+  st.record.step_name = steps[static_cast<std::size_t>(from)].name;
+  st.record.attempts = 1;
+  persist(self, [self] { run_current(self); });
+}
+
+void record_failure(saga_actor* self, const caf::error& err) {
+  auto& st = self->state;
+  auto info = describe(err);
+  st.data["failure"] = {{"code", info.name},
+                        {"message", info.message.empty() ? render(self, err) : info.message},
+                        {"step", current(self).name}};
+  if (!info.field.empty()) st.data["failure"]["field"] = info.field;
+}
+
+void run_current(saga_actor* self) {
+  auto& st = self->state;
+  auto& s = current(self);
+  bool compensating = st.record.state != state_running;
+  calls::call_options opts;
+  opts.deadline = self->clock().now() + st.def->step_timeout;
+  opts.trace_id = st.trace_id;
+  opts.idempotency_key = st.record.id + ":" + s.name;
+  auto ctx = std::make_shared<attempt_context>(self, ++st.token, st.data, opts.idempotency_key,
+                                               st.record.attempts, *st.calls, opts);
+  try {
+    if (compensating)
+      s.compensation(*ctx);
+    else
+      s.action(*ctx);
+  } catch (const std::exception& e) {
+    ctx->fail(make_error(errc::internal, std::string("step threw: ") + e.what()));
+  }
+}
+
+void retry_later(saga_actor* self) {
+  auto& st = self->state;
+  st.stats.retried();
+  auto delay = backoff_delay(st.def->retry, std::min(st.record.attempts - 1, 10));
+  self->delayed_send(self, delay, retry_atom_t::value, st.token);
+}
+
+void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::error> err,
+                  json result) {
+  auto& st = self->state;
+  if (token != st.token) return;  // an attempt that was given up on
+  auto& steps = st.def->steps;
+  auto index = st.record.step;
+  bool compensating = st.record.state != state_running;
+  if (!err) {
+    if (result.is_object()) st.data.update(result);
+    st.record.last_error.clear();
+    if (compensating) {
+      if (st.stuck) {
+        st.stuck = false;
+        st.stats.stuck_changed(-1);
+        log_info("saga", "saga " + st.record.id + ": compensation '" + current(self).name +
+                             "' succeeded after " + std::to_string(st.record.attempts) +
+                             " attempts");
+      }
+      return compensate_from(self, index - 1);
+    }
+    if (static_cast<std::size_t>(index + 1) == steps.size()) return finish(self, "completed");
+    st.record.step = index + 1;
+    st.record.step_name = steps[static_cast<std::size_t>(index + 1)].name;
+    st.record.attempts = 1;
+    return persist(self, [self] { run_current(self); });
+  }
+  st.record.last_error = render(self, *err);
+  auto& s = current(self);
+  if (compensating) {
+    // Compensations are retried until they succeed; a long run of failures shows.
+    if (st.record.attempts >= st.def->stuck_after && !st.stuck) {
+      st.stuck = true;
+      st.stats.stuck_changed(1);
+      st.record.state = state_stuck;
+      log_warn("saga", "saga " + st.record.id + " is stuck: compensation '" + s.name + "' failed " +
+                           std::to_string(st.record.attempts) +
+                           " times, last: " + st.record.last_error + "; still retrying");
+    }
+    ++st.record.attempts;
+    return retry_later(self);
+  }
+  bool rejected = is_rejection(describe(*err).code);
+  if (!rejected && (s.retry_until_done || st.record.attempts < st.def->max_attempts)) {
+    ++st.record.attempts;
+    return retry_later(self);
+  }
+  record_failure(self, *err);
+  // A rejected step did nothing; a step that kept failing may have happened: undo it too.
+  compensate_from(self, rejected ? index - 1 : index);
+}
+
+caf::behavior saga_behavior(saga_actor* self, host h, std::shared_ptr<const definition> d,
+                            saga_record record, bool fresh) {
+  auto& st = self->state;
+  st.h = std::move(h);
+  st.def = std::move(d);
+  st.record = std::move(record);
+  st.data = json::parse(st.record.data.empty() ? "{}" : st.record.data, nullptr, false);
+  if (!st.data.is_object()) st.data = json::object();
+  st.trace_id = st.data.value("trace_id", std::string{});
+  st.calls.emplace(self, st.h.view, st.h.capability);
+  if (st.h.sink) st.stats = st.h.sink->for_saga(st.def->name);
+  if (st.record.state == state_stuck) {
+    st.stuck = true;
+    st.stats.stuck_changed(1);
+  }
+  if (fresh) {
+    persist(self, [self] { run_current(self); });
+  } else {
+    st.stats.recovered();
+    // The attempt in the log may or may not have been sent: send it again (same key).
+    ++st.record.attempts;
+    persist(self, [self] { run_current(self); });
+  }
+  return {
+      [self](retry_atom_t, std::uint64_t token) {
+        if (token != self->state.token) return;
+        persist(self, [self] { run_current(self); });
+      },
+      [self](log_retry_atom) {
+        auto next = std::move(self->state.after_log);
+        if (next) persist(self, std::move(next));
+      },
+      [self](await_atom) -> caf::result<result> {
+        auto& st = self->state;
+        if (st.final) return *st.final;
+        auto rp = self->make_response_promise();
+        st.awaiting.push_back(rp);
+        return caf::delegated<result>{};
+      },
+      [self](calls::tick_atom) { self->state.calls->tick(); },
+  };
+}
+
+}  // namespace
+
+void registry::add(std::shared_ptr<const definition> d) {
+  auto key = std::make_pair(d->name, d->version);
+  defs_[key] = std::move(d);
+}
+
+std::shared_ptr<const definition> registry::find(const std::string& name,
+                                                 std::int32_t version) const {
+  auto it = defs_.find({name, version});
+  return it == defs_.end() ? nullptr : it->second;
+}
+
+std::string registry::known() const {
+  std::string out;
+  for (auto& [key, d] : defs_)
+    out += (out.empty() ? "" : ", ") + key.first + " v" + std::to_string(key.second);
+  return out.empty() ? "none" : out;
+}
+
+caf::actor start(caf::actor_system& sys, const host& h, std::shared_ptr<const definition> d,
+                 std::string id, json data, std::string trace_id) {
+  saga_record r;
+  r.id = std::move(id);
+  r.definition = d->name;
+  r.version = d->version;
+  r.step = 0;
+  r.step_name = d->steps.at(0).name;
+  r.state = state_running;
+  r.attempts = 1;
+  data["trace_id"] = std::move(trace_id);
+  r.data = data.dump();
+  r.created_at_ms = unix_now_ms();
+  return sys.spawn(saga_behavior, h, std::move(d), std::move(r), true);
+}
+
+caf::actor resume(caf::actor_system& sys, const host& h, std::shared_ptr<const definition> d,
+                  saga_record record) {
+  return sys.spawn(saga_behavior, h, std::move(d), std::move(record), false);
+}
+
+saga_record unknown_definition(saga_record r, const registry& known) {
+  r.state = state_stuck;
+  r.last_error = "unknown saga definition '" + r.definition + "' version " +
+                 std::to_string(r.version) + " (this binary knows: " + known.known() +
+                 "); not resumed, not compensated: recover it by hand or with a binary that "
+                 "knows it";
+  r.updated_at_ms = unix_now_ms();
+  return r;
+}
+
+void register_saga_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<saga_record>("troupe.saga_record");
+  cfg.add_message_type<std::vector<saga_record>>("troupe.saga_records");
+  cfg.add_message_type<save_saga>("troupe.save_saga");
+  cfg.add_message_type<list_sagas>("troupe.list_sagas");
+  cfg.add_message_type<find_saga>("troupe.find_saga");
+  cfg.add_message_type<unfinished_sagas>("troupe.unfinished_sagas");
+  cfg.add_message_type<result>("troupe.saga_result");
+}
+
+}  // namespace troupe::saga

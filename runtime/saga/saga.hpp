@@ -1,0 +1,164 @@
+// The saga engine. A saga is a definition (name, version, ordered steps, each an actor
+// request through the caller with its compensation) and an actor that runs one instance.
+//
+// Before each step or compensation is sent, the instance's progress is written to the
+// owning capability's saga log (log.hpp) and is on disk. Every step and its compensation
+// carry the same idempotency key, "<saga id>:<step name>", whatever the attempt, so a
+// participant that records keys (ledger.hpp) gives a repeat the first answer and makes a
+// compensation that overtook its step a tombstone.
+//
+// Going forward, a step that fails transiently (unavailable, timeouts, outcome unknown) is
+// sent again with backoff, up to `max_attempts`; a rejection (core/error.hpp is_rejection:
+// out of stock, declined) is never retried. Either ends the forward run and the completed
+// steps are compensated in reverse (a step whose outcome is unknown is compensated too: its
+// compensation is harmless if it never happened). Steps marked `retry_until_done` come after
+// the point of no return: transient failures are retried without bound. Compensations are
+// retried until they succeed; past `stuck_after` attempts the saga shows as stuck (log line,
+// metric, saga state) while the retries go on.
+//
+// After a crash, resume() continues an instance from its last log row: the step it was at is
+// sent again (same key: one effect), a compensation likewise.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/calls/caller.hpp"
+#include "runtime/cluster/directory_view.hpp"
+#include "runtime/core/backoff.hpp"
+#include "runtime/observability/metrics.hpp"
+#include "runtime/saga/log.hpp"
+
+namespace troupe::saga {
+
+using json = nlohmann::json;
+
+// One attempt of a step or compensation, as its code sees it. End it exactly once, with
+// succeed() or fail(), possibly from a reply handler.
+class step_context {
+ public:
+  virtual ~step_context() = default;
+  virtual const json& data() const = 0;        // inputs and results of earlier steps
+  virtual const std::string& key() const = 0;  // "<saga id>:<step name>"
+  virtual int attempt() const = 0;             // 1, 2, ...
+  virtual calls::caller& calls() = 0;
+  // Deadline (the step timeout from now), idempotency key, trace id of the saga.
+  virtual calls::call_options options() const = 0;
+  // Merges `result` (an object) into the saga's data.
+  virtual void succeed(json result = json::object()) = 0;
+  virtual void fail(const caf::error& err) = 0;
+
+  // Calls `capability` with `msg` (its ctx is filled by the caller) under options(); a reply
+  // becomes succeed(to_result(reply)), an error fail(map_error(error)).
+  struct keep_error {
+    caf::error operator()(const caf::error& err) const { return err; }
+  };
+  template <class Reply, class Message, class ToResult, class MapError = keep_error>
+  void call(const std::string& capability, Message msg, ToResult to_result,
+            MapError map_error = {});
+
+ protected:
+  // Ends the attempt unless it ended already; keeps the context alive until then.
+  virtual std::shared_ptr<step_context> shared() = 0;
+};
+
+struct step {
+  std::string name;
+  std::function<void(step_context&)> action;
+  std::function<void(step_context&)> compensation;  // empty: nothing to undo
+  bool retry_until_done = false;
+};
+
+struct definition {
+  std::string name;
+  std::int32_t version = 1;
+  std::vector<step> steps;
+  int max_attempts = 5;  // per forward step, transient failures included
+  backoff_policy retry{std::chrono::milliseconds{50}, std::chrono::milliseconds{2000}};
+  std::chrono::milliseconds step_timeout{5000};
+  int stuck_after = 8;  // compensation attempts before the saga shows as stuck
+  // The final answer, kept in the log so a replayed request gets it again. `failure` is
+  // {"code", "message", "step"} when the saga compensated, null when it completed.
+  std::function<json(const json& data, const json& failure)> reply;
+};
+
+// How an instance ended.
+struct result {
+  std::string id;
+  std::string outcome;  // "completed" or "compensated"
+  std::string reply;    // definition::reply, as JSON text
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, result& x) {
+  return f(caf::meta::type_name("troupe.saga_result"), x.id, x.outcome, x.reply);
+}
+
+// Ask a running saga actor for its result: answered when it is final.
+using await_atom = caf::atom_constant<caf::atom("sagaawait")>;
+
+// What every saga actor of one capability shares.
+struct host {
+  std::string capability;  // the owner, named in call contexts
+  caf::actor store;        // the owner's store: answers save_saga (log_handlers)
+  std::shared_ptr<directory_view> view;
+  metrics* sink = nullptr;  // may be null (tests)
+};
+
+// The definitions a binary knows, by name and version.
+class registry {
+ public:
+  void add(std::shared_ptr<const definition> d);
+  std::shared_ptr<const definition> find(const std::string& name, std::int32_t version) const;
+  // "place-order v1, ..." for messages.
+  std::string known() const;
+
+ private:
+  std::map<std::pair<std::string, std::int32_t>, std::shared_ptr<const definition>> defs_;
+};
+
+// Starts a new instance: writes its first log row, then runs. `data` must be an object.
+caf::actor start(caf::actor_system& sys, const host& h, std::shared_ptr<const definition> d,
+                 std::string id, json data, std::string trace_id);
+
+// Continues an unfinished instance from its log row.
+caf::actor resume(caf::actor_system& sys, const host& h, std::shared_ptr<const definition> d,
+                  saga_record record);
+
+// The log row of a saga whose definition this binary does not know: stuck, with the reason.
+saga_record unknown_definition(saga_record r, const registry& known);
+
+void register_saga_types(caf::actor_system_config& cfg);
+
+template <class Reply, class Message, class ToResult, class MapError>
+void step_context::call(const std::string& capability, Message msg, ToResult to_result,
+                        MapError map_error) {
+  auto self = shared();
+  auto& c = calls();
+  calls::callee to;
+  try {
+    to = c.resolve(capability);
+  } catch (const std::exception& e) {
+    return fail(caf::make_error(caf::sec::runtime_error, e.what()));
+  }
+  c.template call<Reply>(
+      to, std::move(msg), options(),
+      [self, to_result = std::move(to_result)](Reply& reply) mutable {
+        self->succeed(to_result(reply));
+      },
+      [self, map_error](const caf::error& err) { self->fail(map_error(err)); });
+}
+
+}  // namespace troupe::saga
