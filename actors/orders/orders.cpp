@@ -316,6 +316,9 @@ void start_saga(front_actor self, const place_order& cmd, const std::string& sag
   auto actor = saga::start(self->system(), st.host, st.place_order, saga_id, std::move(data),
                            cmd.ctx.trace_id);
   st.running[saga_id] = actor;
+  // Linked: a saga actor that crashes takes the capability down, and its restart resumes
+  // every unfinished saga from the log; a capability that stops takes its sagas with it.
+  self->link_to(actor);
   await_saga(self, saga_id, actor, rp);
 }
 
@@ -365,6 +368,7 @@ void recover(front_actor self) {
               log_info("orders", "recovering saga " + r.id + " (" + r.state + " at step '" +
                                      r.step_name + "')");
               auto actor = saga::resume(self->system(), st.host, def, r);
+              self->link_to(actor);
               st.running[r.id] = actor;
               st.recovering.insert(r.id);
               auto id = r.id;
@@ -566,6 +570,10 @@ capability orders_capability() {
     return caf::actor_cast<caf::actor>(front);
   };
   cap.routes = orders_routes();
+  cap.projections = {{"orders", [](const std::string& database_path, const auto& progress) {
+                        return rebuild_read_model(database_path, read_model_path(database_path),
+                                                  progress);
+                      }}};
   return cap;
 }
 

@@ -7,10 +7,12 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/time.hpp"
 #include "runtime/http/exchange.hpp"
 #include "runtime/http/json_io.hpp"
 #include "runtime/http/router.hpp"
 #include "runtime/observability/metrics.hpp"
+#include "runtime/saga/log.hpp"
 
 namespace troupe::detail {
 
@@ -44,7 +46,135 @@ struct admin_state {
   caf::actor directory;
   std::vector<std::pair<std::string, caf::actor>> supervisors;
   std::map<std::string, health_check> databases;  // latest check of each
+  std::shared_ptr<directory_view> view;
+  std::vector<std::string> saga_owners;
 };
+
+json saga_json(const saga::saga_record& r, bool full) {
+  json out = {{"id", r.id},
+              {"definition", r.definition},
+              {"version", r.version},
+              {"step", r.step_name},
+              {"step_index", r.step},
+              {"state", r.state},
+              {"attempts", r.attempts},
+              {"last_error", r.last_error.empty() ? json(nullptr) : json(r.last_error)},
+              {"created_at", format_utc_ms(r.created_at_ms)},
+              {"updated_at", format_utc_ms(r.updated_at_ms)}};
+  if (!r.outcome.empty()) out["outcome"] = r.outcome;
+  if (full) {
+    out["data"] = json::parse(r.data, nullptr, false);
+    if (!r.reply.empty()) out["reply"] = json::parse(r.reply, nullptr, false);
+  }
+  return out;
+}
+
+// GET /sagas: every saga owner on the node asked, the answers merged newest first.
+struct saga_round {
+  http_reply reply;
+  std::string request_id;
+  std::size_t limit = 100;
+  std::size_t pending = 0;
+  std::vector<saga::saga_record> found;
+  std::string failed;
+  void add(std::vector<saga::saga_record>&& part) {
+    for (auto& r : part) found.push_back(std::move(r));
+    done();
+  }
+  void fail(const std::string& why) {
+    failed = why;
+    done();
+  }
+  void done() {
+    if (--pending > 0) return;
+    if (!failed.empty())
+      return reply(
+          error_response(errc::unavailable, failed, request_id, {}, std::chrono::seconds{1}));
+    std::sort(found.begin(), found.end(), [](auto& a, auto& b) {
+      return a.updated_at_ms != b.updated_at_ms ? a.updated_at_ms > b.updated_at_ms : a.id < b.id;
+    });
+    if (found.size() > limit) found.resize(limit);
+    json list = json::array();
+    for (auto& r : found) list.push_back(saga_json(r, false));
+    reply(json_response(200, {{"sagas", list}}));
+  }
+};
+
+void serve_sagas(caf::stateful_actor<admin_state>* self, http_request& req, http_reply reply) {
+  auto& st = self->state;
+  auto path = req.path();
+  std::vector<caf::actor> owners;
+  for (auto& name : st.saga_owners) {
+    auto slot = st.view ? st.view->index_of(name) : std::nullopt;
+    auto handle = slot ? st.view->handle(*slot) : caf::actor{};
+    if (!handle)
+      return reply(error_response(errc::unavailable, "'" + name + "' is restarting", req.id, {},
+                                  std::chrono::seconds{1}));
+    owners.push_back(handle);
+  }
+  if (path.size() > 7) {  // /sagas/{id}
+    std::string id;
+    if (!percent_decode(path.substr(7), id) || id.size() > 128)
+      return reply(error_response(errc::not_found, "no such saga", req.id));
+    if (owners.empty()) return reply(error_response(errc::not_found, "no such saga", req.id));
+    // Ask the owners in turn; the first that has it answers.
+    auto ask = std::make_shared<std::function<void(std::size_t)>>();
+    *ask = [self, owners, id, reply, ask, rid = req.id](std::size_t i) {
+      if (i == owners.size()) {
+        reply(error_response(errc::not_found, "no saga '" + id + "'", rid));
+        *ask = nullptr;  // break the cycle
+        return;
+      }
+      self->request(owners[i], std::chrono::seconds{5}, saga::find_saga{id})
+          .then(
+              [reply, ask](saga::saga_record& r) {
+                reply(json_response(200, saga_json(r, true)));
+                *ask = nullptr;
+              },
+              [ask, i](caf::error&) { (*ask)(i + 1); });
+    };
+    return (*ask)(0);
+  }
+  auto query = parse_query(req.target, 4);
+  std::string state;
+  long limit = 100;
+  if (!query) return reply(error_response(errc::invalid_argument, "malformed query", req.id));
+  for (auto& [name, value] : *query) {
+    if (name == "state") {
+      if (value != saga::state_running && value != saga::state_compensating &&
+          value != saga::state_stuck && value != saga::state_done)
+        return reply(error_response(errc::invalid_argument,
+                                    "state must be running, compensating, stuck or done", req.id,
+                                    "state"));
+      state = value;
+    } else if (name == "limit") {
+      char* end = nullptr;
+      limit = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || limit < 1 || limit > saga::max_list_limit)
+        return reply(error_response(
+            errc::invalid_argument,
+            "limit must be an integer from 1 to " + std::to_string(saga::max_list_limit), req.id,
+            "limit"));
+    } else {
+      return reply(error_response(errc::invalid_argument,
+                                  "unknown query parameter (allowed: state, limit)", req.id,
+                                  "query"));
+    }
+  }
+  auto round = std::make_shared<saga_round>();
+  round->reply = std::move(reply);
+  round->request_id = req.id;
+  round->limit = static_cast<std::size_t>(limit);
+  round->pending = owners.size();
+  if (owners.empty()) return round->reply(json_response(200, {{"sagas", json::array()}}));
+  for (auto& owner : owners)
+    self->request(owner, std::chrono::seconds{5},
+                  saga::list_sagas{state, static_cast<std::int32_t>(limit)})
+        .then([round](std::vector<saga::saga_record>& part) { round->add(std::move(part)); },
+              [round, self](caf::error& err) {
+                round->fail("a saga owner did not answer: " + self->system().render(err));
+              });
+}
 
 // Collects one health report per supervisor, then answers once.
 struct health_round {
@@ -71,8 +201,12 @@ struct health_round {
 caf::behavior admin_behavior(caf::stateful_actor<admin_state>* self, std::string node,
                              caf::actor directory,
                              std::vector<std::pair<std::string, caf::actor>> supervisors,
-                             std::vector<std::string> databases) {
+                             std::vector<std::string> databases,
+                             std::shared_ptr<directory_view> view,
+                             std::vector<std::string> saga_owners) {
   auto& st = self->state;
+  st.view = std::move(view);
+  st.saga_owners = std::move(saga_owners);
   st.node = std::move(node);
   st.directory = std::move(directory);
   st.supervisors = std::move(supervisors);
@@ -84,6 +218,8 @@ caf::behavior admin_behavior(caf::stateful_actor<admin_state>* self, std::string
       [self](admin_query& q) {
         auto details = q.details;
         auto reply = std::move(q.exchange.reply);
+        if (q.exchange.request.path().rfind("/sagas", 0) == 0)
+          return serve_sagas(self, q.exchange.request, std::move(reply));
         if (q.exchange.request.path() == "/ready") {
           auto id = q.exchange.request.id;
           self->request(self->state.directory, std::chrono::seconds{2}, ready_atom::value)
@@ -121,14 +257,24 @@ caf::behavior admin_behavior(caf::stateful_actor<admin_state>* self, std::string
   };
 }
 
-bool admin_path(std::string_view path, bool with_metrics) {
-  return path == "/health" || path == "/ready" || (with_metrics && path == "/metrics");
+bool sagas_path(std::string_view path) {
+  return path == "/sagas" || (path.size() > 7 && path.substr(0, 7) == "/sagas/");
+}
+
+// Details (/metrics, /sagas) only where the node's details are served.
+bool admin_path(std::string_view path, bool details) {
+  return path == "/health" || path == "/ready" ||
+         (details && (path == "/metrics" || sagas_path(path)));
 }
 
 // Admission of an admin path: GET only, no body.
 admission admit_admin_path(const request_head& head, std::string_view path) {
   admission out;
-  out.route_label = path == "/health" ? "/health" : path == "/ready" ? "/ready" : "/metrics";
+  out.route_label = path == "/health"  ? "/health"
+                    : path == "/ready" ? "/ready"
+                    : path == "/sagas" ? "/sagas"
+                    : sagas_path(path) ? "/sagas/{id}"
+                                       : "/metrics";
   if (head.method != http_method::get) {
     auto res = error_response(
         errc::method_not_allowed,
@@ -195,9 +341,10 @@ bool media_type_is(std::string_view content_type, std::string_view media_type) {
 
 caf::actor spawn_admin(caf::actor_system& system, std::string node, caf::actor directory,
                        std::vector<std::pair<std::string, caf::actor>> supervisors,
-                       std::vector<std::string> databases) {
+                       std::vector<std::string> databases, std::shared_ptr<directory_view> view,
+                       std::vector<std::string> saga_owners) {
   return system.spawn(admin_behavior, std::move(node), std::move(directory), std::move(supervisors),
-                      std::move(databases));
+                      std::move(databases), std::move(view), std::move(saga_owners));
 }
 
 http_service make_admin_service(admin_endpoints admin) {

@@ -1,4 +1,6 @@
-// What a node's listeners serve besides the API: /health, /ready and /metrics.
+// What a node's listeners serve besides the API: /health, /ready, /metrics, and the sagas
+// of the capabilities it hosts (GET /sagas?state=running|compensating|stuck|done&limit=N and
+// GET /sagas/{id}).
 //
 // The admin listener (a node's "admin" address) serves all three with details. The API
 // listener keeps /health and /ready for probes that hit the service port, as bare up/down
@@ -15,6 +17,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "runtime/cluster/directory_view.hpp"
 #include "runtime/core/atoms.hpp"
 #include "runtime/http/message.hpp"
 
@@ -27,9 +30,13 @@ class router;
 // the latest database check of each database (sent as (health_atom, health_check) by the
 // database checker), and asks the directory whether the node is ready. `databases` names
 // the checks to expect.
+// `saga_owners` are hosted capabilities whose entry actors answer saga::list_sagas and
+// saga::find_saga; their handles come from `view`.
 caf::actor spawn_admin(caf::actor_system& system, std::string node, caf::actor directory,
                        std::vector<std::pair<std::string, caf::actor>> supervisors,
-                       std::vector<std::string> databases);
+                       std::vector<std::string> databases,
+                       std::shared_ptr<directory_view> view = nullptr,
+                       std::vector<std::string> saga_owners = {});
 
 // Set when the node begins to shut down: /ready answers 503 from then on, so that load
 // balancers stop sending traffic while in-flight requests drain.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <any>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,17 @@ struct capability_context {
   }
 };
 
+// A read model a capability keeps, which `troupe projections rebuild NAME` rebuilds from the
+// event history while its node is stopped.
+struct projection {
+  std::string name;
+  // Rebuilds from the capability's database (`database_path`, as the node would open it);
+  // calls progress(done, total) as it goes; returns the number of events applied.
+  std::function<std::int64_t(const std::string& database_path,
+                             const std::function<void(std::int64_t, std::int64_t)>& progress)>
+      rebuild;
+};
+
 struct capability {
   std::string name;
   std::vector<std::string> calls;  // capabilities it calls
@@ -63,6 +75,7 @@ struct capability {
   // It owns sagas: its entry actor answers saga::list_sagas and saga::find_saga, which the
   // node's admin listener serves as GET /sagas and /sagas/{id}.
   bool owns_sagas = false;
+  std::vector<projection> projections;
 };
 
 }  // namespace troupe

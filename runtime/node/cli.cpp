@@ -1,9 +1,14 @@
 // The troupe command line (see node.hpp).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "runtime/core/failpoint.hpp"
+#include "runtime/node/data_lock.hpp"
 #include "runtime/node/node.hpp"
 #include "runtime/node/shutdown.hpp"
 
@@ -20,6 +25,9 @@ constexpr const char* usage = R"(usage:
       validate a topology and print its placement plan
   troupe topology default
       print the embedded default topology
+  troupe projections rebuild NAME [--topology FILE --node NAME] [--data DIR]
+      rebuild a read model from its event history while its node is stopped (dev mode's
+      data directory without --topology)
 )";
 
 struct usage_error {
@@ -71,6 +79,70 @@ void check_capabilities(const std::vector<capability>& known) {
   router check{std::move(all)};
 }
 
+// A progress bar on a terminal, a line every 10% otherwise.
+void show_progress(const std::string& name, std::int64_t done, std::int64_t total, bool tty) {
+  static int last_decile = -1;
+  int percent = total > 0 ? static_cast<int>(done * 100 / total) : 100;
+  if (tty) {
+    constexpr int width = 30;
+    std::string bar(static_cast<std::size_t>(percent * width / 100), '#');
+    bar.resize(width, ' ');
+    std::fprintf(stderr, "\rrebuilding %s [%s] %3d%% %lld/%lld events", name.c_str(), bar.c_str(),
+                 percent, static_cast<long long>(done), static_cast<long long>(total));
+  } else if (percent / 10 != last_decile) {
+    last_decile = percent / 10;
+    std::fprintf(stderr, "rebuilding %s: %d%% (%lld/%lld events)\n", name.c_str(), percent,
+                 static_cast<long long>(done), static_cast<long long>(total));
+  }
+  std::fflush(stderr);
+}
+
+int rebuild_projection(int argc, char** argv, const std::vector<capability>& known,
+                       const std::string& default_topology_json) {
+  if (argc < 4) throw usage_error{"expected: troupe projections rebuild NAME [options]"};
+  std::string name = argv[3];
+  auto flags = parse_flags(argc, argv, 4, true);
+  const capability* owner = nullptr;
+  const projection* target = nullptr;
+  std::string names;
+  for (auto& cap : known)
+    for (auto& p : cap.projections) {
+      names += (names.empty() ? "" : ", ") + p.name;
+      if (p.name == name) {
+        owner = &cap;
+        target = &p;
+      }
+    }
+  if (!target)
+    throw usage_error{"projections: no projection named '" + name +
+                      "' (known: " + (names.empty() ? "none" : names) + ")"};
+  auto topo = flags.topology ? load_topology(*flags.topology, known)
+                             : parse_topology(default_topology_json, "(embedded default)", known);
+  auto host = topo.host_of(owner->name);
+  if (!host) throw usage_error{"projections: no node of the topology hosts '" + owner->name + "'"};
+  auto node = flags.node.value_or(host->name);
+  if (node != host->name)
+    throw usage_error{"projections: '" + owner->name + "' runs on node '" + host->name +
+                      "', not '" + node + "'"};
+  auto node_dir = flags.data.value_or(topo.data_dir) + "/" + node;
+  auto database = node_dir + "/" + owner->name + ".db";
+  if (!std::filesystem::exists(database))
+    throw std::runtime_error("no database at " + database + ": nothing to rebuild from");
+  data_lock lock{node_dir};  // the node must be stopped
+  bool tty = ::isatty(2) == 1;
+  auto started = std::chrono::steady_clock::now();
+  auto applied = target->rebuild(database, [&](std::int64_t done, std::int64_t total) {
+    show_progress(name, done, total, tty);
+  });
+  if (tty) std::fprintf(stderr, "\n");
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  std::printf("rebuilt %s from %s: %lld events applied in %lld ms\n", name.c_str(),
+              database.c_str(), static_cast<long long>(applied), static_cast<long long>(ms));
+  return 0;
+}
+
 }  // namespace
 
 int troupe_main(int argc, char** argv, const std::vector<capability>& known,
@@ -98,6 +170,11 @@ int troupe_main(int argc, char** argv, const std::vector<capability>& known,
       auto topo = load_topology(argv[3], known);
       std::cout << argv[3] << ": valid\n" << describe_plan(topo);
       return 0;
+    }
+    if (command == "projections") {
+      std::string sub = argc > 2 ? argv[2] : "";
+      if (sub != "rebuild") throw usage_error{"expected: troupe projections rebuild NAME"};
+      return rebuild_projection(argc, argv, known, default_topology_json);
     }
     node_options opt;
     if (command == "run") {

@@ -23,6 +23,7 @@
 #include "runtime/http/exchange.hpp"
 #include "runtime/http/json_io.hpp"
 #include "runtime/http/server.hpp"
+#include "runtime/node/data_lock.hpp"
 #include "runtime/node/shutdown.hpp"
 #include "runtime/observability/log.hpp"
 #include "runtime/observability/metrics.hpp"
@@ -169,6 +170,13 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto data_dir = opt.data_override.value_or(topo.data_dir);
   auto node_dir = data_dir + "/" + node.name;
   auto plan = place(topo, node, known);
+  std::unique_ptr<data_lock> lock;
+  try {
+    lock = std::make_unique<data_lock>(node_dir);
+  } catch (const std::exception& e) {
+    log_error("node", e.what());
+    return 2;
+  }
   std::shared_ptr<const router> routes;
   if (plan.entry) routes = routes_for(topo, *plan.entry, known);
 
@@ -267,7 +275,11 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     }
     std::vector<std::string> database_names;
     for (auto& db : databases) database_names.push_back(db.name);
-    auto admin = spawn_admin(sys, node.name, directory, supervisors, database_names);
+    std::vector<std::string> saga_owners;
+    for (auto cap : plan.hosted)
+      if (cap->owns_sagas) saga_owners.push_back(cap->name);
+    auto admin =
+        spawn_admin(sys, node.name, directory, supervisors, database_names, view, saga_owners);
     to_stop.push_back(admin);
     if (!databases.empty())
       to_stop.push_back(

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "runtime/core/error.hpp"
+#include "runtime/core/failpoint.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/observability/log.hpp"
 
@@ -157,6 +158,15 @@ void record_failure(saga_actor* self, const caf::error& err) {
   if (!info.field.empty()) st.data["failure"]["field"] = info.field;
 }
 
+// Failpoint "saga.<step>[.undo]<suffix>" of the current step or compensation: `exit` ends
+// the process (like kill -9) to test recovery at that point.
+void failpoint_at(saga_actor* self, const char* suffix) {
+  auto& st = self->state;
+  auto name =
+      "saga." + current(self).name + (st.record.state == state_running ? "" : ".undo") + suffix;
+  if (failpoint(name)) throw std::runtime_error("failpoint " + name);
+}
+
 void run_current(saga_actor* self) {
   auto& st = self->state;
   auto& s = current(self);
@@ -167,6 +177,8 @@ void run_current(saga_actor* self) {
   opts.idempotency_key = st.record.id + ":" + s.name;
   auto ctx = std::make_shared<attempt_context>(self, ++st.token, st.data, opts.idempotency_key,
                                                st.record.attempts, *st.calls, opts);
+  // Tests stop the process here: after the log row, before the step is sent.
+  failpoint_at(self, ".before");
   try {
     if (compensating)
       s.compensation(*ctx);
@@ -191,6 +203,8 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   auto& steps = st.def->steps;
   auto index = st.record.step;
   bool compensating = st.record.state != state_running;
+  // Tests stop the process here: the step's answer arrived, its progress is not logged yet.
+  failpoint_at(self, ".after");
   if (!err) {
     if (result.is_object()) st.data.update(result);
     st.record.last_error.clear();

@@ -18,6 +18,10 @@
 //
 // After a crash, resume() continues an instance from its last log row: the step it was at is
 // sent again (same key: one effect), a compensation likewise.
+//
+// Failpoints "saga.<step>.before" (logged, not sent), "saga.<step>.after" (answered, not
+// logged) and the same with ".undo" for compensations let tests stop a process (`exit`) or
+// fail the saga actor (`crash`, `error`) at each point.
 #pragma once
 
 #include <chrono>

@@ -2,9 +2,12 @@
 // exit status 2 and a message naming the file, the JSON path and the problem.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe::test;
@@ -139,11 +142,21 @@ TEST_CASE("TROUPE_TOPOLOGY and TROUPE_NODE stand in for the flags") {
 
 TEST_CASE("a node whose capability cannot start stops with exit 3 and says why") {
   temp_dir dir;
-  dir.write("not-a-folder", "x");  // data under a regular file cannot be created
+  // A folder where the users database should be: SQLite cannot open it.
+  std::filesystem::create_directories(dir.file("data/dev/users.db"));
   auto started = std::chrono::steady_clock::now();
-  auto r = run_troupe({"--http", "127.0.0.1:0", "--data", dir.file("not-a-folder")});
+  auto r = run_troupe({"--http", "127.0.0.1:0", "--data", dir.file("data")});
   CHECK(r.status == 3);
-  CHECK(r.err.find("' failed") != std::string::npos);
-  CHECK(r.err.find("not-a-folder") != std::string::npos);   // the cause, with the path
+  CHECK(r.err.find("capability 'users' failed") != std::string::npos);
+  CHECK(r.err.find("users.db") != std::string::npos);       // the cause, with the path
   CHECK(std::chrono::steady_clock::now() - started < 15s);  // 5 restarts with backoff, then out
+}
+
+TEST_CASE("a second node on the same data directory is refused, the first keeps it") {
+  temp_dir dir;
+  troupe_node first({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "first");
+  auto second = run_troupe({"--http", "127.0.0.1:0", "--data", dir.file("data")});
+  CHECK(second.status == 2);
+  CHECK(second.err.find("is locked") != std::string::npos);
+  CHECK(first.stop() == 0);
 }
