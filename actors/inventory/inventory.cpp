@@ -90,9 +90,12 @@ caf::behavior store_behavior(store_actor* self, std::string path) {
                 for (auto& l : cmd.lines) stock.push_back(find_stock(db, l.sku));
                 auto plan = rules::plan_reservation(cmd.lines, stock);
                 if (auto no = std::get_if<rules::refusal>(&plan)) {
+                  std::size_t at = 0;
+                  while (at < cmd.lines.size() && cmd.lines[at].sku != no->sku) ++at;
+                  auto field = "items[" + std::to_string(at) + "]";
                   if (no->why == rules::refusal::kind::out_of_stock)
-                    return make_error(errc::out_of_stock, no->message, no->sku);
-                  return make_error(errc::invalid_argument, no->message, "items");
+                    return make_error(errc::out_of_stock, no->message, field + ".quantity");
+                  return make_error(errc::invalid_argument, no->message, field + ".sku");
                 }
                 auto& p = std::get<rules::reservation_plan>(plan);
                 auto now = unix_now_ms();

@@ -186,7 +186,9 @@ TEST_CASE("dev mode and the two-node topology answer the scenario identically") 
     http_client core_admin{core.admin()};
     auto health = json::parse(core_admin.get("/health").body);
     CHECK(health["status"] == "up");
-    CHECK(health["checks"].size() == 2);  // users, users.db
+    CHECK(health["checks"].size() == 8);     // users, orders, inventory, payments and their files
+    CHECK(api.get("/sagas").status == 404);  // details belong to the admin listener
+    CHECK(core_admin.get("/sagas").status == 200);
     // core first, while edge still holds its proxies: it must still exit cleanly (a node
     // exits 1 when its shutdown watchdog has to cut a hang)
     CHECK(core.stop() == 0);
