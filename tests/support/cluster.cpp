@@ -81,6 +81,93 @@ void two_node_cluster::start_core() {
       "core-" + std::to_string(++core_starts_), core_options_);
 }
 
+std::vector<node_plan> three_node_plan() {
+  return {{"edge", {"gateway"}, true, false},
+          {"shop", {"users", "orders"}, false, true},
+          {"stock", {"inventory", "payments"}, false, true}};
+}
+
+std::vector<node_plan> one_node_plan() {
+  return {{"dev", {"gateway", "users", "orders", "inventory", "payments"}, true, false}};
+}
+
+cluster::cluster(const temp_dir& dir, std::vector<node_plan> nodes, std::string settings,
+                 std::map<std::string, process_options> options)
+    : dir_(dir),
+      nodes_(std::move(nodes)),
+      settings_(std::move(settings)),
+      topology_(dir.file("topology.json")),
+      options_(std::move(options)) {
+  for (auto& n : nodes_)
+    if (n.listen) listen_[n.name] = free_port();
+  write_topology();
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) start(it->name);
+}
+
+void cluster::write_topology() {
+  std::string nodes;
+  for (auto& n : nodes_) {
+    std::string caps;
+    for (auto& c : n.capabilities) caps += (caps.empty() ? "\"" : ", \"") + c + "\"";
+    nodes +=
+        (nodes.empty() ? "" : ",\n") + std::string("    \"") + n.name +
+        "\": { \"admin\": \"127.0.0.1:0\", " + (n.http ? "\"http\": \"127.0.0.1:0\", " : "") +
+        (n.listen ? "\"listen\": \"127.0.0.1:" + std::to_string(listen_[n.name]) + "\", " : "") +
+        "\"capabilities\": [" + caps + "] }";
+  }
+  dir_.write("topology.json", "{\n  \"name\": \"shop-test\",\n  \"data_dir\": \"" +
+                                  dir_.file("var") + "\",\n  \"nodes\": {\n" + nodes +
+                                  "\n  },\n  \"capabilities\": {" + settings_ + "}\n}\n");
+}
+
+std::string cluster::http() const {
+  for (auto& n : nodes_)
+    if (n.http) return running_.at(n.name)->http();
+  throw std::logic_error("no node of this cluster serves HTTP");
+}
+
+void cluster::kill(const std::string& name) {
+  running_.at(name)->kill_hard();
+  running_.erase(name);
+}
+
+int cluster::stop(const std::string& name) {
+  auto status = running_.at(name)->stop();
+  running_.erase(name);
+  return status;
+}
+
+void cluster::start(const std::string& name, std::optional<process_options> options) {
+  if (options) options_[name] = *options;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      running_[name] = std::make_unique<troupe_node>(
+          std::vector<std::string>{"run", "--topology", topology_, "--node", name}, dir_.path(),
+          name + "-" + std::to_string(++starts_[name]), options_[name]);
+      return;
+    } catch (const std::runtime_error& e) {
+      // Only a lost race for the listen port is worth another port (and a new topology).
+      if (attempt == 4 || !listen_.count(name) ||
+          std::string(e.what()).find("cannot listen") == std::string::npos)
+        throw;
+      listen_[name] = free_port();
+      write_topology();
+    }
+  }
+}
+
+std::unique_ptr<child_process> cluster::launch(const std::string& name, process_options options) {
+  return std::make_unique<child_process>(
+      std::vector<std::string>{troupe_binary(), "run", "--topology", topology_, "--node", name},
+      dir_.path(), dir_.path() + "/" + name + "-" + std::to_string(++starts_[name]),
+      std::move(options));
+}
+
+void cluster::stop_all() {
+  for (auto& n : nodes_)
+    if (running_.count(n.name)) stop(n.name);
+}
+
 int gateway_calls_in_flight(const std::string& admin) {
   http_client client{admin};
   auto health = nlohmann::json::parse(client.get("/health").body, nullptr, false);

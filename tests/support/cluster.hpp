@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,52 @@ class two_node_cluster {
 // admin on port 0); `settings` is spliced into "capabilities".
 std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
                               const std::string& settings = {});
+
+// A node of a test topology: what it hosts and which listeners it has (ports the OS picks,
+// except "listen", which peers dial: a free port, retried on a lost race).
+struct node_plan {
+  std::string name;
+  std::vector<std::string> capabilities;
+  bool http = false;
+  bool listen = true;
+};
+
+// The three-node shop: edge (gateway) | shop (users, orders) | stock (inventory, payments).
+std::vector<node_plan> three_node_plan();
+// Everything on one node, as dev mode (with an admin listener).
+std::vector<node_plan> one_node_plan();
+
+// Any topology of real processes, started in reverse order of `nodes` (so list the HTTP
+// entry first: it starts last, once what it calls is up), each ready before the next.
+class cluster {
+ public:
+  cluster(const temp_dir& dir, std::vector<node_plan> nodes, std::string settings = {},
+          std::map<std::string, process_options> options = {});
+  troupe_node& node(const std::string& name) { return *running_.at(name); }
+  bool is_running(const std::string& name) const { return running_.count(name) > 0; }
+  // The HTTP entry's "host:port".
+  std::string http() const;
+  void kill(const std::string& name);  // SIGKILL
+  int stop(const std::string& name);   // SIGTERM
+  // Starts a stopped or killed node again (logs under a fresh label); `options` replace the
+  // node's options for this and later starts when given.
+  void start(const std::string& name, std::optional<process_options> options = std::nullopt);
+  // Starts a node without waiting for its ready line (it may crash on purpose).
+  std::unique_ptr<child_process> launch(const std::string& name, process_options options);
+  const std::string& topology_file() const { return topology_; }
+  std::string data_dir() const { return dir_.file("var"); }
+  void stop_all();
+
+ private:
+  void write_topology();
+  const temp_dir& dir_;
+  std::vector<node_plan> nodes_;
+  std::string settings_, topology_;
+  std::map<std::string, process_options> options_;
+  std::map<std::string, std::uint16_t> listen_;
+  std::map<std::string, int> starts_;
+  std::map<std::string, std::unique_ptr<troupe_node>> running_;
+};
 
 // The gateway's calls in flight, from the detailed /health of the listener at `admin`
 // ("host:port"); -1 when it does not say.
