@@ -15,6 +15,7 @@
 #include "actors/users/users_protocol.hpp"
 #include "domain/inventory/inventory_rules.hpp"
 #include "domain/users/user_rules.hpp"
+#include "runtime/cluster/await_reachable.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/time.hpp"
@@ -347,7 +348,25 @@ void answer_claimed(front_actor self, const claim_answer& claim, const place_ord
           });
 }
 
+void load_and_resume(front_actor self);
+
+// Sagas resume once every capability they call is reachable: right after a restart the
+// peers' nodes are still being connected, and a step refused for that would be given up on.
 void recover(front_actor self) {
+  auto& st = self->state;
+  if (st.gates)
+    st.gates->hold(recovery_gate, "waiting for the capabilities sagas call to be reachable");
+  auto waiter = spawn_reachability_waiter(self->system(), st.host.view,
+                                          {"users", "inventory", "payments", "orders"});
+  self->request(waiter, caf::infinite, ready_atom::value)
+      .then([self](bool) { load_and_resume(self); },
+            [self](caf::error& err) {
+              self->quit(make_error(errc::internal, "waiting for reachability failed: " +
+                                                        self->system().render(err)));
+            });
+}
+
+void load_and_resume(front_actor self) {
   auto& st = self->state;
   if (st.gates) st.gates->hold(recovery_gate, "loading unfinished sagas");
   self->request(st.store.store(), caf::infinite, saga::unfinished_sagas{})

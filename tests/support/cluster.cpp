@@ -137,6 +137,12 @@ int cluster::stop(const std::string& name) {
   return status;
 }
 
+int cluster::wait_exit(const std::string& name, std::chrono::milliseconds deadline) {
+  auto status = running_.at(name)->process().wait(deadline);
+  running_.erase(name);
+  return status;
+}
+
 void cluster::start(const std::string& name, std::optional<process_options> options) {
   if (options) options_[name] = *options;
   for (int attempt = 0;; ++attempt) {

@@ -87,6 +87,8 @@ class cluster {
   std::string http() const;
   void kill(const std::string& name);  // SIGKILL
   int stop(const std::string& name);   // SIGTERM
+  // Waits for a node that is meant to die by itself (a failpoint); its exit status.
+  int wait_exit(const std::string& name, std::chrono::milliseconds deadline);
   // Starts a stopped or killed node again (logs under a fresh label); `options` replace the
   // node's options for this and later starts when given.
   void start(const std::string& name, std::optional<process_options> options = std::nullopt);
