@@ -358,6 +358,7 @@ void recover(front_actor self) {
     st.gates->hold(recovery_gate, "waiting for the capabilities sagas call to be reachable");
   auto waiter = spawn_reachability_waiter(self->system(), st.host.view,
                                           {"users", "inventory", "payments", "orders"});
+  self->link_to(waiter);  // a capability that stops does not leave it polling
   self->request(waiter, caf::infinite, ready_atom::value)
       .then([self](bool) { load_and_resume(self); },
             [self](caf::error& err) {
@@ -554,6 +555,8 @@ capability orders_capability() {
     out.snapshot_every = s.integer("snapshot_every", 1, 1000000, out.snapshot_every);
     out.step_timeout = s.milliseconds("step_timeout_ms", 10, 600000, out.step_timeout.count());
     out.step_attempts = static_cast<int>(s.integer("step_attempts", 1, 100, out.step_attempts));
+    out.retry_backoff_max =
+        s.milliseconds("retry_backoff_max_ms", 50, 600000, out.retry_backoff_max.count());
     return out;
   };
   cap.register_types = register_orders_types;

@@ -208,11 +208,12 @@ using orders_actor =
                      caf::replies_to<health_atom>::with<health_report>>;
 
 // Topology: "capabilities": {"orders": {"snapshot_every": 10, "step_timeout_ms": 5000,
-// "step_attempts": 5}}.
+// "step_attempts": 5, "retry_backoff_max_ms": 2000}}.
 struct orders_settings {
   std::int64_t snapshot_every = 10;  // events between snapshots of an order
   std::chrono::milliseconds step_timeout{5000};
-  int step_attempts = 5;  // per forward saga step before compensating
+  int step_attempts = 5;                              // per forward saga step before compensating
+  std::chrono::milliseconds retry_backoff_max{2000};  // longest wait between retries
 };
 
 // The place-order saga's definition (name "place-order", version 1).

@@ -151,6 +151,7 @@ std::shared_ptr<const saga::definition> place_order_saga(const orders_settings& 
   d->version = 1;
   d->max_attempts = settings.step_attempts;
   d->step_timeout = settings.step_timeout;
+  d->retry.max = settings.retry_backoff_max;
   d->steps = {
       {"check_customer", check_customer, {}, false},
       {"create", create, cancel, false},

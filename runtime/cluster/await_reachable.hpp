@@ -16,9 +16,8 @@ namespace troupe {
 
 // An actor that answers one request (ready_atom) with `true` once every capability in
 // `names` has a handle in `view`, checking every `every`; then it quits.
-caf::actor spawn_reachability_waiter(caf::actor_system& system,
-                                     std::shared_ptr<directory_view> view,
-                                     std::vector<std::string> names,
-                                     std::chrono::milliseconds every = std::chrono::milliseconds{20});
+caf::actor spawn_reachability_waiter(
+    caf::actor_system& system, std::shared_ptr<directory_view> view, std::vector<std::string> names,
+    std::chrono::milliseconds every = std::chrono::milliseconds{20});
 
 }  // namespace troupe

@@ -4,9 +4,12 @@
 // Idempotency-Key) gets the final answer, and stock and money agree.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <random>
+#include <thread>
 
+#include "runtime/storage/sqlite.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/shop.hpp"
 
@@ -142,4 +145,70 @@ TEST_CASE("randomized crash points (TROUPE_CRASH_LOOPS, default 4)") {
     rig.run(points[std::uniform_int_distribution<std::size_t>{0, points.size() - 1}(rng)], i);
   WARN(loops << " random crashes; slowest restart to ready: " << rig.slowest_recovery.count()
              << " ms");
+}
+
+TEST_CASE("a compensation that keeps failing shows as stuck, and finishes when it can") {
+  temp_dir dir;
+  // The first 10 releases fail: past 8 attempts the saga shows as stuck, then it finishes.
+  cluster c{
+      dir,
+      one_node_plan(),
+      R"("orders": {"retry_backoff_max_ms": 100}, "payments": {"decline_customers": ["u-bad"]})",
+      {{"dev", {{"TROUPE_FAILPOINTS=inventory.release=error*10"}, {}}}}};
+  shop_client shop{c.http()};
+  REQUIRE(shop.create_user("u-bad", "Mallory").status == 201);
+  REQUIRE(shop.set_stock("A", 10, 100).status == 200);
+  http_client admin{c.node("dev").admin()};
+  std::atomic<bool> saw_stuck{false};
+  std::thread watcher([&] {
+    http_client watch{c.node("dev").admin()};
+    eventually(
+        [&] {
+          auto stuck = json::parse(watch.get("/sagas?state=stuck").body)["sagas"];
+          if (stuck.empty()) return false;
+          saw_stuck =
+              stuck[0]["last_error"].get<std::string>().find("inventory.release") !=
+                  std::string::npos &&
+              watch.get("/metrics").body.find("sagas_stuck{definition=\"place-order\"} 1") !=
+                  std::string::npos;
+          return true;
+        },
+        10s, 5ms);
+  });
+  auto r = shop.place("u-bad", {{"A", 4}});
+  watcher.join();
+  CHECK(saw_stuck);
+  CHECK(r.status == 402);  // declined; the compensation went through in the end
+  auto done = json::parse(admin.get("/sagas?state=done").body)["sagas"];
+  REQUIRE(done.size() == 1);
+  CHECK(done[0]["outcome"] == "compensated");
+  CHECK(shop.stock("A")["quantity"] == 10);
+  CHECK(admin.get("/metrics").body.find("sagas_stuck{definition=\"place-order\"} 0") !=
+        std::string::npos);
+}
+
+TEST_CASE("a saga whose definition this binary does not know is stuck, not guessed at") {
+  temp_dir dir;
+  cluster c{dir, one_node_plan()};
+  REQUIRE(c.stop("dev") == 0);
+  {
+    troupe::sqlite::database db{c.data_dir() + "/dev/orders.db"};
+    db.exec(
+        "INSERT INTO sagas(id, definition, version, step, step_name, state, outcome, attempts, "
+        "last_error, data, reply, created_at_ms, updated_at_ms) VALUES ('s-from-the-future', "
+        "'place-order', 99, 2, 'teleport', 'running', '', 1, '', '{}', '', 1, 1)");
+  }
+  c.start("dev");  // ready: a saga it cannot know does not hold the node back
+  http_client admin{c.node("dev").admin()};
+  auto stuck = json::parse(admin.get("/sagas?state=stuck").body)["sagas"];
+  REQUIRE(stuck.size() == 1);
+  CHECK(stuck[0]["id"] == "s-from-the-future");
+  CHECK(stuck[0]["last_error"].get<std::string>().find(
+            "unknown saga definition 'place-order' version 99") != std::string::npos);
+  auto one = json::parse(admin.get("/sagas/s-from-the-future").body);
+  CHECK(one["version"] == 99);
+  CHECK(one["step"] == "teleport");  // left where it was
+  CHECK(admin.get("/sagas/s-nope").status == 404);
+  CHECK(admin.get("/sagas?state=lost").status == 400);
+  CHECK(admin.get("/sagas?limit=100000").status == 400);
 }
