@@ -14,25 +14,8 @@ secs=${2:-10}
 rounds=${3:-3}
 troupe="$build/troupe"
 baseline="$build/bench/bench_http_baseline"
-command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit 1; }
-work=$(mktemp -d /tmp/troupe-bench-http-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-# Starts a process logging to $work/$1.log and waits for its ready line, left in $line.
-start() {
-  local name=$1; shift
-  "$@" > "$work/$name.log" 2> "$work/$name.err" &
-  pids+=($!)
-  for _ in $(seq 1 300); do
-    if grep -q "ready" "$work/$name.log" 2>/dev/null; then line=$(grep -m1 "ready" "$work/$name.log"); return; fi
-    sleep 0.05
-  done
-  echo "$name did not start" >&2; cat "$work/$name.err" >&2; exit 1
-}
+name_of_run=http
+source "$(dirname "$0")/lib.sh"
 
 create_user() {
   curl -sf -X POST "http://$1/api/users" -H 'Content-Type: application/json' \

@@ -65,7 +65,9 @@ armed parse_action(const std::string& entry, std::string text) {
 
 }  // namespace
 
-void configure_failpoints(const std::string& spec) {
+namespace {
+
+std::map<std::string, armed, std::less<>> parse_spec(const std::string& spec) {
   std::map<std::string, armed, std::less<>> points;
   std::size_t start = 0;
   while (start <= spec.size()) {
@@ -78,9 +80,23 @@ void configure_failpoints(const std::string& spec) {
       throw std::invalid_argument("failpoint '" + entry + "': write NAME=ACTION");
     points[entry.substr(0, eq)] = parse_action(entry, entry.substr(eq + 1));
   }
+  return points;
+}
+
+}  // namespace
+
+void check_failpoints(const std::string& spec) {
+  parse_spec(spec);
+}
+
+void configure_failpoints(const std::string& spec, bool add) {
+  auto points = parse_spec(spec);
   auto& r = the_registry();
   std::lock_guard<std::mutex> guard{r.mtx};
-  r.points = std::move(points);
+  if (add)
+    for (auto& [name, a] : points) r.points[name] = a;
+  else
+    r.points = std::move(points);
   r.any = !r.points.empty();
 }
 

@@ -1,5 +1,6 @@
 // Failpoints: named places in the code where a test can make troupe fail on purpose, set by
-// the environment of a real process (TROUPE_FAILPOINTS) so fault tests need no test build.
+// the environment of a real process (TROUPE_FAILPOINTS) or a node's "failpoints" in the
+// topology, so fault tests need no test build.
 //
 //   TROUPE_FAILPOINTS="users.get=crash*1,users.create=error"
 //
@@ -17,9 +18,12 @@ namespace troupe {
 
 enum class failpoint_action { none, crash, error, hang, exit };
 
-// Replaces the configured failpoints with `spec` (the TROUPE_FAILPOINTS syntax). Throws
-// std::invalid_argument naming the entry that is malformed.
-void configure_failpoints(const std::string& spec);
+// Replaces the configured failpoints with `spec` (the TROUPE_FAILPOINTS syntax), or with
+// `add` adds them (same names: `spec` wins). Throws std::invalid_argument naming the entry
+// that is malformed.
+void configure_failpoints(const std::string& spec, bool add = false);
+// Throws like configure_failpoints when `spec` is malformed; changes nothing.
+void check_failpoints(const std::string& spec);
 
 // Reads TROUPE_FAILPOINTS (if set) into the configuration; throws like configure_failpoints.
 void configure_failpoints_from_env();

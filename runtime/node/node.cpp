@@ -18,6 +18,7 @@
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/call_context.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/failpoint.hpp"
 #include "runtime/events/subscription.hpp"
 #include "runtime/http/admin.hpp"
 #include "runtime/http/exchange.hpp"
@@ -170,6 +171,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto data_dir = opt.data_override.value_or(topo.data_dir);
   auto node_dir = data_dir + "/" + node.name;
   auto plan = place(topo, node, known);
+  // The topology's failpoints for this node, beside those of the environment.
+  if (!node.failpoints.empty()) configure_failpoints(node.failpoints, true);
   std::unique_ptr<data_lock> lock;
   try {
     lock = std::make_unique<data_lock>(node_dir);

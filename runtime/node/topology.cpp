@@ -1,5 +1,7 @@
 #include "runtime/node/topology.hpp"
 
+#include "runtime/core/failpoint.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -189,12 +191,23 @@ class checker {
         fail(path, "node name '" + node_name +
                        "' must be 1-63 characters of lowercase letters, digits, '-' or '_'");
       if (!node_json.is_object()) fail(path, "must be an object");
-      only_keys(node_json, path, {"listen", "admin", "http", "capabilities"});
+      only_keys(node_json, path, {"listen", "admin", "http", "capabilities", "failpoints"});
       node_spec node;
       node.name = node_name;
       node.listen = address_at(node_json, "listen", path);
       node.admin = address_at(node_json, "admin", path);
       node.http = address_at(node_json, "http", path);
+      if (node_json.contains("failpoints")) {
+        auto& fp = node_json["failpoints"];
+        if (!fp.is_string() || fp.get_ref<const std::string&>().size() > 4096)
+          fail(path + "/failpoints", "must be a string such as \"payments.charge=error*2\"");
+        try {
+          check_failpoints(fp.get<std::string>());
+        } catch (const std::invalid_argument& e) {
+          fail(path + "/failpoints", e.what());
+        }
+        node.failpoints = fp.get<std::string>();
+      }
       for (auto [key, addr] : {std::pair{"listen", &node.listen}, std::pair{"admin", &node.admin},
                                std::pair{"http", &node.http}}) {
         if (!*addr || (*addr)->port == 0) continue;  // port 0: the OS picks, never clashes

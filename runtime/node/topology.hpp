@@ -23,6 +23,7 @@ struct node_spec {
   std::optional<address> admin;   // /health, /ready, /metrics
   std::optional<address> http;    // API listener (nodes hosting the HTTP entry)
   std::vector<std::string> capabilities;
+  std::string failpoints;  // TROUPE_FAILPOINTS syntax; for tests (see core/failpoint.hpp)
 };
 
 // "http": limits of every HTTP listener.

@@ -230,15 +230,16 @@ void transaction::commit() {
   done_ = true;
 }
 
+// Savepoints run once per request: prepared once, not parsed each time.
 savepoint::savepoint(database& db) : db_(db) {
-  db_.exec("SAVEPOINT troupe_request");
+  db_.prepare("SAVEPOINT troupe_request").run();
 }
 
 savepoint::~savepoint() {
   if (!done_) {
     try {
-      db_.exec("ROLLBACK TO troupe_request");
-      db_.exec("RELEASE troupe_request");
+      db_.prepare("ROLLBACK TO troupe_request").run();
+      db_.prepare("RELEASE troupe_request").run();
     } catch (...) {
       // the enclosing transaction's rollback undoes it anyway
     }
@@ -246,7 +247,7 @@ savepoint::~savepoint() {
 }
 
 void savepoint::release() {
-  db_.exec("RELEASE troupe_request");
+  db_.prepare("RELEASE troupe_request").run();
   done_ = true;
 }
 

@@ -23,12 +23,17 @@ write_batch::~write_batch() {
 }
 
 void write_batch::open() {
-  db_.exec("BEGIN IMMEDIATE");
+  db_.prepare("BEGIN IMMEDIATE").run();
   open_ = true;
   opened_at_ = std::chrono::steady_clock::now();
   ++generation_;
-  // Queued behind every request already in the mailbox: they join this batch first.
-  caf::anon_send(caf::actor_cast<caf::actor>(self_), flush_atom::value, generation_);
+  // Queued behind every request already in the mailbox: they join this batch first. Under
+  // load, the flush also waits a little for requests still on their way.
+  auto self = caf::actor_cast<caf::actor>(self_);
+  if (limits_.linger.count() > 0 && opened_at_ - last_commit_ < limits_.busy_within)
+    caf::delayed_anon_send(self, limits_.linger, flush_atom::value, generation_);
+  else
+    caf::anon_send(self, flush_atom::value, generation_);
 }
 
 void write_batch::run(const std::function<void()>& work, done_handler done) {
@@ -63,7 +68,7 @@ void write_batch::commit() {
   waiting_.clear();
   caf::error failed;
   try {
-    db_.exec("COMMIT");
+    db_.prepare("COMMIT").run();
     ++commits_;
   } catch (const std::exception& e) {
     log_error("store", std::string("commit failed, ") + std::to_string(waiting.size()) +
@@ -75,6 +80,7 @@ void write_batch::commit() {
       // already rolled back by SQLite
     }
   }
+  last_commit_ = std::chrono::steady_clock::now();
   for (auto& done : waiting) done(failed);
   if (!failed && after_commit_) after_commit_();
 }

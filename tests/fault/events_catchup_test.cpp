@@ -21,9 +21,9 @@ namespace {
 // edge (gateway) | shop (orders, inventory, payments) | people (users): orders subscribes to
 // users' events across nodes.
 std::vector<node_plan> split_plan() {
-  return {{"edge", {"gateway"}, true, false},
-          {"shop", {"orders", "inventory", "payments"}, false, true},
-          {"people", {"users"}, false, true}};
+  return {{"edge", {"gateway"}, true, false, {}},
+          {"shop", {"orders", "inventory", "payments"}, false, true, {}},
+          {"people", {"users"}, false, true, {}}};
 }
 
 std::int64_t scalar(const std::string& path, const std::string& sql) {

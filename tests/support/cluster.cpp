@@ -82,13 +82,13 @@ void two_node_cluster::start_core() {
 }
 
 std::vector<node_plan> three_node_plan() {
-  return {{"edge", {"gateway"}, true, false},
-          {"shop", {"users", "orders"}, false, true},
-          {"stock", {"inventory", "payments"}, false, true}};
+  return {{"edge", {"gateway"}, true, false, {}},
+          {"shop", {"users", "orders"}, false, true, {}},
+          {"stock", {"inventory", "payments"}, false, true, {}}};
 }
 
 std::vector<node_plan> one_node_plan() {
-  return {{"dev", {"gateway", "users", "orders", "inventory", "payments"}, true, false}};
+  return {{"dev", {"gateway", "users", "orders", "inventory", "payments"}, true, false, {}}};
 }
 
 cluster::cluster(const temp_dir& dir, std::vector<node_plan> nodes, std::string settings,
@@ -113,6 +113,7 @@ void cluster::write_topology() {
         (nodes.empty() ? "" : ",\n") + std::string("    \"") + n.name +
         "\": { \"admin\": \"127.0.0.1:0\", " + (n.http ? "\"http\": \"127.0.0.1:0\", " : "") +
         (n.listen ? "\"listen\": \"127.0.0.1:" + std::to_string(listen_[n.name]) + "\", " : "") +
+        (n.failpoints.empty() ? "" : "\"failpoints\": \"" + n.failpoints + "\", ") +
         "\"capabilities\": [" + caps + "] }";
   }
   dir_.write("topology.json", "{\n  \"name\": \"shop-test\",\n  \"data_dir\": \"" +

@@ -68,6 +68,7 @@ struct node_plan {
   std::vector<std::string> capabilities;
   bool http = false;
   bool listen = true;
+  std::string failpoints;  // the node's "failpoints" in the topology
 };
 
 // The three-node shop: edge (gateway) | shop (users, orders) | stock (inventory, payments).
