@@ -341,9 +341,14 @@ void answer_claimed(front_actor self, const claim_answer& claim, const place_ord
                                   std::chrono::seconds{1}));
           },
           [self, rp, claim, cmd](caf::error& err) mutable {
-            // Claimed, then the node stopped before the saga's first log row: start it now.
-            if (describe(err).code == errc::not_found)
+            // Claimed, then the node stopped before the saga's first log row: start it now
+            // (unless a replay that came first already did).
+            if (describe(err).code == errc::not_found) {
+              auto& running = self->state.running;
+              if (auto it = running.find(claim.saga_id); it != running.end())
+                return await_saga(self, claim.saga_id, it->second, rp);
               return start_saga(self, cmd, claim.saga_id, claim.order_id, rp);
+            }
             rp.deliver(std::move(err));
           });
 }
