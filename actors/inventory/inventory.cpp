@@ -38,12 +38,6 @@ void publish(sqlite::database& db, const call_context& ctx, std::string type, st
   events::append(db, e);
 }
 
-caf::error missing_key(const char* what) {
-  return make_error(errc::invalid_argument,
-                    std::string(what) + " needs an idempotency key in its call context",
-                    "idempotency_key");
-}
-
 struct store_state {
   static inline const char* name = "inventory.store";
   std::unique_ptr<events::store_core> core;
@@ -196,18 +190,15 @@ inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<
       },
       [self, late](reserve_stock& cmd) -> caf::result<reservation> {
         if (late(cmd.ctx)) return deadline_passed("inventory");
-        if (cmd.ctx.idempotency_key.empty()) return missing_key("reserve");
         if (auto v = rules::check_lines(cmd.lines))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         return self->state.store.ask<reservation>(self, std::move(cmd));
       },
       // Compensations run even past the caller's deadline: undoing must not be skipped.
       [self](release_reservation& cmd) -> caf::result<reservation> {
-        if (cmd.ctx.idempotency_key.empty()) return missing_key("release");
         return self->state.store.ask<reservation>(self, std::move(cmd));
       },
       [self](commit_reservation& cmd) -> caf::result<reservation> {
-        if (cmd.ctx.idempotency_key.empty()) return missing_key("commit");
         return self->state.store.ask<reservation>(self, std::move(cmd));
       },
       [self](health_atom) {

@@ -186,12 +186,6 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       .or_else(st.core->handlers());
 }
 
-caf::error missing_key(const char* what) {
-  return make_error(errc::invalid_argument,
-                    std::string(what) + " needs an idempotency key in its call context",
-                    "idempotency_key");
-}
-
 struct front_state {
   static inline const char* name = "payments.front";
   store_link store;
@@ -208,7 +202,8 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
   return {
       [self](charge_payment& cmd) -> caf::result<charge> {
         if (past_deadline(cmd.ctx, self->clock().now())) return deadline_passed("payments");
-        if (cmd.ctx.idempotency_key.empty()) return missing_key("a charge");
+        // Refused before the processor is asked: without a key a repeat would charge twice.
+        if (auto missing = saga::require_key(cmd.ctx.idempotency_key)) return missing;
         if (auto v = rules::check_charge(cmd.customer, cmd.amount, cmd.currency))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         auto rp = self->make_response_promise<charge>();
@@ -238,7 +233,6 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
         return rp;
       },
       [self](refund_payment& cmd) -> caf::result<charge> {
-        if (cmd.ctx.idempotency_key.empty()) return missing_key("a refund");
         return self->state.store.ask<charge>(self, std::move(cmd));
       },
       [self](get_payment& query) -> caf::result<charge> {

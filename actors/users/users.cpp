@@ -28,14 +28,10 @@ struct store_state {
 };
 
 // The store: the users table and its outbox (UserCreated), group-committed.
-caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path,
-                             bool detached) {
+caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
-  sqlite::batch_limits limits;
-  // On a test coordinator, time is the test's: batches must not wait on the clock.
-  if (!detached) limits.linger = std::chrono::microseconds{0};
-  st.core = std::make_unique<events::store_core>(self, path, limits);
+  st.core = std::make_unique<events::store_core>(self, path);
   migrate_users(st.core->db);
   auto& core = *st.core;
   return caf::message_handler{
@@ -130,8 +126,8 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
 
 users_actor spawn_users(caf::actor_system& system, const users_config& config) {
   auto store = config.detached_store
-                   ? system.spawn<caf::detached>(store_behavior, config.database_path, true)
-                   : system.spawn(store_behavior, config.database_path, false);
+                   ? system.spawn<caf::detached>(store_behavior, config.database_path)
+                   : system.spawn(store_behavior, config.database_path);
   return system.spawn(front_behavior, store, config.cache_entries);
 }
 

@@ -45,19 +45,10 @@ class store_core {
       rp.deliver(failed_at(point));
       return;
     }
-    auto out = std::make_shared<caf::expected<T>>(caf::error{});
-    batch.run(
-        [&] { *out = work(); },
-        [rp, out, after = point.empty() ? point : point + ".after"](const caf::error& err) mutable {
-          if (err)
-            rp.deliver(err);
-          else if (!after.empty() && failpoint(after))
-            rp.deliver(failed_at(after));
-          else if (*out)
-            rp.deliver(std::move(**out));
-          else
-            rp.deliver(out->error());
-        });
+    if (point.empty()) return batch.answer(rp, std::move(work));
+    batch.answer(rp, std::move(work), [after = point + ".after"]() -> caf::error {
+      return failpoint(after) ? failed_at(after) : caf::error{};
+    });
   }
 
   sqlite::database db;

@@ -16,6 +16,12 @@ const std::vector<std::string> ledger_migrations = {
 
 }  // namespace
 
+caf::error require_key(const std::string& key) {
+  if (!key.empty()) return {};
+  return make_error(errc::invalid_argument,
+                    "a saga step needs an idempotency key in its call context", "idempotency_key");
+}
+
 void migrate_ledger(sqlite::database& db) {
   db.migrate("ledger", ledger_migrations);
 }

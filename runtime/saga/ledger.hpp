@@ -34,6 +34,10 @@ struct ledger_entry {
 std::optional<ledger_entry> find_entry(sqlite::database& db, const std::string& key);
 void record_entry(sqlite::database& db, const std::string& key, const ledger_entry& entry);
 
+// Steps and compensations must be repeatable, so they must carry a key: the refusal of one
+// that has none (empty when `key` is set).
+caf::error require_key(const std::string& key);
+
 // The key under which a step's compensation is recorded.
 inline std::string compensation_key(const std::string& step_key) {
   return step_key + "#undo";
@@ -70,6 +74,7 @@ caf::expected<T> deserialize_answer(caf::actor_system& sys, const std::vector<ch
 template <class T, class Effect>
 caf::expected<T> step_once(sqlite::database& db, caf::actor_system& sys, const std::string& key,
                            Effect effect) {
+  if (auto missing = require_key(key)) return missing;
   if (auto entry = find_entry(db, key)) {
     if (entry->tombstone)
       return make_error(errc::compensated,
@@ -88,6 +93,7 @@ caf::expected<T> step_once(sqlite::database& db, caf::actor_system& sys, const s
 template <class T, class Undo, class Nothing>
 caf::expected<T> compensate_once(sqlite::database& db, caf::actor_system& sys,
                                  const std::string& step_key, Undo undo, Nothing nothing) {
+  if (auto missing = require_key(step_key)) return missing;
   auto key = compensation_key(step_key);
   if (auto entry = find_entry(db, key)) return detail::deserialize_answer<T>(sys, entry->answer);
   caf::expected<T> answer{caf::error{}};

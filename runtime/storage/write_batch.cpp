@@ -1,5 +1,6 @@
 #include "runtime/storage/write_batch.hpp"
 
+#include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
@@ -30,7 +31,10 @@ void write_batch::open() {
   // Queued behind every request already in the mailbox: they join this batch first. Under
   // load, the flush also waits a little for requests still on their way.
   auto self = caf::actor_cast<caf::actor>(self_);
-  if (limits_.linger.count() > 0 && opened_at_ - last_commit_ < limits_.busy_within)
+  // Only a store on a thread of its own lingers: on a shared scheduler (and on a test
+  // coordinator, whose clock is the test's) the batch commits when the mailbox drains.
+  if (limits_.linger.count() > 0 && self_->getf(caf::abstract_actor::is_detached_flag) &&
+      opened_at_ - last_commit_ < limits_.busy_within)
     caf::delayed_anon_send(self, limits_.linger, flush_atom::value, generation_);
   else
     caf::anon_send(self, flush_atom::value, generation_);

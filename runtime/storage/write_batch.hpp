@@ -39,9 +39,10 @@ using flush_atom = caf::atom_constant<caf::atom("wbflush")>;
 struct batch_limits {
   std::size_t max_requests = 64;
   std::chrono::microseconds max_wait{5000};
-  // Under load (the previous commit ended less than `busy_within` ago) a new batch waits up
-  // to `linger` for company before it commits, like PostgreSQL's commit_delay: one fsync
-  // then serves the requests of that window. Idle, a request commits at once.
+  // Under load (the previous commit ended less than `busy_within` ago) a new batch of a
+  // detached store waits up to `linger` for company before it commits, like PostgreSQL's
+  // commit_delay: one fsync then serves the requests of that window. Idle, a request commits at
+  // once.
   std::chrono::microseconds linger{400};
   std::chrono::microseconds busy_within{2000};
 };
@@ -61,15 +62,19 @@ class write_batch {
 
   // `work() -> caf::expected<T>`; the promise gets its value or error after the commit. An
   // error returned (not thrown) is an answer: the request's writes are kept (a participant
-  // records its rejections too). Throwing undoes the request's writes.
+  // records its rejections too). Throwing undoes the request's writes. `intercept`, when
+  // given, runs after the commit and may replace the answer with an error (tests use it to
+  // lose an answer whose effect is durable).
   template <class T, class Work>
-  void answer(caf::typed_response_promise<T> rp, Work work) {
+  void answer(caf::typed_response_promise<T> rp, Work work,
+              std::function<caf::error()> intercept = nullptr) {
     auto out = std::make_shared<caf::expected<T>>(caf::error{});
     run([&] { *out = work(); },
-        [rp, out](const caf::error& err) mutable {
-          if (err)
-            rp.deliver(err);
-          else if (*out)
+        [rp, out, intercept = std::move(intercept)](const caf::error& err) mutable {
+          if (err) return rp.deliver(err), void();
+          if (intercept)
+            if (auto lost = intercept()) return rp.deliver(lost), void();
+          if (*out)
             rp.deliver(std::move(**out));
           else
             rp.deliver(out->error());

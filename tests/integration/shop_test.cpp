@@ -181,7 +181,7 @@ TEST_CASE("a participant that hangs: the saga gives up on it, compensates, and a
   cluster c{dir,
             three_node_plan(),
             R"("orders": {"step_timeout_ms": 300, "step_attempts": 2})",
-            {{"stock", {{"TROUPE_FAILPOINTS=payments.charge=hang:1500*2"}}}}};
+            {{"stock", {{"TROUPE_FAILPOINTS=payments.charge=hang:1500*2"}, {}}}}};
   shop_client shop{c.http()};
   REQUIRE(shop.create_user("u-1", "Ann").status == 201);
   REQUIRE(shop.set_stock("A", 10, 1500).status == 200);

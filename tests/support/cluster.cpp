@@ -30,55 +30,32 @@ int troupe_node::stop() {
   return proc_->wait(std::chrono::seconds{30});
 }
 
-two_node_cluster::two_node_cluster(const temp_dir& dir, const std::string& settings,
-                                   process_options core_options)
-    : dir_(dir),
-      settings_(settings),
-      topology_(dir.file("two-nodes.json")),
-      core_options_(std::move(core_options)) {
-  for (int attempt = 0;; ++attempt) {
-    core_listen_ = free_port();
-    write_topology();
-    try {
-      start_core();
-      break;
-    } catch (const std::runtime_error& e) {
-      // Only a lost race for the port is worth another try.
-      if (attempt == 4 || std::string(e.what()).find("cannot listen") == std::string::npos) throw;
-    }
+std::vector<node_plan> two_node_plan() {
+  return {{"edge", {"gateway"}, true, false, {}},
+          {"core", {"users", "orders", "inventory", "payments"}, false, true, {}}};
+}
+
+std::string topology_json(const temp_dir& dir, const std::vector<node_plan>& nodes,
+                          const std::map<std::string, std::uint16_t>& listen,
+                          const std::string& settings) {
+  std::string text;
+  for (auto& n : nodes) {
+    std::string caps;
+    for (auto& c : n.capabilities) caps += (caps.empty() ? "\"" : ", \"") + c + "\"";
+    text +=
+        (text.empty() ? "" : ",\n") + std::string("    \"") + n.name +
+        "\": { \"admin\": \"127.0.0.1:0\", " + (n.http ? "\"http\": \"127.0.0.1:0\", " : "") +
+        (n.listen ? "\"listen\": \"127.0.0.1:" + std::to_string(listen.at(n.name)) + "\", " : "") +
+        (n.failpoints.empty() ? "" : "\"failpoints\": \"" + n.failpoints + "\", ") +
+        "\"capabilities\": [" + caps + "] }";
   }
-  // edge's ready line means every capability it calls was reachable.
-  edge_ = std::make_unique<troupe_node>(
-      std::vector<std::string>{"run", "--topology", topology_, "--node", "edge"}, dir.path(),
-      "edge");
+  return "{\n  \"name\": \"shop-test\",\n  \"data_dir\": \"" + dir.file("var") +
+         "\",\n  \"nodes\": {\n" + text + "\n  },\n  \"capabilities\": {" + settings + "}\n}\n";
 }
 
 std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
                               const std::string& settings) {
-  return R"({
-  "name": "shop-test",
-  "data_dir": ")" +
-         dir.file("var") + R"(",
-  "nodes": {
-    "edge": { "admin": "127.0.0.1:0", "http": "127.0.0.1:0", "capabilities": ["gateway"] },
-    "core": { "listen": "127.0.0.1:)" +
-         std::to_string(core_listen) + R"(",
-              "admin": "127.0.0.1:0",
-              "capabilities": ["users", "orders", "inventory", "payments"] }
-  },
-  "capabilities": {)" +
-         settings + R"(}
-})";
-}
-
-void two_node_cluster::write_topology() {
-  dir_.write("two-nodes.json", two_node_topology(dir_, core_listen_, settings_));
-}
-
-void two_node_cluster::start_core() {
-  core_ = std::make_unique<troupe_node>(
-      std::vector<std::string>{"run", "--topology", topology_, "--node", "core"}, dir_.path(),
-      "core-" + std::to_string(++core_starts_), core_options_);
+  return topology_json(dir, two_node_plan(), {{"core", core_listen}}, settings);
 }
 
 std::vector<node_plan> three_node_plan() {
@@ -105,20 +82,7 @@ cluster::cluster(const temp_dir& dir, std::vector<node_plan> nodes, std::string 
 }
 
 void cluster::write_topology() {
-  std::string nodes;
-  for (auto& n : nodes_) {
-    std::string caps;
-    for (auto& c : n.capabilities) caps += (caps.empty() ? "\"" : ", \"") + c + "\"";
-    nodes +=
-        (nodes.empty() ? "" : ",\n") + std::string("    \"") + n.name +
-        "\": { \"admin\": \"127.0.0.1:0\", " + (n.http ? "\"http\": \"127.0.0.1:0\", " : "") +
-        (n.listen ? "\"listen\": \"127.0.0.1:" + std::to_string(listen_[n.name]) + "\", " : "") +
-        (n.failpoints.empty() ? "" : "\"failpoints\": \"" + n.failpoints + "\", ") +
-        "\"capabilities\": [" + caps + "] }";
-  }
-  dir_.write("topology.json", "{\n  \"name\": \"shop-test\",\n  \"data_dir\": \"" +
-                                  dir_.file("var") + "\",\n  \"nodes\": {\n" + nodes +
-                                  "\n  },\n  \"capabilities\": {" + settings_ + "}\n}\n");
+  dir_.write("topology.json", topology_json(dir_, nodes_, listen_, settings_));
 }
 
 std::string cluster::http() const {

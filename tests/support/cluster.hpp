@@ -31,36 +31,6 @@ class troupe_node {
   std::string http_, admin_, ready_line_;
 };
 
-// The two-node topology running: edge (gateway, HTTP and admin on ports the OS picked) and
-// core (users, admin), edge ready (so core reachable) before the constructor returns. Core's
-// "listen" port is the one fixed port (edge dials it): when another process took it first,
-// core is started again on another.
-class two_node_cluster {
- public:
-  // `settings` is spliced into the topology's "capabilities" object, e.g. "gateway": {...};
-  // `core_options` apply to every start of core (failpoints, say).
-  explicit two_node_cluster(const temp_dir& dir, const std::string& settings = {},
-                            process_options core_options = {});
-  troupe_node& core() { return *core_; }
-  troupe_node& edge() { return *edge_; }
-  void start_core();  // (again) after it was killed; logs under a fresh label
-  const std::string& topology_file() const { return topology_; }
-
- private:
-  void write_topology();
-  const temp_dir& dir_;
-  std::string settings_, topology_;
-  process_options core_options_;
-  std::uint16_t core_listen_ = 0;
-  int core_starts_ = 0;
-  std::unique_ptr<troupe_node> core_, edge_;
-};
-
-// The two-node topology (edge: gateway, HTTP and admin on port 0; core: users on `core_listen`,
-// admin on port 0); `settings` is spliced into "capabilities".
-std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
-                              const std::string& settings = {});
-
 // A node of a test topology: what it hosts and which listeners it has (ports the OS picks,
 // except "listen", which peers dial: a free port, retried on a lost race).
 struct node_plan {
@@ -71,6 +41,8 @@ struct node_plan {
   std::string failpoints;  // the node's "failpoints" in the topology
 };
 
+// The two-node topology: edge (gateway, HTTP) | core (users, orders, inventory, payments).
+std::vector<node_plan> two_node_plan();
 // The three-node shop: edge (gateway) | shop (users, orders) | stock (inventory, payments).
 std::vector<node_plan> three_node_plan();
 // Everything on one node, as dev mode (with an admin listener).
@@ -108,6 +80,33 @@ class cluster {
   std::map<std::string, std::uint16_t> listen_;
   std::map<std::string, int> starts_;
   std::map<std::string, std::unique_ptr<troupe_node>> running_;
+};
+
+// A topology file's text: every node with an admin listener on port 0, "http" on port 0
+// where asked, "listen" on the port `listen` gives it; `settings` is spliced into
+// "capabilities".
+std::string topology_json(const temp_dir& dir, const std::vector<node_plan>& nodes,
+                          const std::map<std::string, std::uint16_t>& listen,
+                          const std::string& settings = {});
+
+// The two-node topology with core listening on `core_listen`.
+std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
+                              const std::string& settings = {});
+
+// The two-node topology running, edge ready (so core reachable) before the constructor
+// returns; `core_options` apply to every start of core (failpoints, say).
+class two_node_cluster {
+ public:
+  explicit two_node_cluster(const temp_dir& dir, const std::string& settings = {},
+                            process_options core_options = {})
+      : nodes_(dir, two_node_plan(), settings, {{"core", std::move(core_options)}}) {}
+  troupe_node& core() { return nodes_.node("core"); }
+  troupe_node& edge() { return nodes_.node("edge"); }
+  void start_core() { nodes_.start("core"); }  // (again) after it was killed
+  const std::string& topology_file() const { return nodes_.topology_file(); }
+
+ private:
+  cluster nodes_;
 };
 
 // The gateway's calls in flight, from the detailed /health of the listener at `admin`
