@@ -66,20 +66,6 @@ using detail::claim_request;
 constexpr const char* customers_subscription = "orders.customers";
 constexpr const char* recovery_gate = "orders.sagas";
 
-caf::error rejection_error(const d::rejection& r) {
-  if (r.why == d::rejection::kind::invalid)
-    return make_error(errc::invalid_argument, r.field + " " + r.message, r.field);
-  return make_error(errc::conflict, r.message);
-}
-
-// Applies a decision to `o` in the store; the events or the rejection as an answer.
-caf::expected<order_view> decide(sqlite::database& db, d::order& o, const d::decision& decision,
-                                 const call_context& ctx, std::int64_t snapshot_every) {
-  if (auto r = std::get_if<d::rejection>(&decision)) return rejection_error(*r);
-  append_events(db, o, std::get<std::vector<d::event>>(decision), ctx, snapshot_every);
-  return view_of(o);
-}
-
 // --- the store: events, snapshots, saga log, ledger, claims, customers ---------------------
 
 struct store_state {
@@ -88,7 +74,8 @@ struct store_state {
 };
 
 caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path,
-                             std::int64_t snapshot_every) {
+                             std::int64_t snapshot_every,
+                             std::shared_ptr<const saga::registry> sagas) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
   st.core = std::make_unique<events::store_core>(self, path);
@@ -102,32 +89,13 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
   return caf::message_handler{
       [self, &db, &sys, &core, snapshot_every](create_order& cmd) -> caf::result<order_view> {
         auto rp = self->make_response_promise<order_view>();
-        core.answer(rp, "orders.create", [&] {
-          return saga::step_once<order_view>(db, sys, cmd.ctx.idempotency_key, [&] {
-            auto o = load_order(db, cmd.order_id);
-            return decide(db, o, d::create(o, cmd.customer, cmd.items), cmd.ctx, snapshot_every);
-          });
-        });
+        core.answer(rp, "orders.create", [&] { return create_once(db, sys, cmd, snapshot_every); });
         return rp;
       },
       [self, &db, &sys, &core, snapshot_every](confirm_order& cmd) -> caf::result<order_view> {
         auto rp = self->make_response_promise<order_view>();
-        core.answer(rp, "orders.confirm", [&] {
-          return saga::step_once<order_view>(
-              db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<order_view> {
-                auto o = load_order(db, cmd.order_id);
-                if (o.state == d::status::none)
-                  return make_error(errc::not_found, "no order '" + cmd.order_id + "'");
-                auto reserved =
-                    d::record_reservation(o, {cmd.reservation, cmd.lines, cmd.total, cmd.currency});
-                auto step = decide(db, o, reserved, cmd.ctx, snapshot_every);
-                if (!step) return step;
-                step = decide(db, o, d::record_payment(o, {cmd.charge, cmd.amount}), cmd.ctx,
-                              snapshot_every);
-                if (!step) return step;
-                return decide(db, o, d::confirm(o), cmd.ctx, snapshot_every);
-              });
-        });
+        core.answer(rp, "orders.confirm",
+                    [&] { return confirm_once(db, sys, cmd, snapshot_every); });
         return rp;
       },
       [self, &db, &sys, &core, snapshot_every](cancel_order& cmd) -> caf::result<order_view> {
@@ -186,19 +154,19 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       [self, &db](events::apply_events& msg) -> caf::result<std::int64_t> {
         auto rp = self->make_response_promise<std::int64_t>();
         self->state.core->answer(rp, "orders.customers", [&]() -> caf::expected<std::int64_t> {
-          for (auto& e : msg.events)
-            events::apply_once(db, msg.subscription, e, [&](const events::event_envelope& ev) {
-              if (ev.type != "UserCreated") return;
-              auto p = json::parse(ev.payload, nullptr, false);
-              if (p.is_object())
-                save_customer(db, ev.aggregate_id, p.value("name", ""), p.value("email", ""));
-            });
+          events::apply_page_once(
+              db, msg.subscription, msg.events, [&](const events::event_envelope& ev) {
+                if (ev.type != "UserCreated") return;
+                auto p = json::parse(ev.payload, nullptr, false);
+                if (p.is_object())
+                  save_customer(db, ev.aggregate_id, p.value("name", ""), p.value("email", ""));
+              });
           return events::inbox_offset(db, msg.subscription);
         });
         return rp;
       },
   }
-      .or_else(saga::log_handlers(core))
+      .or_else(saga::log_handlers(core, std::move(sagas)))
       .or_else(core.handlers());
 }
 
@@ -213,7 +181,9 @@ struct read_state {
 caf::behavior read_model_behavior(caf::stateful_actor<read_state>* self, std::string path) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
-  st.db = std::make_unique<sqlite::database>(path);
+  // Derived data: its offset commits with its effect, and the outbox it is rebuilt from is
+  // durable, so a commit lost with the power is applied again; no fsync per page.
+  st.db = std::make_unique<sqlite::database>(path, sqlite::durability::normal);
   migrate_read_model(*st.db);
   st.batch = std::make_unique<sqlite::write_batch>(self, *st.db);
   auto& db = *st.db;
@@ -229,10 +199,7 @@ caf::behavior read_model_behavior(caf::stateful_actor<read_state>* self, std::st
       [self, &db, &batch](events::apply_events& msg) -> caf::result<std::int64_t> {
         auto rp = self->make_response_promise<std::int64_t>();
         batch.answer(rp, [&]() -> caf::expected<std::int64_t> {
-          for (auto& e : msg.events)
-            events::apply_once(db, msg.subscription, e, [&](const events::event_envelope& ev) {
-              apply_to_read_model(db, ev);
-            });
+          apply_page_to_read_model(db, msg.subscription, msg.events);
           return events::inbox_offset(db, msg.subscription);
         });
         return rp;
@@ -265,9 +232,10 @@ struct front_state {
   store_link read_model;
   saga::host host;
   std::shared_ptr<const saga::definition> place_order;
-  saga::registry known;
-  std::map<std::string, caf::actor> running;  // saga id -> its actor
-  std::set<std::string> recovering;           // saga ids resumed at start, not final yet
+  std::shared_ptr<const saga::registry> known;
+  // saga id -> its actor, until the actor ends (it may answer before: saga.hpp)
+  std::map<std::string, caf::actor> running;
+  std::set<std::string> recovering;  // saga ids resumed at start, not final yet
   std::shared_ptr<readiness_gates> gates;
   std::mt19937_64 rng{std::random_device{}()};
 };
@@ -292,20 +260,46 @@ void release_gate_if_done(front_actor self) {
                    std::to_string(st.recovering.size()) + " unfinished sagas are being recovered");
 }
 
-// Answers `rp` with the saga's result when it is final.
+// Answers `rp` with the saga's result when it is certain. An actor that ended before the
+// question reached it (its end not yet seen here) left its result in the log.
 void await_saga(front_actor self, const std::string& id, caf::actor saga,
                 caf::typed_response_promise<saga::result> rp) {
   self->request(saga, caf::infinite, saga::await_atom::value)
-      .then(
-          [self, id, rp](saga::result& r) mutable {
-            self->state.running.erase(id);
-            rp.deliver(r);
-          },
-          [self, id, rp](caf::error& err) mutable {
-            self->state.running.erase(id);
-            rp.deliver(make_error(errc::internal, "saga " + id + " ended without a result: " +
-                                                      self->system().render(err)));
-          });
+      .then([rp](saga::result& r) mutable { rp.deliver(r); },
+            [self, id, rp](caf::error& err) mutable {
+              auto why = self->system().render(err);
+              self->request(self->state.store.store(), caf::infinite, saga::find_saga{id})
+                  .then(
+                      [rp, id, why](saga::saga_record& r) mutable {
+                        if (r.state == saga::state_done)
+                          return rp.deliver(saga::result{r.id, r.outcome, r.reply}), void();
+                        rp.deliver(make_error(errc::internal,
+                                              "saga " + id + " ended without a result: " + why));
+                      },
+                      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+            });
+}
+
+// Linked: a saga actor that crashes takes the capability down, and its restart resumes every
+// unfinished saga from the log; a capability that stops takes its sagas with it. Monitored:
+// it is running until its actor ends (see the down handler).
+void track_saga(front_actor self, const std::string& id, const caf::actor& actor) {
+  self->link_to(actor);
+  self->monitor(actor);
+  self->state.running[id] = actor;
+}
+
+void release_gate_if_done(front_actor self);
+
+void saga_ended(front_actor self, const caf::down_msg& down) {
+  auto& st = self->state;
+  for (auto it = st.running.begin(); it != st.running.end(); ++it)
+    if (it->second.address() == down.source) {
+      bool was_recovering = st.recovering.erase(it->first) > 0;
+      st.running.erase(it);
+      if (was_recovering) release_gate_if_done(self);
+      return;
+    }
 }
 
 void start_saga(front_actor self, const place_order& cmd, const std::string& saga_id,
@@ -316,10 +310,7 @@ void start_saga(front_actor self, const place_order& cmd, const std::string& sag
   json data = {{"order_id", order_id}, {"customer", cmd.customer}, {"items", items}};
   auto actor = saga::start(self->system(), st.host, st.place_order, saga_id, std::move(data),
                            cmd.ctx.trace_id);
-  st.running[saga_id] = actor;
-  // Linked: a saga actor that crashes takes the capability down, and its restart resumes
-  // every unfinished saga from the log; a capability that stops takes its sagas with it.
-  self->link_to(actor);
+  track_saga(self, saga_id, actor);
   await_saga(self, saga_id, actor, rp);
 }
 
@@ -380,12 +371,12 @@ void load_and_resume(front_actor self) {
           [self](std::vector<saga::saga_record>& pending) {
             auto& st = self->state;
             for (auto& r : pending) {
-              auto def = st.known.find(r.definition, r.version);
+              auto def = st.known->find(r.definition, r.version);
               if (!def) {
                 if (r.state == saga::state_stuck && !r.last_error.empty() &&
                     r.last_error.rfind("unknown saga definition", 0) == 0)
                   continue;  // marked already
-                auto stuck = saga::unknown_definition(r, st.known);
+                auto stuck = saga::unknown_definition(r, *st.known);
                 log_error("orders", "saga " + r.id + ": " + stuck.last_error);
                 caf::anon_send(st.store.store(), saga::save_saga{stuck});
                 continue;
@@ -393,22 +384,9 @@ void load_and_resume(front_actor self) {
               log_info("orders", "recovering saga " + r.id + " (" + r.state + " at step '" +
                                      r.step_name + "')");
               auto actor = saga::resume(self->system(), st.host, def, r);
-              self->link_to(actor);
-              st.running[r.id] = actor;
+              // Ready once every resumed saga is done (saga_ended), not merely answered.
+              track_saga(self, r.id, actor);
               st.recovering.insert(r.id);
-              auto id = r.id;
-              self->request(actor, caf::infinite, saga::await_atom::value)
-                  .then(
-                      [self, id](saga::result&) {
-                        self->state.recovering.erase(id);
-                        self->state.running.erase(id);
-                        release_gate_if_done(self);
-                      },
-                      [self, id](caf::error&) {
-                        self->state.recovering.erase(id);
-                        self->state.running.erase(id);
-                        release_gate_if_done(self);
-                      });
             }
             if (!pending.empty())
               log_info("orders", std::to_string(st.recovering.size()) + " of " +
@@ -424,7 +402,7 @@ void load_and_resume(front_actor self) {
 
 orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
                                            caf::actor read_model, saga::host host,
-                                           orders_settings settings,
+                                           std::shared_ptr<const saga::registry> known,
                                            std::shared_ptr<readiness_gates> gates,
                                            std::vector<events::subscription_config> subs) {
   self->set_exception_handler(exit_reason_of);
@@ -433,9 +411,10 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
   st.read_model = store_link{read_model, "orders read model"};
   st.host = std::move(host);
   st.host.store = store;
-  st.place_order = place_order_saga(settings);
-  st.known.add(st.place_order);
+  st.place_order = known->find(place_order_name, place_order_version);
+  st.known = std::move(known);
   st.gates = std::move(gates);
+  self->set_down_handler([self](caf::down_msg& down) { saga_ended(self, down); });
   self->link_to(store);
   self->link_to(read_model);
   // Linked: a restart of the capability restarts its subscriptions too.
@@ -568,8 +547,11 @@ capability orders_capability() {
   cap.spawn = [](const capability_context& ctx) {
     auto& settings = ctx.settings_as<orders_settings>();
     auto& sys = *ctx.system;
+    // The store runs the saga's local steps, the front its instances: both know it.
+    auto known = std::make_shared<saga::registry>();
+    known->add(place_order_saga(settings));
     auto store =
-        sys.spawn<caf::detached>(store_behavior, ctx.database_path, settings.snapshot_every);
+        sys.spawn<caf::detached>(store_behavior, ctx.database_path, settings.snapshot_every, known);
     auto read_model =
         sys.spawn<caf::detached>(read_model_behavior, read_model_path(ctx.database_path));
     saga::host host{"orders", store, ctx.view, ctx.node_metrics};
@@ -592,7 +574,7 @@ capability orders_capability() {
           lag.progress(applied, newest);
         };
       }
-    auto front = sys.spawn(front_behavior, store, read_model, host, settings, ctx.gates,
+    auto front = sys.spawn(front_behavior, store, read_model, host, known, ctx.gates,
                            std::vector<events::subscription_config>{read, customers});
     return caf::actor_cast<caf::actor>(front);
   };

@@ -216,7 +216,9 @@ struct orders_settings {
   std::chrono::milliseconds retry_backoff_max{2000};  // longest wait between retries
 };
 
-// The place-order saga's definition (name "place-order", version 1).
+// The place-order saga's definition.
+inline constexpr const char* place_order_name = "place-order";
+inline constexpr std::int32_t place_order_version = 1;
 std::shared_ptr<const saga::definition> place_order_saga(const orders_settings& settings);
 
 void register_orders_types(caf::actor_system_config& cfg);

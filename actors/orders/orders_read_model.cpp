@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "actors/orders/orders_events.hpp"
@@ -109,49 +111,87 @@ void migrate_read_model(sqlite::database& db) {
   events::migrate_inbox(db);
 }
 
-void apply_to_read_model(sqlite::database& db, const events::event_envelope& e) {
-  auto parsed = event_from(e.type, json::parse(e.payload, nullptr, false));
-  if (!parsed) return;
-  auto found = read_order(db, e.aggregate_id);
-  order_view v = found.value_or(order_view{});
-  if (e.aggregate_seq <= v.version) return;  // older than what the row holds
-  v.id = e.aggregate_id;
-  v.version = e.aggregate_seq;
-  v.updated_at_ms = e.time_ms;
-  std::visit(
-      [&](auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, d::order_created>) {
-          v.customer = x.customer;
-          v.status = "pending";
-          v.created_at_ms = e.time_ms;
-          count(db, "pending", 1);
-        } else if constexpr (std::is_same_v<T, d::item_added>) {
-          v.items.push_back({x.sku, x.quantity, 0});
-        } else if constexpr (std::is_same_v<T, d::stock_reserved>) {
-          v.items = x.lines;
-          v.total = x.total;
-          v.currency = x.currency;
-        } else if constexpr (std::is_same_v<T, d::payment_charged>) {
-          v.payment = x.charge;
-        } else if constexpr (std::is_same_v<T, d::order_confirmed>) {
-          count(db, v.status, -1);
-          v.status = "confirmed";
-          count(db, "confirmed", 1);
-          db.prepare(
-                "INSERT INTO revenue(currency, amount) VALUES (?1, ?2) "
-                "ON CONFLICT(currency) DO UPDATE SET amount = amount + excluded.amount")
-              .bind(1, v.currency)
-              .bind(2, v.total)
-              .run();
-        } else if constexpr (std::is_same_v<T, d::order_cancelled>) {
-          count(db, v.status, -1);
-          v.status = "cancelled";
-          count(db, "cancelled", 1);
-        }
-      },
-      *parsed);
-  save(db, v);
+namespace {
+
+// The rows and totals a page changes, kept in memory until the page is done.
+class page_writer {
+ public:
+  explicit page_writer(sqlite::database& db) : db_(db) {}
+
+  void apply(const events::event_envelope& e) {
+    auto parsed = event_from(e.type, json::parse(e.payload, nullptr, false));
+    if (!parsed) return;
+    auto it = rows_.find(e.aggregate_id);
+    if (it == rows_.end())
+      it = rows_.emplace(e.aggregate_id, read_order(db_, e.aggregate_id).value_or(order_view{}))
+               .first;
+    auto& v = it->second;
+    if (e.aggregate_seq <= v.version) return;  // older than what the row holds
+    v.id = e.aggregate_id;
+    v.version = e.aggregate_seq;
+    v.updated_at_ms = e.time_ms;
+    dirty_.insert(e.aggregate_id);
+    std::visit(
+        [&](auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, d::order_created>) {
+            v.customer = x.customer;
+            v.status = "pending";
+            v.created_at_ms = e.time_ms;
+            statuses_["pending"] += 1;
+          } else if constexpr (std::is_same_v<T, d::item_added>) {
+            v.items.push_back({x.sku, x.quantity, 0});
+          } else if constexpr (std::is_same_v<T, d::stock_reserved>) {
+            v.items = x.lines;
+            v.total = x.total;
+            v.currency = x.currency;
+          } else if constexpr (std::is_same_v<T, d::payment_charged>) {
+            v.payment = x.charge;
+          } else if constexpr (std::is_same_v<T, d::order_confirmed>) {
+            statuses_[v.status] -= 1;
+            v.status = "confirmed";
+            statuses_["confirmed"] += 1;
+            revenue_[v.currency] += v.total;
+          } else if constexpr (std::is_same_v<T, d::order_cancelled>) {
+            statuses_[v.status] -= 1;
+            v.status = "cancelled";
+            statuses_["cancelled"] += 1;
+          }
+        },
+        *parsed);
+  }
+
+  void write() {
+    for (auto& id : dirty_) save(db_, rows_.at(id));
+    for (auto& [status, delta] : statuses_)
+      if (delta != 0) count(db_, status, delta);
+    for (auto& [currency, amount] : revenue_)
+      if (amount != 0)
+        db_.prepare(
+               "INSERT INTO revenue(currency, amount) VALUES (?1, ?2) "
+               "ON CONFLICT(currency) DO UPDATE SET amount = amount + excluded.amount")
+            .bind(1, currency)
+            .bind(2, amount)
+            .run();
+  }
+
+ private:
+  sqlite::database& db_;
+  std::map<std::string, order_view> rows_;
+  std::set<std::string> dirty_;
+  std::map<std::string, std::int64_t> statuses_;
+  std::map<std::string, std::int64_t> revenue_;
+};
+
+}  // namespace
+
+std::size_t apply_page_to_read_model(sqlite::database& db, const std::string& subscription,
+                                     const std::vector<events::event_envelope>& page) {
+  page_writer writer{db};
+  auto applied = events::apply_page_once(db, subscription, page,
+                                         [&](const events::event_envelope& e) { writer.apply(e); });
+  writer.write();
+  return applied;
 }
 
 std::optional<order_view> read_order(sqlite::database& db, const std::string& id) {
@@ -208,13 +248,9 @@ std::int64_t rebuild_read_model(const std::string& orders_db, const std::string&
       auto page = events::read_after(source, after, 1000);
       if (page.empty()) break;
       sqlite::transaction tx{target};
-      for (auto& e : page) {
-        if (events::apply_once(
-                target, read_model_subscription, e,
-                [&](const events::event_envelope& ev) { apply_to_read_model(target, ev); }))
-          ++applied;
-        after = e.offset;
-      }
+      applied += static_cast<std::int64_t>(
+          apply_page_to_read_model(target, read_model_subscription, page));
+      after = page.back().offset;
       tx.commit();
       if (progress) progress(after, total);
     }

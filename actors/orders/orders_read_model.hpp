@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "actors/orders/orders_protocol.hpp"
 #include "runtime/events/event.hpp"
@@ -20,8 +21,11 @@ std::string read_model_path(const std::string& orders_db_path);
 
 void migrate_read_model(sqlite::database& db);  // its tables and the inbox
 
-// Applies one orders event (inside the caller's transaction). Unknown types are skipped.
-void apply_to_read_model(sqlite::database& db, const events::event_envelope& e);
+// Applies a page of orders events to the read model inside the caller's transaction, each
+// event once (the subscription's inbox); every row the page touches is read once and
+// written once. Unknown types are skipped. Returns how many events took effect.
+std::size_t apply_page_to_read_model(sqlite::database& db, const std::string& subscription,
+                                     const std::vector<events::event_envelope>& page);
 
 std::optional<order_view> read_order(sqlite::database& db, const std::string& id);
 // Throws std::invalid_argument for a malformed cursor.

@@ -1,10 +1,13 @@
 // The place-order saga: check customer -> create pending order -> reserve stock -> charge
 // payment -> confirm order -> commit the reservation. Confirming is the point of no return:
 // it and the commit after it are retried until they are done; before it, a failure
-// compensates in reverse (refund, release, cancel).
+// compensates in reverse (refund, release, cancel). The customer check reads only (no log
+// row before it); creating and confirming are local steps, each written in one transaction
+// with the saga's next log row. The client is answered once the confirmation is written.
 #include "actors/inventory/inventory_protocol.hpp"
 #include "actors/orders/orders_events.hpp"
 #include "actors/orders/orders_protocol.hpp"
+#include "actors/orders/orders_store.hpp"
 #include "actors/payments/payments_protocol.hpp"
 #include "actors/users/users_protocol.hpp"
 #include "runtime/core/error.hpp"
@@ -41,18 +44,24 @@ void check_customer(step_context& ctx) {
       });
 }
 
-void create(step_context& ctx) {
-  auto& data = ctx.data();
+// The context a local step's events carry: the saga's trace, its step key.
+call_context local_call(const saga::local_context& c) {
+  call_context ctx;
+  ctx.trace_id = c.trace_id;
+  ctx.caller = "orders";
+  ctx.idempotency_key = c.key;
+  return ctx;
+}
+
+// Local: the pending order is written with the saga's next log row.
+caf::expected<json> create(const saga::local_context& c, std::int64_t snapshot_every) {
   std::vector<line> items;
-  for (auto& l : wanted_lines(data)) items.push_back({l.sku, l.quantity, 0});
-  ctx.call<order_view>("orders",
-                       create_order{{},
-                                    data.at("order_id").get<std::string>(),
-                                    data.at("customer").get<std::string>(),
-                                    std::move(items)},
-                       [](order_view&) {
-                         return json{{"created", true}};
-                       });
+  for (auto& l : wanted_lines(c.data)) items.push_back({l.sku, l.quantity, 0});
+  create_order cmd{local_call(c), c.data.at("order_id").get<std::string>(),
+                   c.data.at("customer").get<std::string>(), std::move(items)};
+  auto done = create_once(c.db, c.system, cmd, snapshot_every);
+  if (!done) return done.error();
+  return json{{"created", true}};
 }
 
 void cancel(step_context& ctx) {
@@ -104,18 +113,20 @@ void refund(step_context& ctx) {
                              [](payments::charge&) { return nothing_to_keep(); });
 }
 
-void confirm(step_context& ctx) {
-  auto& data = ctx.data();
-  ctx.call<order_view>("orders",
-                       confirm_order{{},
-                                     data.at("order_id").get<std::string>(),
-                                     data.at("reservation").get<std::string>(),
-                                     lines_from(data.at("lines")),
-                                     data.at("total").get<std::int64_t>(),
-                                     data.at("currency").get<std::string>(),
-                                     data.at("charge").get<std::string>(),
-                                     data.at("total").get<std::int64_t>()},
-                       [](order_view&) { return nothing_to_keep(); });
+// Local: the confirmation is written with the saga's next log row.
+caf::expected<json> confirm(const saga::local_context& c, std::int64_t snapshot_every) {
+  auto& data = c.data;
+  confirm_order cmd{local_call(c),
+                    data.at("order_id").get<std::string>(),
+                    data.at("reservation").get<std::string>(),
+                    lines_from(data.at("lines")),
+                    data.at("total").get<std::int64_t>(),
+                    data.at("currency").get<std::string>(),
+                    data.at("charge").get<std::string>(),
+                    data.at("total").get<std::int64_t>()};
+  auto done = confirm_once(c.db, c.system, cmd, snapshot_every);
+  if (!done) return done.error();
+  return nothing_to_keep();
 }
 
 void commit(step_context& ctx) {
@@ -147,18 +158,34 @@ json reply(const json& data, const json& failure) {
 
 std::shared_ptr<const saga::definition> place_order_saga(const orders_settings& settings) {
   auto d = std::make_shared<saga::definition>();
-  d->name = "place-order";
-  d->version = 1;
+  d->name = place_order_name;
+  d->version = place_order_version;
   d->max_attempts = settings.step_attempts;
   d->step_timeout = settings.step_timeout;
   d->retry.max = settings.retry_backoff_max;
+  auto every = settings.snapshot_every;
+  auto make = [](std::string name, auto action, auto compensation, bool until_done) {
+    saga::step s;
+    s.name = std::move(name);
+    s.action = std::move(action);
+    s.compensation = std::move(compensation);
+    s.retry_until_done = until_done;
+    return s;
+  };
+  using none = std::function<void(step_context&)>;
+  auto check = make("check_customer", check_customer, none{}, false);
+  check.read_only = true;
+  auto create_step = make("create", none{}, cancel, false);
+  create_step.local = [every](const saga::local_context& c) { return create(c, every); };
+  auto confirm_step = make("confirm", none{}, none{}, true);
+  confirm_step.local = [every](const saga::local_context& c) { return confirm(c, every); };
   d->steps = {
-      {"check_customer", check_customer, {}, false},
-      {"create", create, cancel, false},
-      {"reserve", reserve, release, false},
-      {"charge", charge, refund, false},
-      {"confirm", confirm, {}, true},
-      {"commit", commit, {}, true},
+      check,
+      create_step,
+      make("reserve", reserve, release, false),
+      make("charge", charge, refund, false),
+      confirm_step,
+      make("commit", commit, none{}, true),
   };
   d->reply = reply;
   return d;

@@ -3,6 +3,7 @@
 #include "actors/orders/orders_events.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/events/outbox.hpp"
+#include "runtime/saga/ledger.hpp"
 
 namespace troupe::orders {
 
@@ -145,6 +146,50 @@ bool known_customer(sqlite::database& db, const std::string& id) {
   bool found = q.step();
   q.reset();
   return found;
+}
+
+namespace {
+
+caf::error rejection_error(const domain::orders::rejection& r) {
+  if (r.why == domain::orders::rejection::kind::invalid)
+    return make_error(errc::invalid_argument, r.field + " " + r.message, r.field);
+  return make_error(errc::conflict, r.message);
+}
+
+}  // namespace
+
+caf::expected<order_view> decide(sqlite::database& db, domain::orders::order& o,
+                                 const domain::orders::decision& decision, const call_context& ctx,
+                                 std::int64_t snapshot_every) {
+  if (auto r = std::get_if<domain::orders::rejection>(&decision)) return rejection_error(*r);
+  append_events(db, o, std::get<std::vector<domain::orders::event>>(decision), ctx, snapshot_every);
+  return view_of(o);
+}
+
+caf::expected<order_view> create_once(sqlite::database& db, caf::actor_system& sys,
+                                      const create_order& cmd, std::int64_t snapshot_every) {
+  namespace d = troupe::domain::orders;
+  return saga::step_once<order_view>(db, sys, cmd.ctx.idempotency_key, [&] {
+    auto o = load_order(db, cmd.order_id);
+    return decide(db, o, d::create(o, cmd.customer, cmd.items), cmd.ctx, snapshot_every);
+  });
+}
+
+caf::expected<order_view> confirm_once(sqlite::database& db, caf::actor_system& sys,
+                                       const confirm_order& cmd, std::int64_t snapshot_every) {
+  namespace d = troupe::domain::orders;
+  return saga::step_once<
+      order_view>(db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<order_view> {
+    auto o = load_order(db, cmd.order_id);
+    if (o.state == d::status::none)
+      return make_error(errc::not_found, "no order '" + cmd.order_id + "'");
+    auto reserved = d::record_reservation(o, {cmd.reservation, cmd.lines, cmd.total, cmd.currency});
+    auto step = decide(db, o, reserved, cmd.ctx, snapshot_every);
+    if (!step) return step;
+    step = decide(db, o, d::record_payment(o, {cmd.charge, cmd.amount}), cmd.ctx, snapshot_every);
+    if (!step) return step;
+    return decide(db, o, d::confirm(o), cmd.ctx, snapshot_every);
+  });
 }
 
 }  // namespace troupe::orders

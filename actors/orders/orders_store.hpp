@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
 #include "actors/orders/orders_protocol.hpp"
 #include "runtime/storage/sqlite.hpp"
 
@@ -40,5 +43,18 @@ void insert_claim(sqlite::database& db, const std::string& key, const request_cl
 void save_customer(sqlite::database& db, const std::string& id, const std::string& name,
                    const std::string& email);
 bool known_customer(sqlite::database& db, const std::string& id);
+
+// Applies a decision to `o`: its events appended (the answer, the order's view), or its
+// rejection as the answer.
+caf::expected<order_view> decide(sqlite::database& db, domain::orders::order& o,
+                                 const domain::orders::decision& decision, const call_context& ctx,
+                                 std::int64_t snapshot_every);
+
+// The saga steps orders takes part in, each once per cmd.ctx.idempotency_key (ledger.hpp):
+// the store's handlers and the place-order saga's local steps both run these.
+caf::expected<order_view> create_once(sqlite::database& db, caf::actor_system& sys,
+                                      const create_order& cmd, std::int64_t snapshot_every);
+caf::expected<order_view> confirm_once(sqlite::database& db, caf::actor_system& sys,
+                                       const confirm_order& cmd, std::int64_t snapshot_every);
 
 }  // namespace troupe::orders

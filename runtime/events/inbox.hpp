@@ -27,6 +27,12 @@ std::int64_t inbox_offset(sqlite::database& db, const std::string& subscription)
 bool apply_once(sqlite::database& db, const std::string& subscription, const event_envelope& e,
                 const std::function<void(const event_envelope&)>& effect);
 
+// apply_once for each event of a page, in order, with the offset read and written once.
+// Returns how many took effect.
+std::size_t apply_page_once(sqlite::database& db, const std::string& subscription,
+                            const std::vector<event_envelope>& page,
+                            const std::function<void(const event_envelope&)>& effect);
+
 // Forgets a subscription entirely (a projection rebuild starts it again from 0).
 void reset_inbox(sqlite::database& db, const std::string& subscription);
 

@@ -45,16 +45,19 @@ void apply_page(subscription_actor* self, events_page& page) {
     return pull(self);
   }
   auto newest = page.last_offset;
+  bool full = page.events.size() >= static_cast<std::size_t>(st.cfg.page);
   self->request(st.cfg.sink, std::chrono::seconds{30},
                 apply_events{st.cfg.name, std::move(page.events)})
       .then(
-          [self, newest](std::int64_t offset) {
+          [self, newest, full](std::int64_t offset) {
             auto& st = self->state;
             st.offset = offset;
             st.failures = 0;
             st.last_problem.clear();
             if (st.cfg.on_progress) st.cfg.on_progress(offset, newest);
-            pull(self);
+            // Behind by a full page: catch up at once; otherwise let the next page gather.
+            if (full || st.cfg.gather.count() <= 0) return pull(self);
+            self->delayed_send(self, st.cfg.gather, resume_atom::value);
           },
           [self](caf::error& err) {
             retry_later(self, "applying events failed: " + self->system().render(err));

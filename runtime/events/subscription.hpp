@@ -6,6 +6,8 @@
 // Waiting pulls make it push-like: a pull with nothing new waits at the producer and is
 // answered the moment events commit. After a restart, or while the producer's node was away,
 // the same loop catches up from the stored offset. Failures back off and retry forever.
+// Under load a short gathering window between pulls turns many small pages into few large
+// ones (subscription_config::gather).
 #pragma once
 
 #include <chrono>
@@ -52,6 +54,11 @@ struct subscription_config {
   caf::actor sink;  // the subscriber's store: answers inbox_atom and apply_events
   std::int32_t page = 256;
   std::chrono::milliseconds wait{10000};
+  // After a page that was not full, wait this long before the next pull: under load the
+  // events of that window are applied as one page, in one transaction of the sink, instead of
+  // a pull and a commit per event. Idle, the next event still arrives at once (the pull
+  // waits at the producer); the window only adds this much to the lag under load.
+  std::chrono::milliseconds gather{5};
   backoff_policy retry{std::chrono::milliseconds{100}, std::chrono::milliseconds{5000}};
   // After each page applied: the offset applied and the producer's newest (lag = difference).
   std::function<void(std::int64_t applied, std::int64_t newest)> on_progress;

@@ -196,7 +196,11 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   caf::actor_system sys{cfg};
 
   auto gates = std::make_shared<readiness_gates>();
-  directory_config dir_cfg{node.name, node.capabilities, plan.remote, view};
+  directory_config dir_cfg;
+  dir_cfg.node = node.name;
+  dir_cfg.local = node.capabilities;
+  dir_cfg.remote = plan.remote;
+  dir_cfg.view = view;
   dir_cfg.gates = gates;
   auto directory = spawn_directory(sys, std::move(dir_cfg));
   std::vector<std::pair<std::string, caf::actor>> supervisors;

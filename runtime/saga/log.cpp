@@ -4,6 +4,7 @@
 
 #include "runtime/core/error.hpp"
 #include "runtime/events/store.hpp"
+#include "runtime/saga/saga.hpp"
 
 namespace troupe::saga {
 
@@ -107,9 +108,34 @@ std::vector<saga_record> unfinished(sqlite::database& db) {
   return rows(q);
 }
 
-caf::message_handler log_handlers(events::store_core& core) {
+caf::message_handler log_handlers(events::store_core& core,
+                                  std::shared_ptr<const registry> local_steps) {
   auto self = core.batch.owner();
   return {
+      [self, &core, local_steps](run_local_step& msg) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        core.answer(rp, "", [&]() -> caf::expected<std::string> {
+          auto def =
+              local_steps ? local_steps->find(msg.next.definition, msg.next.version) : nullptr;
+          if (!def || msg.step < 0 || static_cast<std::size_t>(msg.step) >= def->steps.size() ||
+              !def->steps[static_cast<std::size_t>(msg.step)].local)
+            return make_error(errc::invalid_argument, "this store runs no local step " +
+                                                          std::to_string(msg.step) + " of '" +
+                                                          msg.next.definition + "'");
+          auto data = json::parse(msg.data, nullptr, false);
+          if (!data.is_object())
+            return make_error(errc::invalid_argument, "the saga's data is not a JSON object");
+          auto& s = def->steps[static_cast<std::size_t>(msg.step)];
+          auto result =
+              s.local(local_context{core.db, self->system(), data, msg.key, msg.trace_id});
+          if (!result) return result.error();
+          if (result->is_object()) data.update(*result);
+          msg.next.data = data.dump();
+          save(core.db, msg.next);
+          return result->dump();
+        });
+        return rp;
+      },
       [self, &core](save_saga& msg) -> caf::result<bool> {
         auto rp = self->make_response_promise<bool>();
         core.answer(rp, "", [&]() -> caf::expected<bool> {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,16 @@ struct find_saga {  // -> saga_record, or not_found
   std::string id;
 };
 struct unfinished_sagas {};  // -> std::vector<saga_record>: every saga not done
+// Runs local step `step` (saga.hpp step::local) of next.definition/next.version on `data`
+// under `key`; when it succeeds, writes `next` with the step's result merged into its data,
+// in the same transaction. -> std::string: the result (a JSON object), or the step's error.
+struct run_local_step {
+  saga_record next;
+  std::int32_t step = 0;
+  std::string data;
+  std::string key;
+  std::string trace_id;
+};
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, save_saga& x) {
@@ -80,6 +91,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unfinished_sagas&) {
   return f(caf::meta::type_name("troupe.unfinished_sagas"));
 }
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_local_step& x) {
+  return f(caf::meta::type_name("troupe.run_local_step"), x.next, x.step, x.data, x.key,
+           x.trace_id);
+}
 
 void migrate_saga_log(sqlite::database& db);
 void save(sqlite::database& db, const saga_record& r);
@@ -87,8 +103,13 @@ std::optional<saga_record> find(sqlite::database& db, const std::string& id);
 std::vector<saga_record> list(sqlite::database& db, const std::string& state, std::int32_t limit);
 std::vector<saga_record> unfinished(sqlite::database& db);
 
-// The store's handlers for the messages above (the file must be migrated).
-caf::message_handler log_handlers(events::store_core& core);
+class registry;
+
+// The store's handlers for the messages above (the file must be migrated). `local_steps`
+// holds the definitions whose local steps this store runs; without it, run_local_step is
+// refused.
+caf::message_handler log_handlers(events::store_core& core,
+                                  std::shared_ptr<const registry> local_steps = nullptr);
 
 inline constexpr std::int32_t max_list_limit = 1000;
 

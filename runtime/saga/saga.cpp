@@ -29,6 +29,7 @@ struct saga_state {
   bool stuck = false;       // counted in the stuck gauge
   std::vector<caf::response_promise> awaiting;
   std::optional<result> final;
+  bool answered = false;  // awaiting callers got the (certain) outcome before the end
   int log_failures = 0;
   std::function<void()> after_log;  // what waits for a log write that is being retried
 };
@@ -100,7 +101,7 @@ void persist(saga_actor* self, std::function<void()> next) {
   auto& st = self->state;
   st.record.data = st.data.dump();
   st.record.updated_at_ms = unix_now_ms();
-  self->request(st.h.store, std::chrono::seconds{30}, save_saga{st.record})
+  self->request(st.h.store, caf::infinite, save_saga{st.record})
       .then(
           [self, next](bool) {
             self->state.log_failures = 0;
@@ -167,6 +168,55 @@ void failpoint_at(saga_actor* self, const char* suffix) {
   if (failpoint(name)) throw std::runtime_error("failpoint " + name);
 }
 
+// The answer a completed instance gives.
+result completed_result(saga_actor* self) {
+  auto& st = self->state;
+  return {st.record.id, "completed", st.def->reply ? st.def->reply(st.data, nullptr).dump() : "{}"};
+}
+
+// The outcome is certain, and the owner's own state shows it, once a step marked
+// retry_until_done is done and only such steps remain: answer the waiting callers then.
+void answer_if_certain(saga_actor* self) {
+  auto& st = self->state;
+  if (st.answered || st.record.state != state_running || st.record.step == 0) return;
+  auto& steps = st.def->steps;
+  auto at = static_cast<std::size_t>(st.record.step);
+  if (!steps[at - 1].retry_until_done) return;
+  for (auto i = at; i < steps.size(); ++i)
+    if (!steps[i].retry_until_done) return;
+  st.answered = true;
+  auto r = completed_result(self);
+  for (auto& rp : st.awaiting) rp.deliver(r);
+  st.awaiting.clear();
+}
+
+// The log row the owner's store writes with a local step that succeeds: the next step, first
+// attempt.
+saga_record next_row(saga_actor* self) {
+  auto& st = self->state;
+  auto next = st.record;
+  auto index = static_cast<std::size_t>(st.record.step) + 1;
+  next.step = static_cast<std::int32_t>(index);
+  next.step_name = st.def->steps.at(index).name;
+  next.attempts = 1;
+  next.last_error.clear();
+  next.updated_at_ms = unix_now_ms();
+  return next;
+}
+
+void run_local(saga_actor* self, std::shared_ptr<attempt_context> ctx) {
+  auto& st = self->state;
+  run_local_step msg{next_row(self), st.record.step, st.data.dump(), ctx->key(), st.trace_id};
+  // The store answers every request (or its actor is gone, which fails this one).
+  self->request(st.h.store, caf::infinite, std::move(msg))
+      .then(
+          [ctx](std::string& text) {
+            auto result = json::parse(text, nullptr, false);
+            ctx->succeed(result.is_object() ? std::move(result) : json::object());
+          },
+          [ctx](caf::error& err) { ctx->fail(err); });
+}
+
 void run_current(saga_actor* self) {
   auto& st = self->state;
   auto& s = current(self);
@@ -182,11 +232,22 @@ void run_current(saga_actor* self) {
   try {
     if (compensating)
       s.compensation(*ctx);
+    else if (s.local)
+      run_local(self, ctx);
     else
       s.action(*ctx);
   } catch (const std::exception& e) {
     ctx->fail(make_error(errc::internal, std::string("step threw: ") + e.what()));
   }
+}
+
+// Runs the step the record points at, logging it first unless it needs no row of its own:
+// going forward, a read-only step has no effect and a local step writes its row itself.
+void advance(saga_actor* self) {
+  auto& st = self->state;
+  auto& s = current(self);
+  if (st.record.state == state_running && (s.read_only || s.local)) return run_current(self);
+  persist(self, [self] { run_current(self); });
 }
 
 void retry_later(saga_actor* self) {
@@ -219,10 +280,14 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
       return compensate_from(self, index - 1);
     }
     if (static_cast<std::size_t>(index + 1) == steps.size()) return finish(self, "completed");
+    // A local step's store wrote the row of the next step already, with this result.
+    bool logged = static_cast<bool>(steps[static_cast<std::size_t>(index)].local);
     st.record.step = index + 1;
     st.record.step_name = steps[static_cast<std::size_t>(index + 1)].name;
     st.record.attempts = 1;
-    return persist(self, [self] { run_current(self); });
+    answer_if_certain(self);
+    if (logged) return run_current(self);
+    return advance(self);
   }
   st.record.last_error = render(self, *err);
   auto& s = current(self);
@@ -265,17 +330,18 @@ caf::behavior saga_behavior(saga_actor* self, host h, std::shared_ptr<const defi
     st.stats.stuck_changed(1);
   }
   if (fresh) {
-    persist(self, [self] { run_current(self); });
+    advance(self);
   } else {
     st.stats.recovered();
     // The attempt in the log may or may not have been sent: send it again (same key).
     ++st.record.attempts;
-    persist(self, [self] { run_current(self); });
+    answer_if_certain(self);
+    advance(self);
   }
   return {
       [self](retry_atom_t, std::uint64_t token) {
         if (token != self->state.token) return;
-        persist(self, [self] { run_current(self); });
+        advance(self);
       },
       [self](log_retry_atom) {
         auto next = std::move(self->state.after_log);
@@ -284,6 +350,7 @@ caf::behavior saga_behavior(saga_actor* self, host h, std::shared_ptr<const defi
       [self](await_atom) -> caf::result<result> {
         auto& st = self->state;
         if (st.final) return *st.final;
+        if (st.answered) return completed_result(self);
         auto rp = self->make_response_promise();
         st.awaiting.push_back(rp);
         return caf::delegated<result>{};
@@ -295,6 +362,15 @@ caf::behavior saga_behavior(saga_actor* self, host h, std::shared_ptr<const defi
 }  // namespace
 
 void registry::add(std::shared_ptr<const definition> d) {
+  for (std::size_t i = 0; i < d->steps.size(); ++i) {
+    auto& s = d->steps[i];
+    if (static_cast<bool>(s.local) == static_cast<bool>(s.action))
+      throw std::invalid_argument("saga '" + d->name + "' step '" + s.name +
+                                  "' needs exactly one of action and local");
+    if (s.local && i + 1 == d->steps.size())
+      throw std::invalid_argument("saga '" + d->name + "' step '" + s.name +
+                                  "': a local step may not be the last");
+  }
   auto key = std::make_pair(d->name, d->version);
   defs_[key] = std::move(d);
 }
@@ -350,6 +426,7 @@ void register_saga_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<list_sagas>("troupe.list_sagas");
   cfg.add_message_type<find_saga>("troupe.find_saga");
   cfg.add_message_type<unfinished_sagas>("troupe.unfinished_sagas");
+  cfg.add_message_type<run_local_step>("troupe.run_local_step");
   cfg.add_message_type<result>("troupe.saga_result");
 }
 

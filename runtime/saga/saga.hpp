@@ -16,6 +16,14 @@
 // retried until they succeed; past `stuck_after` attempts the saga shows as stuck (log line,
 // metric, saga state) while the retries go on.
 //
+// Two kinds of steps save log writes: a read-only step is not logged before it is sent (it
+// has no effect to repeat or undo), and a local step writes the next log row in the same
+// transaction as its own effect (see step::local).
+//
+// The answer (await_atom) is given as soon as the outcome is certain: once a step marked
+// `retry_until_done` is done and only such steps remain, the saga completes whatever
+// happens, so the caller does not wait for the rest; the instance goes on until it is done.
+//
 // After a crash, resume() continues an instance from its last log row: the step it was at is
 // sent again (same key: one effect), a compensation likewise.
 //
@@ -35,6 +43,7 @@
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 #include <nlohmann/json.hpp>
@@ -78,11 +87,30 @@ class step_context {
   virtual std::shared_ptr<step_context> shared() = 0;
 };
 
+// What a local step's code sees: the owner's database, inside the store's transaction.
+struct local_context {
+  sqlite::database& db;
+  caf::actor_system& system;
+  const json& data;        // inputs and results of earlier steps
+  const std::string& key;  // "<saga id>:<step name>", as for any step
+  const std::string& trace_id;
+};
+
 struct step {
   std::string name;
   std::function<void(step_context&)> action;
   std::function<void(step_context&)> compensation;  // empty: nothing to undo
   bool retry_until_done = false;
+  // A read-only step (a check, a lookup) has no effect anywhere: nothing about it needs to be
+  // on disk before it is sent, so the engine writes no log row before it.
+  bool read_only = false;
+  // A local step changes only the owner's own database (like Temporal's local activities):
+  // instead of `action`, the engine asks the owner's store to run `local` and, in the same
+  // transaction, to write the saga's next log row with the step's result. One write instead
+  // of a log row before the step, the step's own commit and a log row after it; a crash
+  // leaves either both or neither. Its result (an object) is merged into the data; an error
+  // it returns is the step's failure. A local step may not be the last one.
+  std::function<caf::expected<json>(const local_context&)> local;
 };
 
 struct definition {
@@ -110,7 +138,8 @@ typename Inspector::result_type inspect(Inspector& f, result& x) {
   return f(caf::meta::type_name("troupe.saga_result"), x.id, x.outcome, x.reply);
 }
 
-// Ask a running saga actor for its result: answered when it is final.
+// Ask a running saga actor for its result: answered when it is certain (see above); the
+// instance may still be finishing steps that are retried until done.
 using await_atom = caf::atom_constant<caf::atom("sagaawait")>;
 
 // What every saga actor of one capability shares.

@@ -9,8 +9,10 @@
 #include "runtime/events/feed.hpp"
 #include "runtime/events/inbox.hpp"
 #include "runtime/events/outbox.hpp"
+#include "runtime/events/store.hpp"
 #include "runtime/events/subscription.hpp"
 #include "runtime/saga/ledger.hpp"
+#include "runtime/saga/saga.hpp"
 #include "runtime/storage/write_batch.hpp"
 #include "tests/support/process.hpp"
 
@@ -246,4 +248,130 @@ TEST_CASE("the ledger gives repeats the first answer and makes a late step a no-
   CHECK(describe(late.error()).code == errc::compensated);
   CHECK(effects == 2);
   CHECK(undos == 1);
+}
+
+namespace {
+
+// An owner's store that runs the local steps of `local_kv_saga`: put k (from the data) into
+// `kv` and the saga's next log row with it, or neither.
+struct owner_state {
+  std::unique_ptr<events::store_core> core;
+};
+
+caf::behavior owner_store(caf::stateful_actor<owner_state>* self, std::string path,
+                          std::shared_ptr<const saga::registry> sagas) {
+  auto& st = self->state;
+  st.core = std::make_unique<events::store_core>(self, path);
+  st.core->db.migrate({"CREATE TABLE kv(k TEXT PRIMARY KEY, v INTEGER NOT NULL)"});
+  saga::migrate_saga_log(st.core->db);
+  return saga::log_handlers(*st.core, std::move(sagas)).or_else(st.core->handlers());
+}
+
+std::shared_ptr<const saga::definition> local_kv_saga() {
+  auto d = std::make_shared<saga::definition>();
+  d->name = "local-kv";
+  saga::step put;
+  put.name = "put";
+  put.local = [](const saga::local_context& c) -> caf::expected<saga::json> {
+    auto k = c.data.at("k").get<std::string>();
+    c.db.prepare("INSERT INTO kv(k, v) VALUES (?1, 1)").bind(1, k).run();
+    if (c.data.value("refuse", false)) return make_error(errc::conflict, "refused");
+    if (c.data.value("throw", false)) throw std::runtime_error("the step broke");
+    return saga::json{{"put", k}};
+  };
+  saga::step after;
+  after.name = "after";
+  after.action = [](saga::step_context& ctx) { ctx.succeed({{"after", true}}); };
+  d->steps = {put, after};
+  d->reply = [](const saga::json& data, const saga::json&) { return data; };
+  return d;
+}
+
+saga::saga_record row_at(const std::string& id, std::int32_t step, const std::string& name) {
+  saga::saga_record r;
+  r.id = id;
+  r.definition = "local-kv";
+  r.version = 1;
+  r.step = step;
+  r.step_name = name;
+  r.state = saga::state_running;
+  r.attempts = 1;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a local saga step commits its effect and the saga's next log row together") {
+  test::temp_dir dir;
+  config cfg;
+  saga::register_saga_types(cfg);
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto known = std::make_shared<saga::registry>();
+  known->add(local_kv_saga());
+  auto path = dir.file("owner.db");
+  auto store = sys.spawn<caf::detached>(owner_store, path, known);
+  auto run = [&](const std::string& id, const saga::json& data) {
+    caf::expected<std::string> out{caf::error{}};
+    self->request(store, 10s,
+                  saga::run_local_step{row_at(id, 1, "after"), 0, data.dump(), id + ":put", ""})
+        .receive([&](std::string& r) { out = std::move(r); }, [&](caf::error& e) { out = e; });
+    return out;
+  };
+  auto logged = [&](const std::string& id) {
+    sqlite::database db{path};
+    return saga::find(db, id);
+  };
+
+  auto ok = run("s-1", {{"k", "a"}});
+  REQUIRE(ok);
+  CHECK(saga::json::parse(*ok) == saga::json{{"put", "a"}});
+  auto row = logged("s-1");
+  REQUIRE(row);
+  CHECK(row->step == 1);
+  CHECK(saga::json::parse(row->data) == saga::json{{"k", "a"}, {"put", "a"}});
+  CHECK(count_rows(path, "kv") == 1);
+
+  // A refusal is the step's answer; the saga has not moved: no row.
+  auto refused = run("s-2", {{"k", "b"}, {"refuse", true}});
+  REQUIRE_FALSE(refused);
+  CHECK(describe(refused.error()).code == errc::conflict);
+  CHECK_FALSE(logged("s-2"));
+  // A step that throws leaves nothing at all.
+  auto broken = run("s-3", {{"k", "c"}, {"throw", true}});
+  REQUIRE_FALSE(broken);
+  CHECK_FALSE(logged("s-3"));
+  CHECK(count_rows(path, "kv") == 2);  // a and the refused b (its writes are its answer)
+  // A step the store does not know is refused, not guessed at.
+  saga::run_local_step unknown{row_at("s-4", 1, "after"), 1, "{}", "s-4:after", ""};
+  self->request(store, 10s, unknown)
+      .receive([&](std::string&) { FAIL("an unknown local step ran"); },
+               [&](caf::error& e) { CHECK(describe(e).code == errc::invalid_argument); });
+
+  // A whole instance: the local step, then the other, answered and logged done.
+  saga::host h{"owner", store, std::make_shared<directory_view>(std::vector<std::string>{}, 10),
+               nullptr};
+  auto instance = saga::start(sys, h, known->find("local-kv", 1), "s-5", {{"k", "e"}}, "t");
+  self->request(instance, 10s, saga::await_atom::value)
+      .receive(
+          [&](saga::result& r) {
+            CHECK(r.outcome == "completed");
+            CHECK(saga::json::parse(r.reply)["put"] == "e");
+            CHECK(saga::json::parse(r.reply)["after"] == true);
+          },
+          [&](caf::error& e) { FAIL(sys.render(e)); });
+  CHECK(test::eventually(
+      [&] {
+        auto r = logged("s-5");
+        return r && r->state == saga::state_done;
+      },
+      5s));
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a saga definition with a local step in last place is refused") {
+  auto d = std::make_shared<saga::definition>(*local_kv_saga());
+  std::swap(d->steps[0], d->steps[1]);
+  saga::registry known;
+  CHECK_THROWS_AS(known.add(d), std::invalid_argument);
 }

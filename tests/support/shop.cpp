@@ -1,6 +1,7 @@
 #include "tests/support/shop.hpp"
 
 #include "runtime/storage/sqlite.hpp"
+#include "tests/support/process.hpp"
 
 namespace troupe::test {
 
@@ -54,10 +55,12 @@ json shop_client::stats() {
   return json::parse(client_.get("/api/orders/stats").body);
 }
 
-std::vector<std::string> shop_invariants(shop_client& shop,
-                                         const std::map<std::string, long>& initial_stock,
-                                         const std::vector<std::string>& orders,
-                                         const std::string& payments_db) {
+namespace {
+
+std::vector<std::string> invariants_now(shop_client& shop,
+                                        const std::map<std::string, long>& initial_stock,
+                                        const std::vector<std::string>& orders,
+                                        const std::string& payments_db) {
   std::vector<std::string> problems;
   std::map<std::string, long> sold;
   long confirmed_total = 0, paid_orders = 0;
@@ -110,6 +113,22 @@ std::vector<std::string> shop_invariants(shop_client& shop,
                          std::to_string(reserved) + " + sold " + std::to_string(sold[sku]) +
                          " != initial " + std::to_string(initial));
   }
+  return problems;
+}
+
+}  // namespace
+
+std::vector<std::string> shop_invariants(shop_client& shop,
+                                         const std::map<std::string, long>& initial_stock,
+                                         const std::vector<std::string>& orders,
+                                         const std::string& payments_db) {
+  std::vector<std::string> problems;
+  eventually(
+      [&] {
+        problems = invariants_now(shop, initial_stock, orders, payments_db);
+        return problems.empty();
+      },
+      std::chrono::seconds{10});
   return problems;
 }
 

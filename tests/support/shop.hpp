@@ -42,7 +42,9 @@ class shop_client {
 //  - money: every confirmed order's payment is charged for its total; and, read from the
 //    payments file itself (charges a saga made before it compensated belong to no order),
 //    the charges not refunded add up to the confirmed totals, one charge per paid order.
-// Returns what is violated, empty when all holds. `orders` are the ids to check.
+// Returns what is violated, empty when all holds. `orders` are the ids to check. A client
+// is answered once its order is confirmed, before the saga's last step (committing the
+// reservation) is done, so this waits up to 10 s for all to hold.
 std::vector<std::string> shop_invariants(shop_client& shop,
                                          const std::map<std::string, long>& initial_stock,
                                          const std::vector<std::string>& orders,
