@@ -21,18 +21,22 @@ caf::message_id response_id_of(caf::message_id id) {
 }  // namespace
 
 caller::caller(caf::event_based_actor* self, std::shared_ptr<directory_view> view, std::string name,
-               std::chrono::milliseconds tick, std::chrono::milliseconds default_budget)
-    : self_(self),
-      view_(std::move(view)),
-      name_(std::move(name)),
-      tick_(tick),
-      default_budget_(default_budget) {
+               std::chrono::milliseconds default_budget)
+    : self_(self), view_(std::move(view)), name_(std::move(name)), default_budget_(default_budget) {
   seen_epoch_.resize(view_->size());
   handles_.resize(view_->size());
 }
 
 caller::~caller() {
   for (auto& [id, call] : pending_) view_->release(call.slot);
+  if (!pending_.empty()) view_->unwatch(self_->address());
+}
+
+void caller::schedule(clock::time_point at) {
+  if (at >= timer_at_) return;  // the tick scheduled already comes first
+  timer_at_ = at;
+  auto now = self_->clock().now();
+  self_->delayed_send(self_, at > now ? at - now : clock::duration::zero(), tick_atom::value);
 }
 
 callee caller::resolve(const std::string& capability) const {
@@ -81,11 +85,9 @@ call_context caller::context_for(call_options&& opts) const {
 caller::key caller::track(caf::message_id request, callee to, clock::time_point deadline,
                           std::uint64_t epoch) {
   key k{deadline, response_id_of(request).integer_value()};
+  if (pending_.empty()) view_->watch(self_->address());
   pending_.emplace(k, pending_call{to.slot, epoch, false});
-  if (!ticking_) {
-    ticking_ = true;
-    self_->delayed_send(self_, tick_, tick_atom::value);
-  }
+  schedule(deadline);
   return k;
 }
 
@@ -94,6 +96,7 @@ void caller::finish(const key& k) {
   if (it == pending_.end()) return;
   view_->release(it->second.slot);
   pending_.erase(it);
+  if (pending_.empty()) view_->unwatch(self_->address());
 }
 
 caf::error caller::settle(caf::error err) const {
@@ -112,8 +115,8 @@ void caller::complete_with(std::uint64_t id, caf::error err) {
 }
 
 void caller::tick() {
-  ticking_ = false;
   auto now = self_->clock().now();
+  if (now >= timer_at_) timer_at_ = clock::time_point::max();  // this is that tick
   // Expired calls are at the front; those already failing stay until their handler runs.
   for (auto it = pending_.begin(); it != pending_.end() && it->first.first <= now; ++it) {
     if (it->second.failing) continue;
@@ -138,10 +141,11 @@ void caller::tick() {
                                              "may have happened"));
     }
   }
-  if (!pending_.empty()) {
-    ticking_ = true;
-    self_->delayed_send(self_, tick_, tick_atom::value);
-  }
+  for (auto& [k, call] : pending_)
+    if (!call.failing) {
+      schedule(k.first);  // the earliest deadline still to come
+      break;
+    }
 }
 
 }  // namespace troupe::calls

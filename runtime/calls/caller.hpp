@@ -6,8 +6,9 @@
 //    crosses nodes as the budget left (see core/call_context.hpp);
 //  - a bound on calls in flight per callee, node-wide (topology "calls": {"max_in_flight"}):
 //    beyond it a call is refused at once, never queued;
-//  - deadlines, enforced by the caller itself (one tick every 10 ms while calls are pending),
-//    without retaining answered calls and without CAF's per-request clock entries;
+//  - deadlines, enforced by the caller itself (one timer at the earliest pending deadline;
+//    the directory view wakes the actor when a handle changes), without retaining answered
+//    calls and without CAF's per-request clock entries;
 //  - telling "not sent" from "sent, outcome unknown":
 //      unavailable        (503, retry_after)  not sent: no handle, bound reached, or the
 //                                             callee was gone before it processed the call;
@@ -42,8 +43,9 @@
 
 namespace troupe::calls {
 
-// Delivered to the calling actor while calls are pending; route it to caller::tick().
-using tick_atom = caf::atom_constant<caf::atom("calltick")>;
+// Delivered to the calling actor while calls are pending (a deadline is due, or a handle
+// changed); route it to caller::tick().
+using tick_atom = call_tick_atom;
 
 // A capability a caller calls, resolved once.
 struct callee {
@@ -66,7 +68,6 @@ class caller {
   // `name` is the calling capability, carried in every call context. Calls without a
   // deadline get `default_budget`: no call waits without end.
   caller(caf::event_based_actor* self, std::shared_ptr<directory_view> view, std::string name,
-         std::chrono::milliseconds tick = std::chrono::milliseconds{10},
          std::chrono::milliseconds default_budget = std::chrono::milliseconds{30000});
   ~caller();  // gives back the in-flight slots of calls still pending
   caller(const caller&) = delete;
@@ -114,9 +115,9 @@ class caller {
   caf::event_based_actor* self_;
   std::shared_ptr<directory_view> view_;
   std::string name_;
-  std::chrono::milliseconds tick_;
   std::chrono::milliseconds default_budget_;
-  bool ticking_ = false;
+  clock::time_point timer_at_ = clock::time_point::max();  // of the tick scheduled last
+  void schedule(clock::time_point at);
   std::map<key, pending_call> pending_;
   std::vector<std::uint64_t> seen_epoch_;               // per slot, as of the last tick
   std::vector<directory_view::cached_handle> handles_;  // per slot

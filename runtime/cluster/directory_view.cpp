@@ -1,5 +1,10 @@
 #include "runtime/cluster/directory_view.hpp"
 
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+#include "runtime/core/atoms.hpp"
+
 namespace troupe {
 
 directory_view::directory_view(std::vector<std::string> capabilities, int max_in_flight)
@@ -32,11 +37,32 @@ std::string directory_view::why_unavailable(std::size_t i) const {
 
 void directory_view::set(std::size_t i, caf::actor handle, std::string why) {
   auto& s = *slots_[i];
-  std::lock_guard<std::mutex> guard{s.mtx};
-  bool changed = s.handle != handle;
-  s.handle = std::move(handle);
-  s.why = std::move(why);
-  if (changed) s.epoch.fetch_add(1, std::memory_order_release);
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    changed = s.handle != handle;
+    s.handle = std::move(handle);
+    s.why = std::move(why);
+    if (changed) s.epoch.fetch_add(1, std::memory_order_release);
+  }
+  if (!changed) return;
+  std::vector<caf::actor_addr> watching;
+  {
+    std::lock_guard<std::mutex> guard{watchers_mtx_};
+    watching.assign(watchers_.begin(), watchers_.end());
+  }
+  for (auto& who : watching)
+    if (auto actor = caf::actor_cast<caf::actor>(who)) caf::anon_send(actor, call_tick_atom::value);
+}
+
+void directory_view::watch(const caf::actor_addr& who) {
+  std::lock_guard<std::mutex> guard{watchers_mtx_};
+  watchers_.insert(who);
+}
+
+void directory_view::unwatch(const caf::actor_addr& who) {
+  std::lock_guard<std::mutex> guard{watchers_mtx_};
+  watchers_.erase(who);
 }
 
 }  // namespace troupe

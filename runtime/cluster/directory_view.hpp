@@ -14,11 +14,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 
 namespace troupe {
 
@@ -80,8 +82,13 @@ class directory_view {
   };
 
   // Writing: the directory actor only. A null handle means unavailable for `why`. The epoch
-  // changes only when the handle does.
+  // changes only when the handle does, and then every watcher gets a call_tick_atom.
   void set(std::size_t slot, caf::actor handle, std::string why);
+
+  // Actors waiting for calls (calls/caller.hpp) watch the view while they do: a changed
+  // handle fails their calls to it at once, with no periodic polling.
+  void watch(const caf::actor_addr& who);
+  void unwatch(const caf::actor_addr& who);
 
  private:
   struct slot {
@@ -94,6 +101,8 @@ class directory_view {
   };
   std::vector<std::unique_ptr<slot>> slots_;
   int max_in_flight_;
+  std::mutex watchers_mtx_;
+  std::set<caf::actor_addr> watchers_;
 };
 
 }  // namespace troupe

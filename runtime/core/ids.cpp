@@ -1,5 +1,6 @@
 #include "runtime/core/ids.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <random>
 
@@ -24,6 +25,16 @@ void random_hex(std::size_t bytes, std::string& out) {
     out.push_back(digits[byte >> 4]);
     out.push_back(digits[byte & 0xf]);
   }
+}
+
+std::string time_ordered_hex() {
+  static constexpr char digits[] = "0123456789abcdef";
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  std::string out(12, '0');
+  for (int i = 11; i >= 0; --i, ms >>= 4) out[static_cast<std::size_t>(i)] = digits[ms & 0xf];
+  return out + random_hex(10);
 }
 
 }  // namespace troupe

@@ -37,7 +37,7 @@ void migrate_outbox(sqlite::database& db) {
 }
 
 void append(sqlite::database& db, event_envelope& e) {
-  if (e.id.empty()) e.id = random_hex(16);
+  if (e.id.empty()) e.id = time_ordered_hex();
   if (e.time_ms == 0) e.time_ms = unix_now_ms();
   if (e.aggregate_seq == 0) {
     auto& q = db.prepare(

@@ -59,7 +59,8 @@ struct fixture {
 
   caf::actor directory(std::shared_ptr<directory_view> view, std::vector<std::string> local,
                        std::vector<remote_node_spec> remote = {}) {
-    auto d = spawn_directory(sys, {"here", std::move(local), std::move(remote), std::move(view)});
+    auto d = spawn_directory(
+        sys, {"here", std::move(local), std::move(remote), std::move(view), nullptr});
     actors.push_back(d);
     return d;
   }
