@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
     // Remote users through the runtime's directory, as a node would reach it.
     auto remote_view = std::make_shared<directory_view>(std::vector<std::string>{"users"}, 1 << 20);
     auto directory = spawn_directory(
-        sys, {"bench", {}, {{"core", {"127.0.0.1", users_port}, {"users"}}}, remote_view});
+        sys, {"bench", {}, {{"core", {"127.0.0.1", users_port}, {"users"}}}, remote_view, nullptr});
     while (!remote_view->handle(0)) std::this_thread::sleep_for(milliseconds{5});
     auto remote_users = caf::actor_cast<users::users_actor>(remote_view->handle(0));
     auto local_view = std::make_shared<directory_view>(std::vector<std::string>{"users"}, 1 << 20);

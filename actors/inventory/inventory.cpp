@@ -78,32 +78,31 @@ caf::behavior store_behavior(store_actor* self, std::string path) {
       [self, &db, &sys](reserve_stock& cmd) -> caf::result<reservation> {
         auto rp = self->make_response_promise<reservation>();
         self->state.core->answer(rp, "inventory.reserve", [&] {
-          return saga::step_once<reservation>(
-              db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<reservation> {
-                std::vector<std::optional<stock_item>> stock;
-                for (auto& l : cmd.lines) stock.push_back(find_stock(db, l.sku));
-                auto plan = rules::plan_reservation(cmd.lines, stock);
-                if (auto no = std::get_if<rules::refusal>(&plan)) {
-                  std::size_t at = 0;
-                  while (at < cmd.lines.size() && cmd.lines[at].sku != no->sku) ++at;
-                  auto field = "items[" + std::to_string(at) + "]";
-                  if (no->why == rules::refusal::kind::out_of_stock)
-                    return make_error(errc::out_of_stock, no->message, field + ".quantity");
-                  return make_error(errc::invalid_argument, no->message, field + ".sku");
-                }
-                auto& p = std::get<rules::reservation_plan>(plan);
-                auto now = unix_now_ms();
-                for (std::size_t i = 0; i < p.lines.size(); ++i) {
-                  rules::reserve(*stock[i], p.lines[i].quantity);
-                  save_stock(db, *stock[i], now);
-                }
-                reservation r{"r-" + random_hex(8), "reserved", p.lines, p.total, p.currency};
-                insert_reservation(db, r, cmd.ctx.idempotency_key, now);
-                publish(
-                    db, cmd.ctx, "StockReserved", r.id,
+          return saga::step_once<
+              reservation>(db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<reservation> {
+            std::vector<std::optional<stock_item>> stock;
+            for (auto& l : cmd.lines) stock.push_back(find_stock(db, l.sku));
+            auto plan = rules::plan_reservation(cmd.lines, stock);
+            if (auto no = std::get_if<rules::refusal>(&plan)) {
+              std::size_t at = 0;
+              while (at < cmd.lines.size() && cmd.lines[at].sku != no->sku) ++at;
+              auto field = "items[" + std::to_string(at) + "]";
+              if (no->why == rules::refusal::kind::out_of_stock)
+                return make_error(errc::out_of_stock, no->message, field + ".quantity");
+              return make_error(errc::invalid_argument, no->message, field + ".sku");
+            }
+            auto& p = std::get<rules::reservation_plan>(plan);
+            auto now = unix_now_ms();
+            for (std::size_t i = 0; i < p.lines.size(); ++i) {
+              rules::reserve(*stock[i], p.lines[i].quantity);
+              save_stock(db, *stock[i], now);
+            }
+            reservation r{"r-" + time_ordered_hex64(), "reserved", p.lines, p.total, p.currency};
+            insert_reservation(db, r, cmd.ctx.idempotency_key, now);
+            publish(db, cmd.ctx, "StockReserved", r.id,
                     {{"lines", lines_json(r.lines)}, {"total", r.total}, {"currency", r.currency}});
-                return r;
-              });
+            return r;
+          });
         });
         return rp;
       },

@@ -1,4 +1,3 @@
-#include <random>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -237,7 +236,6 @@ struct front_state {
   std::map<std::string, caf::actor> running;
   std::set<std::string> recovering;  // saga ids resumed at start, not final yet
   std::shared_ptr<readiness_gates> gates;
-  std::mt19937_64 rng{std::random_device{}()};
 };
 
 using front_actor = orders_actor::stateful_pointer<front_state>;
@@ -433,8 +431,8 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
         if (auto v = domain::inventory::check_lines(wanted))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         auto rp = self->make_response_promise<saga::result>();
-        auto entropy = self->state.rng();
-        auto order_id = d::make_order_id(entropy);
+        // Time-ordered: the indexes keyed by order and saga ids grow at their end.
+        auto order_id = d::make_order_id(time_ordered_id64());
         auto saga_id = "s-" + order_id.substr(2);
         if (cmd.request_key.empty()) {
           start_saga(self, cmd, saga_id, order_id, rp);

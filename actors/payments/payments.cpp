@@ -147,8 +147,12 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
           return saga::step_once<charge>(
               db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<charge> {
                 if (!cmd.declined.empty()) return make_error(errc::payment_declined, cmd.declined);
-                charge c{"c-" + random_hex(8), cmd.customer, cmd.amount,
-                         cmd.currency,         "charged",    unix_now_ms()};
+                charge c{"c-" + time_ordered_hex64(),
+                         cmd.customer,
+                         cmd.amount,
+                         cmd.currency,
+                         "charged",
+                         unix_now_ms()};
                 insert_charge(db, c, cmd.ctx.idempotency_key);
                 publish(db, cmd.ctx, "PaymentCharged", c);
                 return c;

@@ -1,7 +1,9 @@
 #include "runtime/core/ids.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 
 namespace troupe {
@@ -35,6 +37,21 @@ std::string time_ordered_hex() {
   std::string out(12, '0');
   for (int i = 11; i >= 0; --i, ms >>= 4) out[static_cast<std::size_t>(i)] = digits[ms & 0xf];
   return out + random_hex(10);
+}
+
+std::uint64_t time_ordered_id64() {
+  static std::atomic<std::uint64_t> counter{std::random_device{}()};
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  auto n = counter.fetch_add(1, std::memory_order_relaxed);
+  return (ms << 20) | (n & 0xfffff);
+}
+
+std::string time_ordered_hex64() {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(time_ordered_id64()));
+  return buf;
 }
 
 }  // namespace troupe

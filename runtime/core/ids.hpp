@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace troupe {
@@ -14,5 +15,12 @@ void random_hex(std::size_t bytes, std::string& out);
 // sort later, so a SQLite index on them grows at its end (like UUIDv7) instead of touching
 // a random page per insert, which every commit would write again.
 std::string time_ordered_hex();
+// 64 bits for ids that must stay 16 hex digits (orders, reservations, charges): the time in
+// milliseconds (44 bits, until the year 2527) then a process-wide counter that starts at a
+// random value (20 bits). Unique within a process (a million a millisecond); two processes
+// minting in the same millisecond collide only if their counters meet, so one capability's
+// ids come from the one node that hosts it.
+std::uint64_t time_ordered_id64();
+std::string time_ordered_hex64();  // the same as 16 hex digits
 
 }  // namespace troupe

@@ -33,8 +33,10 @@ void write_batch::open() {
   auto self = caf::actor_cast<caf::actor>(self_);
   // Only a store on a thread of its own lingers: on a shared scheduler (and on a test
   // coordinator, whose clock is the test's) the batch commits when the mailbox drains.
+  // Company is likely only when the last batch had some (like commit_siblings): a lone
+  // client's sequential requests commit at once.
   if (limits_.linger.count() > 0 && self_->getf(caf::abstract_actor::is_detached_flag) &&
-      opened_at_ - last_commit_ < limits_.busy_within)
+      opened_at_ - last_commit_ < limits_.busy_within && last_batch_size_ > 1)
     caf::delayed_anon_send(self, limits_.linger, flush_atom::value, generation_);
   else
     caf::anon_send(self, flush_atom::value, generation_);
@@ -70,6 +72,7 @@ void write_batch::commit() {
   open_ = false;
   auto waiting = std::move(waiting_);
   waiting_.clear();
+  last_batch_size_ = waiting.size();
   caf::error failed;
   try {
     db_.prepare("COMMIT").run();

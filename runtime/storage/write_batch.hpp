@@ -39,10 +39,11 @@ using flush_atom = caf::atom_constant<caf::atom("wbflush")>;
 struct batch_limits {
   std::size_t max_requests = 64;
   std::chrono::microseconds max_wait{5000};
-  // Under load (the previous commit ended less than `busy_within` ago) a new batch of a
-  // detached store waits up to `linger` for company before it commits, like PostgreSQL's
-  // commit_delay: one fsync then serves the requests of that window. Idle, a request commits at
-  // once.
+  // Under load (the previous commit ended less than `busy_within` ago and served more than
+  // one request) a new batch of a detached store waits up to `linger` for company before it
+  // commits, like PostgreSQL's commit_delay and commit_siblings: one fsync then serves the
+  // requests of that window. Idle, or for one client's sequential requests, a request commits
+  // at once.
   std::chrono::microseconds linger{400};
   std::chrono::microseconds busy_within{2000};
 };
@@ -103,6 +104,7 @@ class write_batch {
   std::chrono::steady_clock::time_point opened_at_;
   std::vector<done_handler> waiting_;
   std::chrono::steady_clock::time_point last_commit_;
+  std::size_t last_batch_size_ = 0;
   std::function<void()> after_commit_;
   std::uint64_t commits_ = 0;
   std::uint64_t requests_ = 0;
