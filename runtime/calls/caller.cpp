@@ -1,5 +1,6 @@
 #include "runtime/calls/caller.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <caf/all.hpp>
@@ -33,9 +34,12 @@ caller::~caller() {
 }
 
 void caller::schedule(clock::time_point at) {
+  auto now = self_->clock().now();
+  // A timer holds its actor until it fires (CAF 0.17 cannot cancel it): at most a second
+  // ahead, so an actor done with its calls is not kept for a long deadline.
+  at = std::min(at, now + std::chrono::seconds{1});
   if (at >= timer_at_) return;  // the tick scheduled already comes first
   timer_at_ = at;
-  auto now = self_->clock().now();
   self_->delayed_send(self_, at > now ? at - now : clock::duration::zero(), tick_atom::value);
 }
 
@@ -88,6 +92,8 @@ caller::key caller::track(caf::message_id request, callee to, clock::time_point 
   if (pending_.empty()) view_->watch(self_->address());
   pending_.emplace(k, pending_call{to.slot, epoch, false});
   schedule(deadline);
+  // The handle may have changed between admit() and watch(): no wake-up came for that.
+  if (view_->epoch(to.slot) != epoch) self_->send(self_, tick_atom::value);
   return k;
 }
 

@@ -6,7 +6,8 @@
 //    crosses nodes as the budget left (see core/call_context.hpp);
 //  - a bound on calls in flight per callee, node-wide (topology "calls": {"max_in_flight"}):
 //    beyond it a call is refused at once, never queued;
-//  - deadlines, enforced by the caller itself (one timer at the earliest pending deadline;
+//  - deadlines, enforced by the caller itself (one timer at the earliest pending deadline, at
+//    most 1 s ahead;
 //    the directory view wakes the actor when a handle changes), without retaining answered
 //    calls and without CAF's per-request clock entries;
 //  - telling "not sent" from "sent, outcome unknown":

@@ -269,6 +269,10 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   if (!err) {
     if (result.is_object()) st.data.update(result);
     st.record.last_error.clear();
+    if (!compensating && st.stuck) {
+      st.stuck = false;
+      st.stats.stuck_changed(-1);
+    }
     if (compensating) {
       if (st.stuck) {
         st.stuck = false;
@@ -306,6 +310,19 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   }
   bool rejected = is_rejection(describe(*err).code);
   if (!rejected && (s.retry_until_done || st.record.attempts < st.def->max_attempts)) {
+    ++st.record.attempts;
+    return retry_later(self);
+  }
+  if (st.answered) {
+    // Past the answer the outcome is given: a refusal is not undone but retried until done,
+    // and shows like a compensation that keeps failing (log line, stuck gauge).
+    if (st.record.attempts >= st.def->stuck_after && !st.stuck) {
+      st.stuck = true;
+      st.stats.stuck_changed(1);
+      log_warn("saga", "saga " + st.record.id + " is stuck: step '" + s.name +
+                           "' after the answer was refused " + std::to_string(st.record.attempts) +
+                           " times, last: " + st.record.last_error + "; still retrying");
+    }
     ++st.record.attempts;
     return retry_later(self);
   }

@@ -1,6 +1,8 @@
 // The storage seams a capability's store is built from, on a real actor system and real
 // SQLite files: group commit, the outbox with waiting pulls, the subscriber's inbox, and a
 // saga participant's ledger.
+#include <atomic>
+
 #include <catch2/catch.hpp>
 
 #include <caf/all.hpp>
@@ -374,4 +376,54 @@ TEST_CASE("a saga definition with a local step in last place is refused") {
   std::swap(d->steps[0], d->steps[1]);
   saga::registry known;
   CHECK_THROWS_AS(known.add(d), std::invalid_argument);
+}
+
+TEST_CASE("past the answer a refused step is retried until done, never undone") {
+  test::temp_dir dir;
+  config cfg;
+  saga::register_saga_types(cfg);
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto d = std::make_shared<saga::definition>(*local_kv_saga());
+  d->name = "refused-late";
+  d->retry = backoff_policy{std::chrono::milliseconds{1}, std::chrono::milliseconds{5}};
+  d->stuck_after = 2;
+  auto undone = std::make_shared<std::atomic<int>>(0);
+  auto refusals = std::make_shared<std::atomic<int>>(0);
+  d->steps[0].compensation = [undone](saga::step_context& ctx) {
+    ++*undone;
+    ctx.succeed();
+  };
+  d->steps[1].retry_until_done = true;  // "after": done, so the answer is certain
+  saga::step late;
+  late.name = "late";
+  late.retry_until_done = true;
+  late.action = [refusals](saga::step_context& ctx) {
+    if (++*refusals <= 3) return ctx.fail(make_error(errc::conflict, "not yet"));
+    ctx.succeed({{"late", true}});
+  };
+  d->steps.push_back(late);
+  auto known = std::make_shared<saga::registry>();
+  known->add(d);
+  auto path = dir.file("owner.db");
+  auto store = sys.spawn<caf::detached>(owner_store, path, known);
+  saga::host h{"owner", store, std::make_shared<directory_view>(std::vector<std::string>{}, 10),
+               nullptr};
+  auto instance = saga::start(sys, h, d, "s-late", {{"k", "z"}}, "t");
+  self->request(instance, 10s, saga::await_atom::value)
+      .receive([&](saga::result& r) { CHECK(r.outcome == "completed"); },
+               [&](caf::error& e) { FAIL(sys.render(e)); });
+  CHECK(test::eventually(
+      [&] {
+        sqlite::database db{path};
+        auto r = saga::find(db, "s-late");
+        return r && r->state == saga::state_done;
+      },
+      5s));
+  sqlite::database db{path};
+  auto r = saga::find(db, "s-late");
+  CHECK(r->outcome == "completed");
+  CHECK(refusals->load() == 4);
+  CHECK(undone->load() == 0);
+  self->send_exit(store, caf::exit_reason::user_shutdown);
 }
