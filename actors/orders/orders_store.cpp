@@ -150,25 +150,23 @@ bool known_customer(sqlite::database& db, const std::string& id) {
 
 namespace {
 
-caf::error rejection_error(const domain::orders::rejection& r) {
-  if (r.why == domain::orders::rejection::kind::invalid)
+caf::error rejection_error(const d::rejection& r) {
+  if (r.why == d::rejection::kind::invalid)
     return make_error(errc::invalid_argument, r.field + " " + r.message, r.field);
   return make_error(errc::conflict, r.message);
 }
 
 }  // namespace
 
-caf::expected<order_view> decide(sqlite::database& db, domain::orders::order& o,
-                                 const domain::orders::decision& decision, const call_context& ctx,
-                                 std::int64_t snapshot_every) {
-  if (auto r = std::get_if<domain::orders::rejection>(&decision)) return rejection_error(*r);
-  append_events(db, o, std::get<std::vector<domain::orders::event>>(decision), ctx, snapshot_every);
+caf::expected<order_view> decide(sqlite::database& db, d::order& o, const d::decision& decision,
+                                 const call_context& ctx, std::int64_t snapshot_every) {
+  if (auto r = std::get_if<d::rejection>(&decision)) return rejection_error(*r);
+  append_events(db, o, std::get<std::vector<d::event>>(decision), ctx, snapshot_every);
   return view_of(o);
 }
 
 caf::expected<order_view> create_once(sqlite::database& db, caf::actor_system& sys,
                                       const create_order& cmd, std::int64_t snapshot_every) {
-  namespace d = troupe::domain::orders;
   return saga::step_once<order_view>(db, sys, cmd.ctx.idempotency_key, [&] {
     auto o = load_order(db, cmd.order_id);
     return decide(db, o, d::create(o, cmd.customer, cmd.items), cmd.ctx, snapshot_every);
@@ -177,7 +175,6 @@ caf::expected<order_view> create_once(sqlite::database& db, caf::actor_system& s
 
 caf::expected<order_view> confirm_once(sqlite::database& db, caf::actor_system& sys,
                                        const confirm_order& cmd, std::int64_t snapshot_every) {
-  namespace d = troupe::domain::orders;
   return saga::step_once<
       order_view>(db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<order_view> {
     auto o = load_order(db, cmd.order_id);

@@ -1,10 +1,11 @@
 #include "runtime/core/ids.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <random>
+
+#include "runtime/core/time.hpp"
 
 namespace troupe {
 
@@ -29,29 +30,29 @@ void random_hex(std::size_t bytes, std::string& out) {
   }
 }
 
+namespace {
+
+std::string hex_of(std::uint64_t value, int digits) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%0*llx", digits, static_cast<unsigned long long>(value));
+  return buf;
+}
+
+}  // namespace
+
 std::string time_ordered_hex() {
-  static constexpr char digits[] = "0123456789abcdef";
-  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
-  std::string out(12, '0');
-  for (int i = 11; i >= 0; --i, ms >>= 4) out[static_cast<std::size_t>(i)] = digits[ms & 0xf];
-  return out + random_hex(10);
+  return hex_of(static_cast<std::uint64_t>(unix_now_ms()), 12) + random_hex(10);
 }
 
 std::uint64_t time_ordered_id64() {
   static std::atomic<std::uint64_t> counter{std::random_device{}()};
-  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
+  auto ms = static_cast<std::uint64_t>(unix_now_ms());
   auto n = counter.fetch_add(1, std::memory_order_relaxed);
   return (ms << 20) | (n & 0xfffff);
 }
 
 std::string time_ordered_hex64() {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(time_ordered_id64()));
-  return buf;
+  return hex_of(time_ordered_id64(), 16);
 }
 
 }  // namespace troupe

@@ -257,6 +257,38 @@ void retry_later(saga_actor* self) {
   self->delayed_send(self, delay, retry_atom_t::value, st.token);
 }
 
+// "compensation 'release'" or "step 'commit'", for log lines.
+std::string what_runs(saga_actor* self) {
+  return std::string(self->state.record.state == state_running ? "step '" : "compensation '") +
+         current(self).name + "'";
+}
+
+// Retries what must end well (a compensation, a step past the answer); a long run of failures
+// shows: past `stuck_after` attempts a log line, the stuck gauge, and a compensation's row
+// says stuck.
+void retry_while_stuck(saga_actor* self) {
+  auto& st = self->state;
+  if (st.record.attempts >= st.def->stuck_after && !st.stuck) {
+    st.stuck = true;
+    st.stats.stuck_changed(1);
+    if (st.record.state != state_running) st.record.state = state_stuck;
+    log_warn("saga", "saga " + st.record.id + " is stuck: " + what_runs(self) + " failed " +
+                         std::to_string(st.record.attempts) +
+                         " times, last: " + st.record.last_error + "; still retrying");
+  }
+  ++st.record.attempts;
+  retry_later(self);
+}
+
+void recovered_from_stuck(saga_actor* self) {
+  auto& st = self->state;
+  if (!st.stuck) return;
+  st.stuck = false;
+  st.stats.stuck_changed(-1);
+  log_info("saga", "saga " + st.record.id + ": " + what_runs(self) + " succeeded after " +
+                       std::to_string(st.record.attempts) + " attempts");
+}
+
 void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::error> err,
                   json result) {
   auto& st = self->state;
@@ -269,20 +301,8 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   if (!err) {
     if (result.is_object()) st.data.update(result);
     st.record.last_error.clear();
-    if (!compensating && st.stuck) {
-      st.stuck = false;
-      st.stats.stuck_changed(-1);
-    }
-    if (compensating) {
-      if (st.stuck) {
-        st.stuck = false;
-        st.stats.stuck_changed(-1);
-        log_info("saga", "saga " + st.record.id + ": compensation '" + current(self).name +
-                             "' succeeded after " + std::to_string(st.record.attempts) +
-                             " attempts");
-      }
-      return compensate_from(self, index - 1);
-    }
+    recovered_from_stuck(self);
+    if (compensating) return compensate_from(self, index - 1);
     if (static_cast<std::size_t>(index + 1) == steps.size()) return finish(self, "completed");
     // A local step's store wrote the row of the next step already, with this result.
     bool logged = static_cast<bool>(steps[static_cast<std::size_t>(index)].local);
@@ -295,37 +315,15 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   }
   st.record.last_error = render(self, *err);
   auto& s = current(self);
-  if (compensating) {
-    // Compensations are retried until they succeed; a long run of failures shows.
-    if (st.record.attempts >= st.def->stuck_after && !st.stuck) {
-      st.stuck = true;
-      st.stats.stuck_changed(1);
-      st.record.state = state_stuck;
-      log_warn("saga", "saga " + st.record.id + " is stuck: compensation '" + s.name + "' failed " +
-                           std::to_string(st.record.attempts) +
-                           " times, last: " + st.record.last_error + "; still retrying");
-    }
-    ++st.record.attempts;
-    return retry_later(self);
-  }
+  // Compensations are retried until they succeed.
+  if (compensating) return retry_while_stuck(self);
   bool rejected = is_rejection(describe(*err).code);
   if (!rejected && (s.retry_until_done || st.record.attempts < st.def->max_attempts)) {
     ++st.record.attempts;
     return retry_later(self);
   }
-  if (st.answered) {
-    // Past the answer the outcome is given: a refusal is not undone but retried until done,
-    // and shows like a compensation that keeps failing (log line, stuck gauge).
-    if (st.record.attempts >= st.def->stuck_after && !st.stuck) {
-      st.stuck = true;
-      st.stats.stuck_changed(1);
-      log_warn("saga", "saga " + st.record.id + " is stuck: step '" + s.name +
-                           "' after the answer was refused " + std::to_string(st.record.attempts) +
-                           " times, last: " + st.record.last_error + "; still retrying");
-    }
-    ++st.record.attempts;
-    return retry_later(self);
-  }
+  // Past the answer the outcome is given: a refusal is not undone but retried until done.
+  if (st.answered) return retry_while_stuck(self);
   record_failure(self, *err);
   // A rejected step did nothing; a step that kept failing may have happened: undo it too.
   compensate_from(self, rejected ? index - 1 : index);

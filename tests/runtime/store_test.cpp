@@ -2,6 +2,7 @@
 // SQLite files: group commit, the outbox with waiting pulls, the subscriber's inbox, and a
 // saga participant's ledger.
 #include <atomic>
+#include <optional>
 
 #include <catch2/catch.hpp>
 
@@ -30,6 +31,7 @@ class config : public caf::actor_system_config {
  public:
   config() {
     events::register_event_types(*this);
+    saga::register_saga_types(*this);
     add_error_category(error_category, render_error);
   }
 };
@@ -289,6 +291,37 @@ std::shared_ptr<const saga::definition> local_kv_saga() {
   return d;
 }
 
+// An owner's store knowing one saga definition, on a real actor system, and the host its
+// instances run on (a directory that knows no other capability).
+struct saga_owner {
+  explicit saga_owner(std::shared_ptr<const saga::definition> def) {
+    auto known = std::make_shared<saga::registry>();
+    known->add(std::move(def));
+    store = sys.spawn<caf::detached>(owner_store, path, known);
+  }
+  ~saga_owner() { self->send_exit(store, caf::exit_reason::user_shutdown); }
+
+  saga::host host() const {
+    return {"owner", store, std::make_shared<directory_view>(std::vector<std::string>{}, 10),
+            nullptr};
+  }
+  std::optional<saga::saga_record> logged(const std::string& id) const {
+    sqlite::database db{path};
+    return saga::find(db, id);
+  }
+  bool logged_done(const std::string& id) const {
+    auto r = logged(id);
+    return r && r->state == saga::state_done;
+  }
+
+  test::temp_dir dir;
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::string path = dir.file("owner.db");
+  caf::actor store;
+};
+
 saga::saga_record row_at(const std::string& id, std::int32_t step, const std::string& name) {
   saga::saga_record r;
   r.id = id;
@@ -304,26 +337,18 @@ saga::saga_record row_at(const std::string& id, std::int32_t step, const std::st
 }  // namespace
 
 TEST_CASE("a local saga step commits its effect and the saga's next log row together") {
-  test::temp_dir dir;
-  config cfg;
-  saga::register_saga_types(cfg);
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  auto known = std::make_shared<saga::registry>();
-  known->add(local_kv_saga());
-  auto path = dir.file("owner.db");
-  auto store = sys.spawn<caf::detached>(owner_store, path, known);
+  auto def = local_kv_saga();
+  saga_owner owner{def};
+  auto& self = owner.self;
+  auto& path = owner.path;
   auto run = [&](const std::string& id, const saga::json& data) {
     caf::expected<std::string> out{caf::error{}};
-    self->request(store, 10s,
+    self->request(owner.store, 10s,
                   saga::run_local_step{row_at(id, 1, "after"), 0, data.dump(), id + ":put", ""})
         .receive([&](std::string& r) { out = std::move(r); }, [&](caf::error& e) { out = e; });
     return out;
   };
-  auto logged = [&](const std::string& id) {
-    sqlite::database db{path};
-    return saga::find(db, id);
-  };
+  auto logged = [&](const std::string& id) { return owner.logged(id); };
 
   auto ok = run("s-1", {{"k", "a"}});
   REQUIRE(ok);
@@ -346,14 +371,12 @@ TEST_CASE("a local saga step commits its effect and the saga's next log row toge
   CHECK(count_rows(path, "kv") == 2);  // a and the refused b (its writes are its answer)
   // A step the store does not know is refused, not guessed at.
   saga::run_local_step unknown{row_at("s-4", 1, "after"), 1, "{}", "s-4:after", ""};
-  self->request(store, 10s, unknown)
+  self->request(owner.store, 10s, unknown)
       .receive([&](std::string&) { FAIL("an unknown local step ran"); },
                [&](caf::error& e) { CHECK(describe(e).code == errc::invalid_argument); });
 
   // A whole instance: the local step, then the other, answered and logged done.
-  saga::host h{"owner", store, std::make_shared<directory_view>(std::vector<std::string>{}, 10),
-               nullptr};
-  auto instance = saga::start(sys, h, known->find("local-kv", 1), "s-5", {{"k", "e"}}, "t");
+  auto instance = saga::start(owner.sys, owner.host(), def, "s-5", {{"k", "e"}}, "t");
   self->request(instance, 10s, saga::await_atom::value)
       .receive(
           [&](saga::result& r) {
@@ -361,14 +384,8 @@ TEST_CASE("a local saga step commits its effect and the saga's next log row toge
             CHECK(saga::json::parse(r.reply)["put"] == "e");
             CHECK(saga::json::parse(r.reply)["after"] == true);
           },
-          [&](caf::error& e) { FAIL(sys.render(e)); });
-  CHECK(test::eventually(
-      [&] {
-        auto r = logged("s-5");
-        return r && r->state == saga::state_done;
-      },
-      5s));
-  self->send_exit(store, caf::exit_reason::user_shutdown);
+          [&](caf::error& e) { FAIL(owner.sys.render(e)); });
+  CHECK(test::eventually([&] { return owner.logged_done("s-5"); }, 5s));
 }
 
 TEST_CASE("a saga definition with a local step in last place is refused") {
@@ -379,11 +396,6 @@ TEST_CASE("a saga definition with a local step in last place is refused") {
 }
 
 TEST_CASE("past the answer a refused step is retried until done, never undone") {
-  test::temp_dir dir;
-  config cfg;
-  saga::register_saga_types(cfg);
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
   auto d = std::make_shared<saga::definition>(*local_kv_saga());
   d->name = "refused-late";
   d->retry = backoff_policy{std::chrono::milliseconds{1}, std::chrono::milliseconds{5}};
@@ -403,27 +415,13 @@ TEST_CASE("past the answer a refused step is retried until done, never undone") 
     ctx.succeed({{"late", true}});
   };
   d->steps.push_back(late);
-  auto known = std::make_shared<saga::registry>();
-  known->add(d);
-  auto path = dir.file("owner.db");
-  auto store = sys.spawn<caf::detached>(owner_store, path, known);
-  saga::host h{"owner", store, std::make_shared<directory_view>(std::vector<std::string>{}, 10),
-               nullptr};
-  auto instance = saga::start(sys, h, d, "s-late", {{"k", "z"}}, "t");
-  self->request(instance, 10s, saga::await_atom::value)
+  saga_owner owner{d};
+  auto instance = saga::start(owner.sys, owner.host(), d, "s-late", {{"k", "z"}}, "t");
+  owner.self->request(instance, 10s, saga::await_atom::value)
       .receive([&](saga::result& r) { CHECK(r.outcome == "completed"); },
-               [&](caf::error& e) { FAIL(sys.render(e)); });
-  CHECK(test::eventually(
-      [&] {
-        sqlite::database db{path};
-        auto r = saga::find(db, "s-late");
-        return r && r->state == saga::state_done;
-      },
-      5s));
-  sqlite::database db{path};
-  auto r = saga::find(db, "s-late");
-  CHECK(r->outcome == "completed");
+               [&](caf::error& e) { FAIL(owner.sys.render(e)); });
+  CHECK(test::eventually([&] { return owner.logged_done("s-late"); }, 5s));
+  CHECK(owner.logged("s-late")->outcome == "completed");
   CHECK(refusals->load() == 4);
   CHECK(undone->load() == 0);
-  self->send_exit(store, caf::exit_reason::user_shutdown);
 }
