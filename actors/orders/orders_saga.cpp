@@ -3,7 +3,9 @@
 // it and the commit after it are retried until they are done; before it, a failure
 // compensates in reverse (refund, release, cancel). The customer check reads only (no log
 // row before it); creating and confirming are local steps, each written in one transaction
-// with the saga's next log row. The client is answered once the confirmation is written.
+// with the saga's next log row; the row written with the pending order covers both the
+// reservation and the charge (pipelined). The client is answered once the confirmation is
+// written.
 #include "actors/inventory/inventory_protocol.hpp"
 #include "actors/orders/orders_events.hpp"
 #include "actors/orders/orders_protocol.hpp"
@@ -177,15 +179,16 @@ std::shared_ptr<const saga::definition> place_order_saga(const orders_settings& 
   check.read_only = true;
   auto create_step = make("create", none{}, cancel, false);
   create_step.local = [every](const saga::local_context& c) { return create(c, every); };
+  // Charging follows the reservation without a log write of its own: the row written with
+  // the pending order names it as possibly sent, and refunding a charge that never happened
+  // leaves a tombstone.
+  auto charge_step = make("charge", charge, refund, false);
+  charge_step.pipelined = true;
   auto confirm_step = make("confirm", none{}, none{}, true);
   confirm_step.local = [every](const saga::local_context& c) { return confirm(c, every); };
   d->steps = {
-      check,
-      create_step,
-      make("reserve", reserve, release, false),
-      make("charge", charge, refund, false),
-      confirm_step,
-      make("commit", commit, none{}, true),
+      check,       create_step,  make("reserve", reserve, release, false),
+      charge_step, confirm_step, make("commit", commit, none{}, true),
   };
   d->reply = reply;
   return d;

@@ -56,6 +56,7 @@ json saga_json(const saga::saga_record& r, bool full) {
               {"version", r.version},
               {"step", r.step_name},
               {"step_index", r.step},
+              {"reach_index", r.reach},
               {"state", r.state},
               {"attempts", r.attempts},
               {"last_error", r.last_error.empty() ? json(nullptr) : json(r.last_error)},

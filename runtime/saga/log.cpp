@@ -1,5 +1,7 @@
 #include "runtime/saga/log.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "runtime/core/error.hpp"
@@ -26,11 +28,13 @@ const std::vector<std::string> log_migrations = {
     "  created_at_ms INTEGER NOT NULL,"
     "  updated_at_ms INTEGER NOT NULL);"
     "CREATE INDEX sagas_by_state ON sagas(state, updated_at_ms)",
+    // Rows written before pipelined steps existed reached their own step only (read as such).
+    "ALTER TABLE sagas ADD COLUMN reach INTEGER NOT NULL DEFAULT -1",
 };
 
 constexpr const char* columns =
     "id, definition, version, step, step_name, state, outcome, attempts, last_error, data, "
-    "reply, created_at_ms, updated_at_ms";
+    "reply, created_at_ms, updated_at_ms, reach";
 
 saga_record row_of(sqlite::statement& q) {
   saga_record r;
@@ -47,6 +51,7 @@ saga_record row_of(sqlite::statement& q) {
   r.reply = q.text(10);
   r.created_at_ms = q.int64(11);
   r.updated_at_ms = q.int64(12);
+  r.reach = std::max(r.step, static_cast<std::int32_t>(q.int64(13)));
   return r;
 }
 
@@ -65,8 +70,9 @@ void migrate_saga_log(sqlite::database& db) {
 
 void save(sqlite::database& db, const saga_record& r) {
   db.prepare(std::string("INSERT INTO sagas(") + columns +
-             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
-             "ON CONFLICT(id) DO UPDATE SET step = excluded.step, step_name = excluded.step_name, "
+             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+             "ON CONFLICT(id) DO UPDATE SET step = excluded.step, reach = excluded.reach, "
+             "step_name = excluded.step_name, "
              "state = excluded.state, outcome = excluded.outcome, attempts = excluded.attempts, "
              "last_error = excluded.last_error, data = excluded.data, reply = excluded.reply, "
              "updated_at_ms = excluded.updated_at_ms")
@@ -83,6 +89,7 @@ void save(sqlite::database& db, const saga_record& r) {
       .bind(11, r.reply)
       .bind(12, r.created_at_ms)
       .bind(13, r.updated_at_ms)
+      .bind(14, std::int64_t{std::max(r.reach, r.step)})
       .run();
 }
 

@@ -34,6 +34,9 @@ struct saga_record {
   std::string definition;
   std::int32_t version = 0;
   std::int32_t step = 0;  // index of the step being run or compensated
+  // Going forward, the furthest step that may have been sent under this row: `step`, or a
+  // later pipelined step (saga.hpp step::pipelined) sent without a row of its own.
+  std::int32_t reach = 0;
   std::string step_name;
   std::string state;          // one of the above
   std::string outcome;        // "completed" or "compensated" once done
@@ -48,7 +51,7 @@ struct saga_record {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, saga_record& x) {
   return f(caf::meta::type_name("troupe.saga_record"), x.id, x.definition, x.version, x.step,
-           x.step_name, x.state, x.outcome, x.attempts, x.last_error, x.data, x.reply,
+           x.reach, x.step_name, x.state, x.outcome, x.attempts, x.last_error, x.data, x.reply,
            x.created_at_ms, x.updated_at_ms);
 }
 

@@ -1,5 +1,6 @@
 #include "runtime/saga/saga.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -32,6 +33,9 @@ struct saga_state {
   bool answered = false;  // awaiting callers got the (certain) outcome before the end
   int log_failures = 0;
   std::function<void()> after_log;  // what waits for a log write that is being retried
+  // Resumed: the reach of the row resumed from, until the run passes it (-1: none). Steps up
+  // to it may have been sent before the crash.
+  std::int32_t sent_before_crash = -1;
 };
 
 using saga_actor = caf::stateful_actor<saga_state>;
@@ -95,10 +99,24 @@ std::string render(saga_actor* self, const caf::error& err) {
          (info.message.empty() ? self->system().render(err) : info.message);
 }
 
+// The furthest step a row written before step `at` covers: `at` and the pipelined steps
+// right after it, or further while a resumed run has not passed what it may have sent.
+std::int32_t reach_of(saga_actor* self, std::int32_t at) {
+  auto& st = self->state;
+  auto& steps = st.def->steps;
+  auto reach = at;
+  while (static_cast<std::size_t>(reach) + 1 < steps.size() &&
+         steps[static_cast<std::size_t>(reach) + 1].pipelined)
+    ++reach;
+  return std::max(reach, st.sent_before_crash);
+}
+
 // Writes the log row, then runs `next`. The saga cannot move without its log: a failed write
 // is retried until the store takes it.
 void persist(saga_actor* self, std::function<void()> next) {
   auto& st = self->state;
+  st.record.reach =
+      st.record.state == state_running ? reach_of(self, st.record.step) : st.record.step;
   st.record.data = st.data.dump();
   st.record.updated_at_ms = unix_now_ms();
   self->request(st.h.store, caf::infinite, save_saga{st.record})
@@ -141,6 +159,10 @@ void finish(saga_actor* self, const char* outcome) {
 void compensate_from(saga_actor* self, int from) {
   auto& st = self->state;
   auto& steps = st.def->steps;
+  // A resumed run that fails before passing its row's reach undoes everything that may have
+  // been sent before the crash.
+  if (st.record.state == state_running) from = std::max(from, st.sent_before_crash);
+  st.sent_before_crash = -1;
   while (from >= 0 && !steps[static_cast<std::size_t>(from)].compensation) --from;
   if (from < 0) return finish(self, "compensated");
   st.record.state = st.stuck ? state_stuck : state_compensating;
@@ -197,6 +219,7 @@ saga_record next_row(saga_actor* self) {
   auto next = st.record;
   auto index = static_cast<std::size_t>(st.record.step) + 1;
   next.step = static_cast<std::int32_t>(index);
+  next.reach = reach_of(self, next.step);
   next.step_name = st.def->steps.at(index).name;
   next.attempts = 1;
   next.last_error.clear();
@@ -304,8 +327,11 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
     recovered_from_stuck(self);
     if (compensating) return compensate_from(self, index - 1);
     if (static_cast<std::size_t>(index + 1) == steps.size()) return finish(self, "completed");
-    // A local step's store wrote the row of the next step already, with this result.
-    bool logged = static_cast<bool>(steps[static_cast<std::size_t>(index)].local);
+    // A local step's store wrote the row of the next step already, with this result; a
+    // pipelined next step is covered by the row written before this one.
+    auto& next = steps[static_cast<std::size_t>(index + 1)];
+    bool logged = static_cast<bool>(steps[static_cast<std::size_t>(index)].local) || next.pipelined;
+    if (index + 1 > st.sent_before_crash) st.sent_before_crash = -1;
     st.record.step = index + 1;
     st.record.step_name = steps[static_cast<std::size_t>(index + 1)].name;
     st.record.attempts = 1;
@@ -348,6 +374,8 @@ caf::behavior saga_behavior(saga_actor* self, host h, std::shared_ptr<const defi
     advance(self);
   } else {
     st.stats.recovered();
+    if (st.record.state == state_running)
+      st.sent_before_crash = std::max(st.record.reach, st.record.step);
     // The attempt in the log may or may not have been sent: send it again (same key).
     ++st.record.attempts;
     answer_if_certain(self);
@@ -385,6 +413,10 @@ void registry::add(std::shared_ptr<const definition> d) {
     if (s.local && i + 1 == d->steps.size())
       throw std::invalid_argument("saga '" + d->name + "' step '" + s.name +
                                   "': a local step may not be the last");
+    if (s.pipelined && (i == 0 || d->steps[i - 1].read_only || s.local || s.read_only))
+      throw std::invalid_argument("saga '" + d->name + "' step '" + s.name +
+                                  "': a pipelined step needs a step ahead of it that writes a "
+                                  "row (not read-only) and may be neither local nor read-only");
   }
   auto key = std::make_pair(d->name, d->version);
   defs_[key] = std::move(d);

@@ -16,16 +16,19 @@
 // retried until they succeed; past `stuck_after` attempts the saga shows as stuck (log line,
 // metric, saga state) while the retries go on.
 //
-// Two kinds of steps save log writes: a read-only step is not logged before it is sent (it
-// has no effect to repeat or undo), and a local step writes the next log row in the same
-// transaction as its own effect (see step::local).
+// Three kinds of steps save log writes: a read-only step is not logged before it is sent (it
+// has no effect to repeat or undo), a local step writes the next log row in the same
+// transaction as its own effect (see step::local), and a pipelined step is named in the row
+// written before the step ahead of it (its `reach`) and sent without a row of its own (see
+// step::pipelined).
 //
 // The answer (await_atom) is given as soon as the outcome is certain: once a step marked
 // `retry_until_done` is done and only such steps remain, the saga completes whatever
 // happens, so the caller does not wait for the rest; the instance goes on until it is done.
 //
 // After a crash, resume() continues an instance from its last log row: the step it was at is
-// sent again (same key: one effect), a compensation likewise.
+// sent again (same key: one effect), a compensation likewise. Until the resumed run passes the
+// row's reach, a failure compensates from the reach: a pipelined step may have been sent.
 //
 // Failpoints "saga.<step>.before" (logged, not sent), "saga.<step>.after" (answered, not
 // logged) and the same with ".undo" for compensations let tests stop a process (`exit`) or
@@ -111,6 +114,14 @@ struct step {
   // leaves either both or neither. Its result (an object) is merged into the data; an error
   // it returns is the step's failure. A local step may not be the last one.
   std::function<caf::expected<json>(const local_context&)> local;
+  // A pipelined step is sent as soon as the step ahead of it succeeds, with no log write in
+  // between: the row written before that step already records this one as possibly sent
+  // (saga_record::reach), so it is on disk before this step is sent. A crash in between
+  // resumes at the earlier step (both are sent again under their keys: the first answers
+  // come back) and, should the resumed run fail before passing this step, compensates from
+  // this step. So its compensation must be harmless when the step never ran (participants'
+  // tombstones make it so). It may not be first, nor follow a read-only step (no row).
+  bool pipelined = false;
 };
 
 struct definition {

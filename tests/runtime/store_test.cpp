@@ -2,6 +2,8 @@
 // SQLite files: group commit, the outbox with waiting pulls, the subscriber's inbox, and a
 // saga participant's ledger.
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <optional>
 
 #include <catch2/catch.hpp>
@@ -424,4 +426,128 @@ TEST_CASE("past the answer a refused step is retried until done, never undone") 
   CHECK(owner.logged("s-late")->outcome == "completed");
   CHECK(refusals->load() == 4);
   CHECK(undone->load() == 0);
+}
+
+namespace {
+
+// local-kv with two more steps after the local one: "first", then "second" pipelined behind
+// it. Each action and compensation appends its name to `trail`; `fail_first` makes "first"
+// fail transiently on every attempt.
+struct pipelined_trail {
+  std::mutex mtx;
+  std::vector<std::string> names;
+  void add(const std::string& name) {
+    std::lock_guard<std::mutex> lock{mtx};
+    names.push_back(name);
+  }
+  std::vector<std::string> get() {
+    std::lock_guard<std::mutex> lock{mtx};
+    return names;
+  }
+};
+
+std::shared_ptr<saga::definition> pipelined_saga(std::shared_ptr<pipelined_trail> trail,
+                                                 bool fail_first,
+                                                 std::function<void()> in_second = nullptr) {
+  auto d = std::make_shared<saga::definition>(*local_kv_saga());
+  d->name = "pipelined";
+  d->max_attempts = 2;
+  d->retry = backoff_policy{std::chrono::milliseconds{1}, std::chrono::milliseconds{5}};
+  d->steps.pop_back();  // "after"
+  auto step_named = [trail](const std::string& name, bool fails) {
+    saga::step s;
+    s.name = name;
+    s.action = [trail, name, fails](saga::step_context& ctx) {
+      trail->add(name);
+      if (fails) return ctx.fail(make_error(errc::unavailable, "not now"));
+      ctx.succeed();
+    };
+    s.compensation = [trail, name](saga::step_context& ctx) {
+      trail->add(name + ".undo");
+      ctx.succeed();
+    };
+    return s;
+  };
+  d->steps[0].compensation = [trail](saga::step_context& ctx) {
+    trail->add("put.undo");
+    ctx.succeed();
+  };
+  auto first = step_named("first", fail_first);
+  auto second = step_named("second", false);
+  second.pipelined = true;
+  if (in_second) {
+    auto action = second.action;
+    second.action = [in_second, action](saga::step_context& ctx) {
+      in_second();
+      action(ctx);
+    };
+  }
+  d->steps.push_back(first);
+  d->steps.push_back(second);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("a pipelined saga step is sent under the row written before the step ahead of it") {
+  auto trail = std::make_shared<pipelined_trail>();
+  std::optional<saga::saga_record> seen_by_second;
+  std::function<void()> peek;
+  auto d = pipelined_saga(trail, false, [&] { peek(); });
+  saga_owner owner{d};
+  peek = [&] { seen_by_second = owner.logged("s-p"); };
+  auto instance = saga::start(owner.sys, owner.host(), d, "s-p", {{"k", "p"}}, "t");
+  owner.self->request(instance, 10s, saga::await_atom::value)
+      .receive([&](saga::result& r) { CHECK(r.outcome == "completed"); },
+               [&](caf::error& e) { FAIL(owner.sys.render(e)); });
+  CHECK(test::eventually([&] { return owner.logged_done("s-p"); }, 5s));
+  // When "second" was sent, the newest row was still the one the local step wrote before
+  // "first", and it named "second" as possibly sent.
+  REQUIRE(seen_by_second);
+  CHECK(seen_by_second->step == 1);
+  CHECK(seen_by_second->step_name == "first");
+  CHECK(seen_by_second->reach == 2);
+  CHECK(trail->get() == std::vector<std::string>{"first", "second"});
+}
+
+TEST_CASE("a resumed saga that fails before passing its row's reach compensates from the reach") {
+  auto trail = std::make_shared<pipelined_trail>();
+  auto d = pipelined_saga(trail, true);
+  saga_owner owner{d};
+  // The row the local step wrote before "first", covering "second", which may have been sent
+  // when the process died.
+  auto row = row_at("s-r", 1, "first");
+  row.definition = d->name;
+  row.reach = 2;
+  row.data = saga::json{{"k", "r"}, {"put", "r"}}.dump();
+  auto instance = saga::resume(owner.sys, owner.host(), d, row);
+  owner.self->request(instance, 10s, saga::await_atom::value)
+      .receive([&](saga::result& r) { CHECK(r.outcome == "compensated"); },
+               [&](caf::error& e) { FAIL(owner.sys.render(e)); });
+  CHECK(test::eventually([&] { return owner.logged_done("s-r"); }, 5s));
+  // "first" failed (its logged attempt counts as sent: one try left); "second" is undone
+  // although this run never sent it.
+  CHECK(trail->get() == std::vector<std::string>{"first", "second.undo", "first.undo", "put.undo"});
+
+  // The same failure in a run that started fresh knows "second" was never sent.
+  auto fresh_trail = std::make_shared<pipelined_trail>();
+  auto fresh = pipelined_saga(fresh_trail, true);
+  saga_owner fresh_owner{fresh};
+  auto started = saga::start(fresh_owner.sys, fresh_owner.host(), fresh, "s-f", {{"k", "f"}}, "t");
+  fresh_owner.self->request(started, 10s, saga::await_atom::value)
+      .receive([&](saga::result& r) { CHECK(r.outcome == "compensated"); },
+               [&](caf::error& e) { FAIL(fresh_owner.sys.render(e)); });
+  CHECK(fresh_trail->get() == std::vector<std::string>{"first", "first", "first.undo", "put.undo"});
+}
+
+TEST_CASE("a pipelined saga step without a logged step ahead of it is refused") {
+  auto trail = std::make_shared<pipelined_trail>();
+  saga::registry known;
+  auto first_place = pipelined_saga(trail, false);
+  first_place->steps[0].pipelined = true;  // the local step, first
+  CHECK_THROWS_AS(known.add(first_place), std::invalid_argument);
+  auto after_read_only = pipelined_saga(trail, false);
+  after_read_only->steps[1].read_only = true;  // "first" writes no row
+  CHECK_THROWS_AS(known.add(after_read_only), std::invalid_argument);
+  CHECK_NOTHROW(known.add(pipelined_saga(trail, false)));
 }
