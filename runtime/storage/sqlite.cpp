@@ -117,6 +117,9 @@ database::database(const std::string& path, durability mode, access how) : path_
                                       journal + "'); troupe needs WAL");
       exec(mode == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
       exec("PRAGMA foreign_keys=ON");
+      // Statement journals (an upsert or a savepoint inside a batch) and sorts go to memory:
+      // on disk each one is a temporary file created, written and unlinked per statement.
+      exec("PRAGMA temp_store=MEMORY");
     }
   } catch (...) {
     cache_.clear();
