@@ -5,6 +5,7 @@
 # pending order, reservation, charge, confirmation, commit; each step logged before it is
 # sent and each participant's change committed with synchronous=FULL.
 # Usage: bench/run-sagas.sh [BUILD_DIR] [SECONDS] [ROUNDS] [CONNECTIONS...]
+# TROUPE_BEFORE=/path/to/older/troupe adds that build in dev mode, measured in the same rounds.
 set -euo pipefail
 build=${1:-build-bench}
 secs=${2:-10}
@@ -45,9 +46,18 @@ cat > "$work/three.json" <<JSON
 JSON
 
 declare -A url label
+kinds=(dev three)
 start dev "$troupe" run --topology "$work/dev.json" --node dev
 dev_http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line"); setup_shop "$dev_http"
 url[dev]="http://$dev_http/api/orders"
+if [ -n "${TROUPE_BEFORE:-}" ]; then
+  sed "s|$work/dev-data|$work/before-data|" "$work/dev.json" > "$work/before.json"
+  start before "$TROUPE_BEFORE" run --topology "$work/before.json" --node dev
+  before_http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line"); setup_shop "$before_http"
+  url[before]="http://$before_http/api/orders"
+  label[before]="dev mode, the build before (TROUPE_BEFORE)"
+  kinds=(before dev three)
+fi
 start stock "$troupe" run --topology "$work/three.json" --node stock
 start shop "$troupe" run --topology "$work/three.json" --node shop
 start edge "$troupe" run --topology "$work/three.json" --node edge
@@ -67,7 +77,7 @@ measure() {  # url connections -> "req/s p50 p99 non2xx"
 sqlite_line=""
 for r in $(seq 1 "$rounds"); do
   for c in "${conns[@]}"; do
-    for k in dev three; do echo "$r $k $c $(measure "${url[$k]}" "$c")" >> "$work/results"; done
+    for k in "${kinds[@]}"; do echo "$r $k $c $(measure "${url[$k]}" "$c")" >> "$work/results"; done
   done
 done
 # The raw commit rate while the nodes idle (same files system, same minute).
@@ -79,7 +89,7 @@ printf '\nPOST /api/orders (one durable place-order saga each), wrk -t2 -d%ss, %
 printf 'raw SQLite on this machine (WAL, synchronous=FULL): %s single-row commits/s, %s rows/s batched 50 per commit\n\n' "$commits" "$batched"
 printf '%-58s %5s %9s %9s %9s %14s %s\n' "topology (medians)" "conns" "sagas/s" "p50" "p99" "vs commits/s" "errors"
 for c in "${conns[@]}"; do
-  for k in dev three; do
+  for k in "${kinds[@]}"; do
     awk -v k="$k" -v c="$c" -v name="${label[$k]}" -v commits="$commits" '
       $2 == k && $3 == c { n++; r[n] = $4; p50[n] = $5; p99[n] = $6; bad += $7 }
       function median(a, n,   i, j, t) {
