@@ -35,10 +35,6 @@ caller::~caller() {
 
 void caller::schedule(clock::time_point at) {
   auto now = self_->clock().now();
-  // A deadline further than two of the directory's tick periods is left to those ticks (one
-  // timer per call costs CAF's clock thread two wake-ups); a tick closer to it sets the timer.
-  auto period = view_->tick_period();
-  if (period.count() > 0 && at - now > 2 * period) return;
   // A timer holds its actor until it fires (CAF 0.17 cannot cancel it): at most a second
   // ahead, so an actor done with its calls is not kept for a long deadline.
   at = std::min(at, now + std::chrono::seconds{1});

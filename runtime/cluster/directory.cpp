@@ -29,11 +29,6 @@ typename Inspector::result_type inspect(Inspector& f, node_handles& x) {
 
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 using refetch_atom = caf::atom_constant<caf::atom("refetch")>;
-using watchers_tick_atom = caf::atom_constant<caf::atom("dirtick")>;
-
-// How often every actor waiting for calls is ticked (directory_view::tick_period): callers set
-// timers of their own only for deadlines closer than two of these.
-constexpr std::chrono::milliseconds watchers_tick_period{100};
 
 // remote_actor blocks, so each connection attempt runs on its own thread.
 void connect_to_node(caf::blocking_actor* self, caf::actor directory, std::string node,
@@ -190,8 +185,6 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
   }
   for (auto& [cap, e] : st.entries) st.cfg.view->set(e.slot, nullptr, e.why_unavailable);
   for (auto& [node, r] : st.remotes) start_connect(self, node);
-  st.cfg.view->set_tick_period(watchers_tick_period);
-  self->delayed_send(self, watchers_tick_period, watchers_tick_atom::value);
 
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -214,10 +207,6 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
   });
 
   return {
-      [self](watchers_tick_atom) {
-        self->state.cfg.view->tick_watchers();
-        self->delayed_send(self, watchers_tick_period, watchers_tick_atom::value);
-      },
       [self](register_atom, const std::string& cap, caf::strong_actor_ptr& handle) {
         auto& e = self->state.entries[cap];
         if (!e.local) return;  // only capabilities hosted here register

@@ -45,10 +45,7 @@ void directory_view::set(std::size_t i, caf::actor handle, std::string why) {
     s.why = std::move(why);
     if (changed) s.epoch.fetch_add(1, std::memory_order_release);
   }
-  if (changed) tick_watchers();
-}
-
-void directory_view::tick_watchers() {
+  if (!changed) return;
   std::vector<caf::actor_addr> watching;
   {
     std::lock_guard<std::mutex> guard{watchers_mtx_};
@@ -56,10 +53,6 @@ void directory_view::tick_watchers() {
   }
   for (auto& who : watching)
     if (auto actor = caf::actor_cast<caf::actor>(who)) caf::anon_send(actor, call_tick_atom::value);
-}
-
-void directory_view::set_tick_period(std::chrono::milliseconds period) {
-  tick_period_ms_.store(period.count(), std::memory_order_relaxed);
 }
 
 void directory_view::watch(const caf::actor_addr& who) {

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -90,16 +89,6 @@ class directory_view {
   // handle fails their calls to it at once, with no periodic polling.
   void watch(const caf::actor_addr& who);
   void unwatch(const caf::actor_addr& who);
-  // Sends every watcher a call_tick_atom.
-  void tick_watchers();
-
-  // The node's directory ticks every watcher this often, so a caller leaves deadlines further
-  // away than two periods to those ticks instead of setting a timer per call (each costs CAF's
-  // clock thread two wake-ups). Zero (no directory, as in tests): callers time every call.
-  void set_tick_period(std::chrono::milliseconds period);
-  std::chrono::milliseconds tick_period() const {
-    return std::chrono::milliseconds{tick_period_ms_.load(std::memory_order_relaxed)};
-  }
 
  private:
   struct slot {
@@ -114,7 +103,6 @@ class directory_view {
   int max_in_flight_;
   std::mutex watchers_mtx_;
   std::set<caf::actor_addr> watchers_;
-  std::atomic<std::int64_t> tick_period_ms_{0};
 };
 
 }  // namespace troupe

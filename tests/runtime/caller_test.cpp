@@ -151,37 +151,6 @@ TEST_CASE(
   CHECK(fx.counts() == std::make_pair(0, 0));
 }
 
-namespace {
-
-// Like a node's directory: ticks every actor waiting for calls each `period`.
-caf::behavior watcher_ticker(caf::event_based_actor* self, std::shared_ptr<directory_view> view,
-                             std::chrono::milliseconds period) {
-  view->set_tick_period(period);
-  self->delayed_send(self, period, later_atom::value, std::size_t{0});
-  return {
-      [self, view, period](later_atom, std::size_t) {
-        view->tick_watchers();
-        self->delayed_send(self, period, later_atom::value, std::size_t{0});
-      },
-  };
-}
-
-}  // namespace
-
-TEST_CASE("with the directory's periodic ticks a far deadline still fails when it passes") {
-  fixture fx;
-  auto ticker = fx.sys.spawn(watcher_ticker, fx.view, std::chrono::milliseconds{100});
-  // Far beyond two tick periods: no timer of the caller's own until a tick finds it near.
-  auto t0 = std::chrono::steady_clock::now();
-  fx.call(-3000, 700);  // answered after 3 s, deadline after 700 ms
-  CHECK(fx.outcome() == "outcome_unknown");
-  auto waited = std::chrono::steady_clock::now() - t0;
-  CHECK(waited >= 700ms);
-  CHECK(waited < 900ms);  // within a tick's slack of the deadline, not at the late answer
-  CHECK(fx.view->in_flight(0) == 0);
-  fx.self->send_exit(ticker, caf::exit_reason::kill);
-}
-
 TEST_CASE("beyond the in-flight bound a call is refused at once with a retry hint") {
   fixture fx;  // bound: 2
   fx.call(0, 60000);
