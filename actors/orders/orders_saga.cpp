@@ -186,10 +186,9 @@ std::shared_ptr<const saga::definition> place_order_saga(const orders_settings& 
   charge_step.pipelined = true;
   auto confirm_step = make("confirm", none{}, none{}, true);
   confirm_step.local = [every](const saga::local_context& c) { return confirm(c, every); };
-  d->steps = {
-      check,       create_step,  make("reserve", reserve, release, false),
-      charge_step, confirm_step, make("commit", commit, none{}, true),
-  };
+  auto reserve_step = make("reserve", reserve, release, false);
+  auto commit_step = make("commit", commit, none{}, true);
+  d->steps = {check, create_step, reserve_step, charge_step, confirm_step, commit_step};
   d->reply = reply;
   return d;
 }
