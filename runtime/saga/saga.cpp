@@ -333,7 +333,7 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
     bool logged = static_cast<bool>(steps[static_cast<std::size_t>(index)].local) || next.pipelined;
     if (index + 1 > st.sent_before_crash) st.sent_before_crash = -1;
     st.record.step = index + 1;
-    st.record.step_name = steps[static_cast<std::size_t>(index + 1)].name;
+    st.record.step_name = next.name;
     st.record.attempts = 1;
     answer_if_certain(self);
     if (logged) return run_current(self);
