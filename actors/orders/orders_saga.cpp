@@ -1,4 +1,5 @@
-// The place-order saga: check customer -> create pending order -> reserve stock -> charge
+// The place-order saga: check customer (with a fallback while users is not answering: the
+// customers orders knows from users' events) -> create pending order -> reserve stock -> charge
 // payment -> confirm order -> commit the reservation. Confirming is the point of no return:
 // it and the commit after it are retried until they are done; before it, a failure
 // compensates in reverse (refund, release, cancel). The customer check reads only (no log
@@ -37,13 +38,25 @@ void check_customer(step_context& ctx) {
   ctx.call<users::user>(
       "users", users::get_user{{}, customer},
       [](users::user& u) {
-        return json{{"customer_name", u.name}};
+        return json{{"customer_name", u.name}, {"customer_check", "verified"}};
       },
       [customer](const caf::error& err) {
         if (describe(err).code == errc::not_found)
           return make_error(errc::unknown_customer, "no customer '" + customer + "'", "customer");
         return err;
       });
+}
+
+// Users is not answering: the customers orders learnt from users' UserCreated events stand
+// in. A customer orders never heard of is not accepted blindly.
+caf::expected<json> check_customer_locally(const saga::local_context& c, const caf::error&) {
+  auto customer = c.data.at("customer").get<std::string>();
+  if (auto name = customer_name(c.db, customer))
+    return json{{"customer_name", *name}, {"customer_check", "fallback"}};
+  return make_error(errc::unavailable,
+                    "users is unavailable and orders has no record of customer '" + customer +
+                        "'; try again later",
+                    {}, std::chrono::seconds{1});
 }
 
 // The context a local step's events carry: the saga's trace, its step key.
@@ -147,7 +160,8 @@ json reply(const json& data, const json& failure) {
               {"items", data.at("lines")},
               {"total", data.at("total")},
               {"currency", data.at("currency")},
-              {"payment", data.at("charge")}}}};
+              {"payment", data.at("charge")},
+              {"customer_check", data.value("customer_check", "verified")}}}};
   json error = {{"code", failure.value("code", "internal")},
                 {"message", failure.value("message", "")}};
   if (failure.contains("field")) error["field"] = failure["field"];
@@ -177,6 +191,7 @@ std::shared_ptr<const saga::definition> place_order_saga(const orders_settings& 
   using none = std::function<void(step_context&)>;
   auto check = make("check_customer", check_customer, none{}, false);
   check.read_only = true;
+  check.fallback = check_customer_locally;
   auto create_step = make("create", none{}, cancel, false);
   create_step.local = [every](const saga::local_context& c) { return create(c, every); };
   // Charging follows the reservation without a log write of its own: the row written with

@@ -140,12 +140,13 @@ void save_customer(sqlite::database& db, const std::string& id, const std::strin
       .run();
 }
 
-bool known_customer(sqlite::database& db, const std::string& id) {
-  auto& q = db.prepare("SELECT 1 FROM customers WHERE id = ?1");
+std::optional<std::string> customer_name(sqlite::database& db, const std::string& id) {
+  auto& q = db.prepare("SELECT name FROM customers WHERE id = ?1");
   q.bind(1, id);
-  bool found = q.step();
+  std::optional<std::string> out;
+  if (q.step()) out = q.text(0);
   q.reset();
-  return found;
+  return out;
 }
 
 namespace {

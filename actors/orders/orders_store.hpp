@@ -42,7 +42,8 @@ void insert_claim(sqlite::database& db, const std::string& key, const request_cl
 // Customers, from users' events.
 void save_customer(sqlite::database& db, const std::string& id, const std::string& name,
                    const std::string& email);
-bool known_customer(sqlite::database& db, const std::string& id);
+// The customer's name, when users' events told orders of it.
+std::optional<std::string> customer_name(sqlite::database& db, const std::string& id);
 
 // Applies a decision to `o`: its events appended (the answer, the order's view), or its
 // rejection as the answer.

@@ -29,7 +29,10 @@ caller::caller(caf::event_based_actor* self, std::shared_ptr<directory_view> vie
 }
 
 caller::~caller() {
-  for (auto& [id, call] : pending_) view_->release(call.slot);
+  for (auto& [id, call] : pending_) {
+    view_->release(call.slot);
+    view_->breaker(call.slot).cancel(call.ticket);  // a trial that never ended frees its place
+  }
   if (!pending_.empty()) view_->unwatch(self_->address());
 }
 
@@ -51,8 +54,7 @@ callee caller::resolve(const std::string& capability) const {
   return callee{*slot};
 }
 
-caf::error caller::admit(callee to, clock::time_point& deadline, caf::actor& target,
-                         std::uint64_t& epoch) {
+caf::error caller::admit(callee to, clock::time_point& deadline, admission& out) {
   auto& capability = view_->name_of(to.slot);
   auto now = self_->clock().now();
   if (deadline == clock::time_point::max()) deadline = now + default_budget_;
@@ -60,9 +62,9 @@ caf::error caller::admit(callee to, clock::time_point& deadline, caf::actor& tar
     return make_error(errc::deadline_exceeded,
                       "the deadline passed before the call to '" + capability + "' was sent");
   auto& cached = handles_[to.slot];
-  target = cached.get(*view_, to.slot);
-  epoch = cached.epoch();
-  if (!target)
+  out.target = cached.get(*view_, to.slot);
+  out.epoch = cached.epoch();
+  if (!out.target)
     // Why (a node's address, a connect error) is for operators, on the admin /ready; this
     // error may reach an HTTP client, so it names the capability only.
     return make_error(errc::unavailable, "capability '" + capability + "' is unavailable", {}, 1s);
@@ -72,7 +74,22 @@ caf::error caller::admit(callee to, clock::time_point& deadline, caf::actor& tar
                           std::to_string(view_->max_in_flight()) +
                           " calls in flight from this node",
                       {}, 1s);
+  auto& breaker = view_->breaker(to.slot);
+  out.ticket = breaker.admit(std::chrono::steady_clock::now());
+  if (!out.ticket.admitted) {
+    view_->release(to.slot);
+    auto wait = std::chrono::ceil<std::chrono::seconds>(out.ticket.retry_in);
+    return make_error(errc::unavailable,
+                      "calls to '" + capability + "' fail fast: its circuit breaker is " +
+                          breaker.describe() + "; nothing was sent",
+                      {}, std::max(wait, std::chrono::seconds{1}));
+  }
   return {};
+}
+
+void caller::unadmit(callee to, const admission& a) {
+  view_->release(to.slot);
+  view_->breaker(to.slot).cancel(a.ticket);
 }
 
 call_context caller::context_for(call_options&& opts) const {
@@ -87,19 +104,24 @@ call_context caller::context_for(call_options&& opts) const {
 }
 
 caller::key caller::track(caf::message_id request, callee to, clock::time_point deadline,
-                          std::uint64_t epoch) {
+                          const admission& a) {
   key k{deadline, response_id_of(request).integer_value()};
   if (pending_.empty()) view_->watch(self_->address());
-  pending_.emplace(k, pending_call{to.slot, epoch, false});
+  pending_.emplace(k, pending_call{to.slot, a.epoch, a.ticket, false});
   schedule(deadline);
   // The handle may have changed between admit() and watch(): no wake-up came for that.
-  if (view_->epoch(to.slot) != epoch) self_->send(self_, tick_atom::value);
+  if (view_->epoch(to.slot) != a.epoch) self_->send(self_, tick_atom::value);
   return k;
 }
 
-void caller::finish(const key& k) {
+void caller::finish(const key& k, const caf::error* err) {
   auto it = pending_.find(k);
   if (it == pending_.end()) return;
+  auto& call = it->second;
+  // The callee did not answer: the caller gave up on it (deadline, lost handle) or CAF says
+  // it was gone. Anything the callee answered, however negative, says it is there.
+  bool not_answering = err && (call.failing || err->category() == caf::atom("system"));
+  view_->breaker(call.slot).record(call.ticket, not_answering, std::chrono::steady_clock::now());
   view_->release(it->second.slot);
   pending_.erase(it);
   if (pending_.empty()) view_->unwatch(self_->address());

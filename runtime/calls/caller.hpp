@@ -17,8 +17,13 @@
 //      outcome_unknown    (504)               sent, then the deadline passed or the handle it
 //                                             went to was lost: the effect may have happened.
 //    Every other error is the callee's own answer.
+//  - the callee's circuit breaker (core/circuit_breaker.hpp, one per callee node-wide, in the
+//    view): while it is open a call is refused at once as `unavailable`, never sent. What
+//    counts as a failure is decided here: a deadline that passed, a handle lost under the
+//    call, a callee that stopped before processing it. An answer, a rejection included, is
+//    a success: the callee is there and deciding.
 //
-// Circuit breakers, retries and idempotency keys attach here (see call_options).
+// Retries and idempotency keys attach here (see call_options).
 //
 // Use from an event-based actor (stateful_actor<S> included):
 //   state: calls::caller calls{self, ctx.view, "gateway"};  calls::callee users =
@@ -96,17 +101,25 @@ class caller {
   using key = std::pair<clock::time_point, std::uint64_t>;
   struct pending_call {
     std::size_t slot;
-    std::uint64_t epoch;   // of the handle it was sent to
+    std::uint64_t epoch;  // of the handle it was sent to
+    circuit_breaker::ticket ticket;
     bool failing = false;  // an outcome was injected; waiting for its handler to run
+  };
+  // What admit() gives a call it lets through.
+  struct admission {
+    caf::actor target;
+    std::uint64_t epoch = 0;
+    circuit_breaker::ticket ticket;
   };
 
   // Not sent: an error. Sent: the target and its epoch; an unset deadline becomes the default.
-  caf::error admit(callee to, clock::time_point& deadline, caf::actor& target,
-                   std::uint64_t& epoch);
+  caf::error admit(callee to, clock::time_point& deadline, admission& out);
+  // Gives back what admit() took for a call that was not sent after all.
+  void unadmit(callee to, const admission& a);
   call_context context_for(call_options&& opts) const;
-  key track(caf::message_id id, callee to, clock::time_point deadline, std::uint64_t epoch);
-  // Ends a call's bookkeeping; every completion, answered or failed, passes here once.
-  void finish(const key& k);
+  key track(caf::message_id id, callee to, clock::time_point deadline, const admission& a);
+  // Ends a call's bookkeeping; every completion, answered or failed (`err`), passes here once.
+  void finish(const key& k, const caf::error* err);
   // Normalizes what a callee (or CAF) answered with into troupe's codes.
   caf::error settle(caf::error err) const;
   // Completes a sent call with `err` through its own response handler: the error is
@@ -126,32 +139,32 @@ class caller {
 
 template <class Reply, class Message, class OnReply, class OnError>
 void caller::call(callee to, Message msg, call_options opts, OnReply on_reply, OnError on_error) {
-  caf::actor target;
-  std::uint64_t epoch = 0;
+  admission admitted;
   auto deadline = opts.deadline;
-  if (auto refused = admit(to, deadline, target, epoch)) return on_error(refused);
+  if (auto refused = admit(to, deadline, admitted)) return on_error(refused);
   opts.deadline = deadline;
-  // Admitted but never tracked (something below threw): the slot goes back.
-  struct release_unless_tracked {
-    directory_view& view;
-    std::size_t slot;
+  // Admitted but never tracked (something below threw): what admit() took goes back.
+  struct unadmit_unless_tracked {
+    caller& self;
+    callee to;
+    const admission& admitted;
     bool tracked = false;
-    ~release_unless_tracked() {
-      if (!tracked) view.release(slot);
+    ~unadmit_unless_tracked() {
+      if (!tracked) self.unadmit(to, admitted);
     }
-  } guard{*view_, to.slot};
+  } guard{*this, to, admitted};
   msg.ctx = context_for(std::move(opts));
   // No CAF timeout: the caller enforces the deadline (see tick()).
-  auto handle = self_->request(target, caf::infinite, std::move(msg));
-  auto k = track(handle.id(), to, deadline, epoch);
+  auto handle = self_->request(admitted.target, caf::infinite, std::move(msg));
+  auto k = track(handle.id(), to, deadline, admitted);
   guard.tracked = true;
   handle.then(
       [this, k, on_reply = std::move(on_reply)](Reply& reply) mutable {
-        finish(k);
+        finish(k, nullptr);
         on_reply(reply);
       },
       [this, k, on_error = std::move(on_error)](caf::error& err) mutable {
-        finish(k);
+        finish(k, &err);
         on_error(settle(std::move(err)));
       });
 }

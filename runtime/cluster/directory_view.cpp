@@ -7,12 +7,16 @@
 
 namespace troupe {
 
-directory_view::directory_view(std::vector<std::string> capabilities, int max_in_flight)
+directory_view::directory_view(std::vector<std::string> capabilities, int max_in_flight,
+                               const breaker_factory& make_breaker)
     : max_in_flight_(max_in_flight) {
   for (auto& name : capabilities) {
     if (index_of(name)) continue;
     slots_.push_back(std::make_unique<slot>());
-    slots_.back()->name = std::move(name);
+    auto& s = *slots_.back();
+    s.breaker = make_breaker ? make_breaker(name) : nullptr;
+    if (!s.breaker) s.breaker = std::make_unique<circuit_breaker>();
+    s.name = std::move(name);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,12 +23,19 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 
+#include "runtime/core/circuit_breaker.hpp"
+
 namespace troupe {
 
 class directory_view {
  public:
+  // Makes the circuit breaker of the named callee (settings, and who is told of changes).
+  using breaker_factory = std::function<std::unique_ptr<circuit_breaker>(const std::string&)>;
+
   // `max_in_flight`: calls from this node that may be waiting for one capability at once.
-  directory_view(std::vector<std::string> capabilities, int max_in_flight);
+  // Without `make_breaker`, every callee gets a breaker with the default settings.
+  directory_view(std::vector<std::string> capabilities, int max_in_flight,
+                 const breaker_factory& make_breaker = {});
 
   std::optional<std::size_t> index_of(std::string_view capability) const;
   const std::string& name_of(std::size_t slot) const { return slots_[slot]->name; }
@@ -58,6 +66,9 @@ class directory_view {
     return slots_[slot]->in_flight.load(std::memory_order_relaxed);
   }
   int max_in_flight() const { return max_in_flight_; }
+
+  // The callee's circuit breaker, node-wide like the in-flight bound (see calls/caller.hpp).
+  circuit_breaker& breaker(std::size_t slot) const { return *slots_[slot]->breaker; }
 
   // One reader's copy of a slot's handle, re-read (under the slot's lock) only when the
   // slot's epoch moved, so reading costs one atomic load. Not thread-safe: one per reader
@@ -98,6 +109,7 @@ class directory_view {
     mutable std::mutex mtx;
     caf::actor handle;
     std::string why = "not resolved yet";
+    std::unique_ptr<circuit_breaker> breaker;
   };
   std::vector<std::unique_ptr<slot>> slots_;
   int max_in_flight_;

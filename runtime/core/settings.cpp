@@ -87,6 +87,18 @@ std::string settings_reader::text(std::string_view key, std::size_t max_length,
   return value->get<std::string>();
 }
 
+settings_reader settings_reader::section(std::string_view key) {
+  static const nlohmann::json empty = nlohmann::json::object();
+  auto value = find(key);
+  return settings_reader{value ? *value : empty, path_of(key)};
+}
+
+std::vector<std::string> settings_reader::keys() const {
+  std::vector<std::string> out;
+  for (auto& [key, value] : object_.items()) out.push_back(key);
+  return out;
+}
+
 void settings_reader::finish() const {
   for (auto& [key, value] : object_.items()) {
     if (asked_.count(key)) continue;

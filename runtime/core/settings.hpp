@@ -52,6 +52,11 @@ class settings_reader {
   // A string of at most `max_length` bytes.
   std::string text(std::string_view key, std::size_t max_length, std::string fallback);
 
+  // A reader of the object at `key` ({} when absent); call its finish() too.
+  settings_reader section(std::string_view key);
+  // The keys of this object, in order.
+  std::vector<std::string> keys() const;
+
   // Throws for every key no reader call asked for, naming the allowed ones.
   void finish() const;
 

@@ -186,7 +186,22 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   // Declared before the actor system so they outlive it: actors may hold replies that
   // reference sessions of these servers until the system is gone.
   metrics node_metrics;
-  auto view = std::make_shared<directory_view>(plan.view, topo.call_limits.max_in_flight);
+  auto view = std::make_shared<directory_view>(
+      plan.view, topo.call_limits.max_in_flight, [&](const std::string& callee) {
+        auto seen = node_metrics.for_breaker(callee);  // closed (0) until it changes
+        auto on_change = [seen, callee](circuit_breaker::state from, circuit_breaker::state to,
+                                        const std::string& why) mutable {
+          seen.entered(static_cast<int>(to));
+          auto line = "circuit breaker of calls to '" + callee +
+                      "': " + circuit_breaker::name(from) + " -> " + circuit_breaker::name(to) +
+                      " (" + why + ")";
+          if (to == circuit_breaker::state::open)
+            log_warn("calls", line);
+          else
+            log_info("calls", line);
+        };
+        return std::make_unique<circuit_breaker>(topo.call_limits.breaker_for(callee), on_change);
+      });
   std::unique_ptr<http_server> api_server, admin_server;
   auto stopping = std::make_shared<std::atomic<bool>>(false);
   auto escalated = std::make_shared<escalation>();

@@ -89,6 +89,19 @@ class checker {
     return join(names);
   }
 
+  // A circuit breaker's settings; absent keys keep `base`'s.
+  static breaker_settings read_breaker(settings_reader& r, const breaker_settings& base) {
+    breaker_settings b;
+    b.failure_ratio = r.number("failure_ratio", 0.0, 1.0, base.failure_ratio);
+    b.window = r.milliseconds("window_ms", 100, 3'600'000, base.window.count());
+    b.minimum_calls =
+        static_cast<int>(r.integer("minimum_calls", 1, 1'000'000, base.minimum_calls));
+    b.open_for = r.milliseconds("open_ms", 10, 3'600'000, base.open_for.count());
+    b.trial_calls = static_cast<int>(r.integer("trial_calls", 1, 1000, base.trial_calls));
+    r.finish();
+    return b;
+  }
+
   // Runs `read` on the object at `key` (or on {} when absent), turning settings errors into
   // topology errors with their path.
   template <class Read>
@@ -121,8 +134,22 @@ class checker {
                          topo.health.database_check_interval.count());
     });
     read_section(doc, "calls", [&](settings_reader& r) {
-      topo.call_limits.max_in_flight = static_cast<int>(
-          r.integer("max_in_flight", 1, 1'000'000, topo.call_limits.max_in_flight));
+      auto& calls = topo.call_limits;
+      calls.max_in_flight =
+          static_cast<int>(r.integer("max_in_flight", 1, 1'000'000, calls.max_in_flight));
+      auto defaults = r.section("breaker");
+      calls.breaker = read_breaker(defaults, calls.breaker);
+      auto per_callee = r.section("per_callee");
+      for (auto& name : per_callee.keys()) {
+        if (!known(name))
+          throw settings_error(per_callee.path_of(name),
+                               "unknown capability '" + name + "' (known: " + known_names() + ")");
+        auto callee = per_callee.section(name);
+        auto breaker = callee.section("breaker");
+        calls.per_callee[name] = read_breaker(breaker, calls.breaker);
+        callee.finish();
+      }
+      per_callee.finish();
     });
   }
 

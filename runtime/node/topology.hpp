@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/core/address.hpp"
+#include "runtime/core/circuit_breaker.hpp"
 #include "runtime/node/capability.hpp"
 
 namespace troupe {
@@ -39,9 +40,16 @@ struct health_settings {
   std::chrono::milliseconds database_check_interval{60000};
 };
 
-// "calls": the caller's bounds.
+// "calls": the caller's bounds and circuit breakers.
 struct call_settings {
   int max_in_flight = 1024;  // per callee, from one node
+  breaker_settings breaker;  // every callee's, unless per_callee says otherwise
+  std::map<std::string, breaker_settings> per_callee;
+
+  const breaker_settings& breaker_for(const std::string& callee) const {
+    auto it = per_callee.find(callee);
+    return it == per_callee.end() ? breaker : it->second;
+  }
 };
 
 struct topology {

@@ -64,6 +64,18 @@ struct metrics::impl {
           .Name("http_accept_pauses_total")
           .Help("Times a listener stopped accepting: connection cap or descriptor limit reached")
           .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& breaker_state =
+      prometheus::BuildGauge()
+          .Name("call_breaker_state")
+          .Help(
+              "Circuit breaker of calls from this node to a capability: 0 closed, 1 open, "
+              "2 half-open")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& breaker_transitions =
+      prometheus::BuildCounter()
+          .Name("call_breaker_transitions_total")
+          .Help("Circuit breaker changes of state, by callee and the state entered")
+          .Register(*registry);
   // Family::Add finds or creates a series under the family's lock (~100 ns); each thread
   // keeps the series it used, so counting a request takes neither.
   std::uint64_t instance = next_instance++;
@@ -159,6 +171,22 @@ subscription_metrics metrics::for_subscription(std::string_view subscription) {
   out.applied_ = &impl_->applied_offset.Add({{"subscription", name}});
   out.newest_ = &impl_->producer_offset.Add({{"subscription", name}});
   return out;
+}
+
+breaker_metrics metrics::for_breaker(std::string_view callee) {
+  std::string name{callee};
+  breaker_metrics out;
+  out.state_ = &impl_->breaker_state.Add({{"callee", name}});
+  const char* states[] = {"closed", "open", "half_open"};
+  for (int i = 0; i < 3; ++i)
+    out.entered_[i] = &impl_->breaker_transitions.Add({{"callee", name}, {"to", states[i]}});
+  return out;
+}
+
+void breaker_metrics::entered(int state) {
+  if (state < 0 || state > 2 || !state_) return;
+  state_->Set(state);
+  entered_[state]->Increment();
 }
 
 void saga_metrics::finished(bool completed) {

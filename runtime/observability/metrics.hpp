@@ -60,6 +60,19 @@ class subscription_metrics {
   prometheus::Gauge* newest_ = nullptr;
 };
 
+// A callee's circuit breaker (core/circuit_breaker.hpp): call_breaker_state{callee} and
+// call_breaker_transitions_total{callee, to}. Thread-safe; a default-constructed one counts
+// nothing.
+class breaker_metrics {
+ public:
+  void entered(int state);  // circuit_breaker::state as an integer
+
+ private:
+  friend class metrics;
+  prometheus::Gauge* state_ = nullptr;
+  prometheus::Counter* entered_[3] = {nullptr, nullptr, nullptr};
+};
+
 class metrics {
  public:
   metrics();
@@ -83,6 +96,8 @@ class metrics {
   // `definition` and `subscription` come from code, never from a client.
   saga_metrics for_saga(std::string_view definition);
   subscription_metrics for_subscription(std::string_view subscription);
+  // `callee` is a capability name from the topology.
+  breaker_metrics for_breaker(std::string_view callee);
 
   // The Prometheus text exposition format.
   std::string render() const;

@@ -143,6 +143,26 @@ caf::message_handler log_handlers(events::store_core& core,
         });
         return rp;
       },
+      [self, &core, local_steps](run_fallback& msg) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        core.answer(rp, "", [&]() -> caf::expected<std::string> {
+          auto def = local_steps ? local_steps->find(msg.definition, msg.version) : nullptr;
+          if (!def || msg.step < 0 || static_cast<std::size_t>(msg.step) >= def->steps.size() ||
+              !def->steps[static_cast<std::size_t>(msg.step)].fallback)
+            return make_error(errc::invalid_argument, "this store runs no fallback of step " +
+                                                          std::to_string(msg.step) + " of '" +
+                                                          msg.definition + "'");
+          auto data = json::parse(msg.data, nullptr, false);
+          if (!data.is_object())
+            return make_error(errc::invalid_argument, "the saga's data is not a JSON object");
+          auto& s = def->steps[static_cast<std::size_t>(msg.step)];
+          auto result = s.fallback(
+              local_context{core.db, self->system(), data, msg.key, msg.trace_id}, msg.cause);
+          if (!result) return result.error();
+          return result->dump();
+        });
+        return rp;
+      },
       [self, &core](save_saga& msg) -> caf::result<bool> {
         auto rp = self->make_response_promise<bool>();
         core.answer(rp, "", [&]() -> caf::expected<bool> {

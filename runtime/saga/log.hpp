@@ -78,6 +78,25 @@ struct run_local_step {
   std::string trace_id;
 };
 
+// Runs the fallback of read-only step `step` of definition/version (saga.hpp step::fallback)
+// on `data`, because the step's call failed with `cause`; writes nothing.
+// -> std::string: the result (a JSON object), or the fallback's error.
+struct run_fallback {
+  std::string definition;
+  std::int32_t version = 0;
+  std::int32_t step = 0;
+  std::string data;
+  std::string key;
+  std::string trace_id;
+  caf::error cause;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_fallback& x) {
+  return f(caf::meta::type_name("troupe.run_fallback"), x.definition, x.version, x.step, x.data,
+           x.key, x.trace_id, x.cause);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, save_saga& x) {
   return f(caf::meta::type_name("troupe.save_saga"), x.record);

@@ -240,6 +240,39 @@ void run_local(saga_actor* self, std::shared_ptr<attempt_context> ctx) {
           [ctx](caf::error& err) { ctx->fail(err); });
 }
 
+// The callee did not answer (as opposed to answering no): what a fallback stands in for.
+bool not_answered(const caf::error& err) {
+  auto code = describe(err).code;
+  return code == errc::unavailable || code == errc::outcome_unknown ||
+         code == errc::deadline_exceeded;
+}
+
+void fail_for_good(saga_actor* self, const caf::error& err);
+
+// The step's fallback, run by the owner's store instead of the call that failed with `cause`.
+void run_fallback_of_current(saga_actor* self, const caf::error& cause) {
+  auto& st = self->state;
+  auto token = ++st.token;
+  auto& s = current(self);
+  run_fallback msg{st.def->name,
+                   st.def->version,
+                   st.record.step,
+                   st.data.dump(),
+                   st.record.id + ":" + s.name,
+                   st.trace_id,
+                   cause};
+  self->request(st.h.store, caf::infinite, std::move(msg))
+      .then(
+          [self, token](std::string& text) {
+            auto result = json::parse(text, nullptr, false);
+            on_step_done(self, token, std::nullopt,
+                         result.is_object() ? std::move(result) : json::object());
+          },
+          [self, token](caf::error& err) {
+            if (token == self->state.token) fail_for_good(self, err);
+          });
+}
+
 void run_current(saga_actor* self) {
   auto& st = self->state;
   auto& s = current(self);
@@ -343,6 +376,7 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   auto& s = current(self);
   // Compensations are retried until they succeed.
   if (compensating) return retry_while_stuck(self);
+  if (s.fallback && not_answered(*err)) return run_fallback_of_current(self, *err);
   bool rejected = is_rejection(describe(*err).code);
   if (!rejected && (s.retry_until_done || st.record.attempts < st.def->max_attempts)) {
     ++st.record.attempts;
@@ -353,6 +387,15 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   record_failure(self, *err);
   // A rejected step did nothing; a step that kept failing may have happened: undo it too.
   compensate_from(self, rejected ? index - 1 : index);
+}
+
+// Ends the forward run with `err`, without a retry: the current step (read-only: it has a
+// fallback) did nothing, so the steps before it are compensated.
+void fail_for_good(saga_actor* self, const caf::error& err) {
+  auto& st = self->state;
+  st.record.last_error = render(self, err);
+  record_failure(self, err);
+  compensate_from(self, st.record.step - 1);
 }
 
 caf::behavior saga_behavior(saga_actor* self, host h, std::shared_ptr<const definition> d,
@@ -413,6 +456,9 @@ void registry::add(std::shared_ptr<const definition> d) {
     if (s.local && i + 1 == d->steps.size())
       throw std::invalid_argument("saga '" + d->name + "' step '" + s.name +
                                   "': a local step may not be the last");
+    if (s.fallback && !s.read_only)
+      throw std::invalid_argument("saga '" + d->name + "' step '" + s.name +
+                                  "': only a read-only step may have a fallback");
     if (s.pipelined && (i == 0 || d->steps[i - 1].read_only || s.local || s.read_only))
       throw std::invalid_argument("saga '" + d->name + "' step '" + s.name +
                                   "': a pipelined step needs a step ahead of it that writes a "
@@ -474,6 +520,7 @@ void register_saga_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<find_saga>("troupe.find_saga");
   cfg.add_message_type<unfinished_sagas>("troupe.unfinished_sagas");
   cfg.add_message_type<run_local_step>("troupe.run_local_step");
+  cfg.add_message_type<run_fallback>("troupe.run_fallback");
   cfg.add_message_type<result>("troupe.saga_result");
 }
 

@@ -122,6 +122,13 @@ struct step {
   // this step. So its compensation must be harmless when the step never ran (participants'
   // tombstones make it so). It may not be first, nor follow a read-only step (no row).
   bool pipelined = false;
+  // A fallback, for a read-only step: when its call fails because the callee is not
+  // answering (unavailable: no handle, its circuit breaker open; its outcome unknown; or its
+  // deadline passed), the engine asks the owner's store to run `fallback` on the owner's
+  // own database instead, at once, and its result (an object) is the step's. An error it
+  // returns fails the step without a retry. Orders uses one to check a customer against
+  // what it learnt from users' events while users is down.
+  std::function<caf::expected<json>(const local_context&, const caf::error& cause)> fallback;
 };
 
 struct definition {

@@ -1,7 +1,10 @@
 // The caller on a real actor system: what is refused before sending, what fails after, what
-// is left behind (nothing), and how the deadline crosses a process boundary.
+// is left behind (nothing), how the deadline crosses a process boundary, and the circuit
+// breaker in front of a callee.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <cstdio>
 #include <functional>
 #include <thread>
 
@@ -223,4 +226,133 @@ TEST_CASE("the deadline crosses a node as time left, whatever the clocks say") {
   CHECK(round_trip(none, 0ms).deadline == call_context::clock::time_point::max());
   auto late = round_trip(make_call_context("test", -5ms), 0ms);
   CHECK(past_deadline(late, call_context::clock::now()));
+}
+
+namespace {
+
+enum class mode { answer, hold, reject };
+
+// Counts every call that reaches it; answers, holds or rejects as `how` says now.
+caf::behavior counting_callee(caf::event_based_actor* self,
+                              std::shared_ptr<std::atomic<int>> received,
+                              std::shared_ptr<std::atomic<mode>> how) {
+  auto held = std::make_shared<std::vector<caf::response_promise>>();
+  return {
+      [self, received, how, held](ping& p) -> caf::result<int> {
+        ++*received;
+        switch (how->load()) {
+          case mode::answer:
+            return p.value;
+          case mode::reject:
+            return make_error(errc::out_of_stock, "no more");
+          case mode::hold:
+            break;
+        }
+        held->push_back(self->make_response_promise());
+        return caf::delegated<int>{};
+      },
+  };
+}
+
+struct breaker_fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  std::shared_ptr<std::atomic<int>> received = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<mode>> how = std::make_shared<std::atomic<mode>>(mode::answer);
+  std::shared_ptr<directory_view> view;
+  caf::scoped_actor self;
+  caf::actor echo, cli;
+
+  static breaker_settings settings() {
+    breaker_settings b;
+    b.failure_ratio = 0.5;
+    b.window = 10s;
+    b.minimum_calls = 4;
+    b.open_for = 300ms;
+    b.trial_calls = 2;
+    return b;
+  }
+
+  breaker_fixture() : sys(cfg.set("scheduler.max-threads", std::int64_t{2})), self(sys) {
+    view = std::make_shared<directory_view>(
+        std::vector<std::string>{"echo"}, 100,
+        [](const std::string&) { return std::make_unique<circuit_breaker>(settings()); });
+    echo = sys.spawn(counting_callee, received, how);
+    view->set(0, echo, "");
+    cli = sys.spawn(client, view, caf::actor{self});
+  }
+  ~breaker_fixture() {
+    self->send_exit(cli, caf::exit_reason::kill);
+    self->send_exit(echo, caf::exit_reason::kill);
+  }
+
+  // One call; its outcome ("value N" or an error code) and how long it took.
+  std::string call(int deadline_ms, std::chrono::steady_clock::duration* took = nullptr) {
+    auto t0 = std::chrono::steady_clock::now();
+    self->send(cli, call_atom::value, 1, deadline_ms);
+    std::string out = "(none within 5 s)";
+    self->receive([&](const std::string& v) { out = v; },
+                  [&](const std::string& code, long) { out = code; }, caf::after(5s) >> [] {});
+    if (took) *took = std::chrono::steady_clock::now() - t0;
+    return out;
+  }
+  circuit_breaker::state state() const { return view->breaker(0).current(); }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "the breaker opens on timeouts, fails fast without reaching the callee, and closes "
+    "after trials succeed") {
+  breaker_fixture fx;
+  fx.how->store(mode::hold);
+  for (int i = 0; i < 4; ++i) CHECK(fx.call(50) == "outcome_unknown");
+  CHECK(fx.received->load() == 4);
+  REQUIRE(fx.state() == circuit_breaker::state::open);
+
+  // Open: refused at once, nothing sent.
+  std::chrono::steady_clock::duration slowest{};
+  for (int i = 0; i < 20; ++i) {
+    std::chrono::steady_clock::duration took{};
+    CHECK(fx.call(5000, &took) == "unavailable");
+    slowest = std::max(slowest, took);
+  }
+  CHECK(fx.received->load() == 4);
+  CHECK(slowest < 50ms);  // refused, not waited out
+  std::printf("breaker open: slowest refusal of 20 took %.3f ms\n",
+              std::chrono::duration<double, std::milli>(slowest).count());
+
+  // The callee recovers; once the open time is over trial calls pass and close it.
+  fx.how->store(mode::answer);
+  int refused = 0;
+  REQUIRE(test::eventually(
+      [&] {
+        if (fx.call(5000) == "value 1") return true;
+        ++refused;
+        return false;
+      },
+      3s, 10ms));
+  CHECK(fx.state() == circuit_breaker::state::half_open);
+  CHECK(fx.call(5000) == "value 1");
+  CHECK(fx.state() == circuit_breaker::state::closed);
+  CHECK(fx.received->load() == 6);  // the two trials only: the refused calls never arrived
+  CHECK(fx.view->in_flight(0) == 0);
+}
+
+TEST_CASE("rejections are answers: they never open the breaker") {
+  breaker_fixture fx;
+  fx.how->store(mode::reject);
+  for (int i = 0; i < 20; ++i) CHECK(fx.call(5000) == "out_of_stock");
+  CHECK(fx.state() == circuit_breaker::state::closed);
+  CHECK(fx.received->load() == 20);
+}
+
+TEST_CASE("a trial that times out opens the breaker again") {
+  breaker_fixture fx;
+  fx.how->store(mode::hold);
+  for (int i = 0; i < 4; ++i) CHECK(fx.call(50) == "outcome_unknown");
+  REQUIRE(fx.state() == circuit_breaker::state::open);
+  REQUIRE(test::eventually([&] { return fx.call(50) == "outcome_unknown"; }, 3s, 10ms));
+  CHECK(fx.state() == circuit_breaker::state::open);
+  CHECK(fx.received->load() == 5);
 }

@@ -19,6 +19,7 @@
 #include "runtime/saga/ledger.hpp"
 #include "runtime/saga/saga.hpp"
 #include "runtime/storage/write_batch.hpp"
+#include "tests/support/ping.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
@@ -395,6 +396,75 @@ TEST_CASE("a saga definition with a local step in last place is refused") {
   std::swap(d->steps[0], d->steps[1]);
   saga::registry known;
   CHECK_THROWS_AS(known.add(d), std::invalid_argument);
+}
+
+namespace {
+
+// local-kv's put, then a read-only "look" at capability "far" (never available here) whose
+// fallback reads kv in the owner's store, then "after".
+std::shared_ptr<saga::definition> fallback_saga(std::shared_ptr<std::atomic<int>> fallbacks) {
+  auto d = std::make_shared<saga::definition>(*local_kv_saga());
+  d->name = "fallback-kv";
+  saga::step look;
+  look.name = "look";
+  look.read_only = true;
+  look.action = [](saga::step_context& ctx) {
+    ctx.call<int>("far", test::ping{{}, 1}, [](int v) {
+      return saga::json{{"via", "far"}, {"v", v}};
+    });
+  };
+  look.fallback = [fallbacks](const saga::local_context& c,
+                              const caf::error& cause) -> caf::expected<saga::json> {
+    ++*fallbacks;
+    auto& q = c.db.prepare("SELECT v FROM kv WHERE k = ?1");
+    q.bind(1, c.data.at("lookup").get<std::string>());
+    std::optional<std::int64_t> v;
+    if (q.step()) v = q.int64(0);
+    q.reset();
+    if (!v) return make_error(errc::unavailable, "far is away and the key is unknown here");
+    return saga::json{{"via", "fallback"}, {"v", *v}, {"cause", describe(cause).name}};
+  };
+  d->steps = {d->steps[0], look, d->steps[1]};
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("a read-only step's fallback stands in for a callee that is not answering") {
+  auto fallbacks = std::make_shared<std::atomic<int>>(0);
+  auto def = fallback_saga(fallbacks);
+  saga_owner owner{def};
+  auto h = owner.host();
+  h.view = std::make_shared<directory_view>(std::vector<std::string>{"far"}, 10);
+  auto await = [&](caf::actor instance) {
+    saga::result out;
+    owner.self->request(instance, 10s, saga::await_atom::value)
+        .receive([&](saga::result& r) { out = std::move(r); },
+                 [&](caf::error& e) { FAIL(owner.sys.render(e)); });
+    return out;
+  };
+
+  auto found = await(saga::start(owner.sys, h, def, "f-1", {{"k", "a"}, {"lookup", "a"}}, "t"));
+  CHECK(found.outcome == "completed");
+  auto reply = saga::json::parse(found.reply);
+  CHECK(reply["via"] == "fallback");
+  CHECK(reply["v"] == 1);
+  CHECK(reply["cause"] == "unavailable");  // no handle for "far": nothing was sent
+  CHECK(reply["after"] == true);
+  CHECK(*fallbacks == 1);
+
+  // The fallback's refusal ends the step at once: no retry, the steps before undone.
+  auto missing = await(saga::start(owner.sys, h, def, "f-2", {{"k", "b"}, {"lookup", "zzz"}}, "t"));
+  CHECK(missing.outcome == "compensated");
+  CHECK(saga::json::parse(missing.reply)["failure"]["code"] == "unavailable");
+  CHECK(saga::json::parse(missing.reply)["failure"]["step"] == "look");
+  CHECK(*fallbacks == 2);
+
+  // Only a read-only step may have one: a fallback has no log row to stand on.
+  auto wrong = std::make_shared<saga::definition>(*def);
+  wrong->steps[1].read_only = false;
+  saga::registry known;
+  CHECK_THROWS_AS(known.add(wrong), std::invalid_argument);
 }
 
 TEST_CASE("past the answer a refused step is retried until done, never undone") {

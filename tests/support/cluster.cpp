@@ -37,7 +37,7 @@ std::vector<node_plan> two_node_plan() {
 
 std::string topology_json(const temp_dir& dir, const std::vector<node_plan>& nodes,
                           const std::map<std::string, std::uint16_t>& listen,
-                          const std::string& settings) {
+                          const std::string& settings, const std::string& runtime) {
   std::string text;
   for (auto& n : nodes) {
     std::string caps;
@@ -50,7 +50,8 @@ std::string topology_json(const temp_dir& dir, const std::vector<node_plan>& nod
         "\"capabilities\": [" + caps + "] }";
   }
   return "{\n  \"name\": \"shop-test\",\n  \"data_dir\": \"" + dir.file("var") +
-         "\",\n  \"nodes\": {\n" + text + "\n  },\n  \"capabilities\": {" + settings + "}\n}\n";
+         "\",\n  \"nodes\": {\n" + text + "\n  },\n  \"capabilities\": {" + settings + "}" +
+         (runtime.empty() ? "" : ",\n  " + runtime) + "\n}\n";
 }
 
 std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
@@ -69,11 +70,12 @@ std::vector<node_plan> one_node_plan() {
 }
 
 cluster::cluster(const temp_dir& dir, std::vector<node_plan> nodes, std::string settings,
-                 std::map<std::string, process_options> options)
+                 std::map<std::string, process_options> options, std::string runtime)
     : dir_(dir),
       nodes_(std::move(nodes)),
       settings_(std::move(settings)),
       topology_(dir.file("topology.json")),
+      runtime_(std::move(runtime)),
       options_(std::move(options)) {
   for (auto& n : nodes_)
     if (n.listen) listen_[n.name] = free_port();
@@ -82,7 +84,7 @@ cluster::cluster(const temp_dir& dir, std::vector<node_plan> nodes, std::string 
 }
 
 void cluster::write_topology() {
-  dir_.write("topology.json", topology_json(dir_, nodes_, listen_, settings_));
+  dir_.write("topology.json", topology_json(dir_, nodes_, listen_, settings_, runtime_));
 }
 
 std::string cluster::http() const {

@@ -52,8 +52,10 @@ std::vector<node_plan> one_node_plan();
 // entry first: it starts last, once what it calls is up), each ready before the next.
 class cluster {
  public:
+  // `settings` go into "capabilities"; `runtime` (e.g. R"("calls": {...})") is spliced into
+  // the top level of the topology.
   cluster(const temp_dir& dir, std::vector<node_plan> nodes, std::string settings = {},
-          std::map<std::string, process_options> options = {});
+          std::map<std::string, process_options> options = {}, std::string runtime = {});
   troupe_node& node(const std::string& name) { return *running_.at(name); }
   bool is_running(const std::string& name) const { return running_.count(name) > 0; }
   // The HTTP entry's "host:port".
@@ -75,7 +77,7 @@ class cluster {
   void write_topology();
   const temp_dir& dir_;
   std::vector<node_plan> nodes_;
-  std::string settings_, topology_;
+  std::string settings_, topology_, runtime_;
   std::map<std::string, process_options> options_;
   std::map<std::string, std::uint16_t> listen_;
   std::map<std::string, int> starts_;
@@ -84,10 +86,10 @@ class cluster {
 
 // A topology file's text: every node with an admin listener on port 0, "http" on port 0
 // where asked, "listen" on the port `listen` gives it; `settings` is spliced into
-// "capabilities".
+// "capabilities", `runtime` into the top level.
 std::string topology_json(const temp_dir& dir, const std::vector<node_plan>& nodes,
                           const std::map<std::string, std::uint16_t>& listen,
-                          const std::string& settings = {});
+                          const std::string& settings = {}, const std::string& runtime = {});
 
 // The two-node topology with core listening on `core_listen`.
 std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,

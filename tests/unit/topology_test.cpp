@@ -97,6 +97,38 @@ TEST_CASE("runtime settings are read into their sections") {
   CHECK(topo.call_limits.max_in_flight == 8);
 }
 
+TEST_CASE("circuit breakers: defaults for every callee, overridden key by key per callee") {
+  auto topo = parse_topology(R"({"nodes": {"n": {"capabilities": ["users", "audit"]}},
+      "calls": {"breaker": {"failure_ratio": 0.25, "minimum_calls": 4},
+                "per_callee": {"users": {"breaker": {"open_ms": 250, "trial_calls": 1}}}}})",
+                             "t", known);
+  auto& audit = topo.call_limits.breaker_for("audit");
+  CHECK(audit.failure_ratio == 0.25);
+  CHECK(audit.minimum_calls == 4);
+  CHECK(audit.open_for == 5000ms);
+  auto& users = topo.call_limits.breaker_for("users");
+  CHECK(users.failure_ratio == 0.25);  // from the defaults above
+  CHECK(users.minimum_calls == 4);
+  CHECK(users.open_for == 250ms);
+  CHECK(users.trial_calls == 1);
+  auto plain = parse_topology(R"({"nodes": {"n": {"capabilities": ["users"]}}})", "t", known);
+  CHECK(plain.call_limits.breaker_for("users").failure_ratio == 0.5);
+  CHECK(plain.call_limits.breaker_for("users").window == 10000ms);
+  CHECK(plain.call_limits.breaker_for("users").minimum_calls == 10);
+  CHECK(plain.call_limits.breaker_for("users").trial_calls == 3);
+
+  auto base = std::string(R"({"nodes": {"n": {"capabilities": ["users"]}}, "calls": )");
+  CHECK(path_of_error(base + R"({"breaker": {"failure_ratio": 1.5}}})") ==
+        "/calls/breaker/failure_ratio");
+  CHECK(path_of_error(base + R"({"breaker": {"open": 5}}})") == "/calls/breaker/open");
+  CHECK(path_of_error(base + R"({"breaker": []}})") == "/calls/breaker");
+  CHECK(path_of_error(base + R"({"per_callee": {"userz": {}}}})") == "/calls/per_callee/userz");
+  CHECK(path_of_error(base + R"({"per_callee": {"users": {"breakr": {}}}}})") ==
+        "/calls/per_callee/users/breakr");
+  CHECK(path_of_error(base + R"({"per_callee": {"users": {"breaker": {"trial_calls": 0}}}}})") ==
+        "/calls/per_callee/users/breaker/trial_calls");
+}
+
 TEST_CASE("every refusal names the JSON path of the problem") {
   CHECK(path_of_error("{") == "");
   CHECK(path_of_error("[]") == "");
