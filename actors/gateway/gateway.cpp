@@ -27,13 +27,18 @@ void serve(worker_actor* self, http_exchange& ex) {
   auto index = ex.request.route;
   if (index < 0 || static_cast<std::size_t>(index) >= st.callee_of.size())
     return ex.reply(error_response(errc::not_found, "no route for this path", ex.request.id));
+  auto& r = st.cfg.routes->at(index);
+  auto budget =
+      request_budget(ex.request, r.timeout, st.cfg.request_timeout, st.cfg.max_request_timeout);
+  if (!budget) return ex.reply(error_response(budget.error(), ex.request.id));
   calls::call_options options;
   // The budget started when the request arrived: time queued on the way here counts.
-  options.deadline = ex.request.received_at + st.cfg.request_timeout;
+  options.deadline = ex.request.received_at + *budget;
   options.trace_id = ex.request.id;
+  if (r.idempotent) options.retry = st.cfg.retry;
   route_call call{std::move(ex.request), std::move(ex.reply), *st.calls, st.callee_of[index],
                   std::move(options)};
-  st.cfg.routes->at(index).run(call);
+  r.run(call);
 }
 
 caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
@@ -64,6 +69,26 @@ caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
 
 }  // namespace
 
+caf::expected<std::chrono::milliseconds> request_budget(const http_request& request,
+                                                        std::chrono::milliseconds route_timeout,
+                                                        std::chrono::milliseconds fallback,
+                                                        std::chrono::milliseconds max) {
+  auto budget = route_timeout.count() > 0 ? route_timeout : fallback;
+  auto asked = request.header(request_timeout_header);
+  if (!asked) return budget;
+  // Digits only, at most 9 of them (no sign, no overflow), and at least 1 ms.
+  auto& text = *asked;
+  bool digits = !text.empty() && text.size() <= 9 &&
+                text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoll(text) < 1)
+    return make_error(errc::invalid_argument,
+                      std::string(request_timeout_header) +
+                          " must be a whole number of milliseconds from 1 to " +
+                          std::to_string(max.count()),
+                      request_timeout_header);
+  return std::min(std::chrono::milliseconds{std::stoll(text)}, max);
+}
+
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config) {
   auto pool = caf::actor_pool::make(system.dummy_execution_unit(), caf::actor_pool::round_robin());
   for (int i = 0; i < std::max(1, config.workers); ++i)
@@ -80,13 +105,33 @@ capability gateway_capability() {
   cap.read_settings = [](settings_reader& s) -> std::any {
     gateway_settings out;
     out.request_timeout = s.milliseconds("request_timeout_ms", 1, 3'600'000, 5000);
+    out.max_request_timeout =
+        s.milliseconds("max_request_timeout_ms", 1, 3'600'000,
+                       std::max<std::int64_t>(60000, out.request_timeout.count()));
+    if (out.max_request_timeout < out.request_timeout)
+      throw settings_error(s.path_of("max_request_timeout_ms"),
+                           "must be at least request_timeout_ms (" +
+                               std::to_string(out.request_timeout.count()) + ")");
     out.workers = static_cast<int>(s.integer("workers", 0, 256, 0));
+    auto retry = s.section("retry");
+    out.retry.attempts = static_cast<int>(retry.integer("attempts", 1, 10, out.retry.attempts));
+    out.retry.backoff.min =
+        retry.milliseconds("backoff_min_ms", 1, 60'000, out.retry.backoff.min.count());
+    out.retry.backoff.max =
+        retry.milliseconds("backoff_max_ms", 1, 60'000, out.retry.backoff.max.count());
+    if (out.retry.backoff.max < out.retry.backoff.min)
+      throw settings_error(retry.path_of("backoff_max_ms"), "must be at least backoff_min_ms");
+    retry.finish();
     return out;
   };
   cap.spawn = [](const capability_context& ctx) {
     auto& settings = ctx.settings_as<gateway_settings>();
-    gateway_config cfg{ctx.view, ctx.routes, settings.request_timeout,
-                       settings.workers > 0 ? settings.workers : ctx.scheduler_threads};
+    gateway_config cfg{ctx.view,
+                       ctx.routes,
+                       settings.request_timeout,
+                       settings.workers > 0 ? settings.workers : ctx.scheduler_threads,
+                       settings.max_request_timeout,
+                       settings.retry};
     return spawn_gateway(*ctx.system, std::move(cfg));
   };
   return cap;

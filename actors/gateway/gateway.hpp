@@ -12,16 +12,26 @@
 #include <chrono>
 #include <memory>
 
+#include <caf/expected.hpp>
+
+#include "runtime/calls/caller.hpp"
 #include "runtime/cluster/directory_view.hpp"
 #include "runtime/http/router.hpp"
 #include "runtime/node/capability.hpp"
 
 namespace troupe::gateway {
 
-// Topology: "capabilities": {"gateway": {"request_timeout_ms": 5000, "workers": 0}}.
+// Topology: "capabilities": {"gateway": {"request_timeout_ms": 5000,
+//   "max_request_timeout_ms": 60000, "workers": 0,
+//   "retry": {"attempts": 3, "backoff_min_ms": 20, "backoff_max_ms": 500}}}.
 struct gateway_settings {
   std::chrono::milliseconds request_timeout{5000};  // each request's budget, from arrival
-  int workers = 0;                                  // 0: one per scheduler thread
+  // The most a client may ask for with X-Request-Timeout-Ms.
+  std::chrono::milliseconds max_request_timeout{60000};
+  int workers = 0;  // 0: one per scheduler thread
+  // For idempotent routes (see http/router.hpp route::idempotent): sends in all, backoff.
+  calls::call_options::retry_policy retry{
+      3, {std::chrono::milliseconds{20}, std::chrono::milliseconds{500}}};
 };
 
 struct gateway_config {
@@ -29,7 +39,21 @@ struct gateway_config {
   std::shared_ptr<const router> routes;
   std::chrono::milliseconds request_timeout{5000};
   int workers = 1;
+  std::chrono::milliseconds max_request_timeout{60000};
+  calls::call_options::retry_policy retry;
 };
+
+// The header a client shortens (or, up to the bound, lengthens) its request's budget with:
+// whole milliseconds.
+inline constexpr const char* request_timeout_header = "X-Request-Timeout-Ms";
+
+// A request's budget: the route's own (`route_timeout`, or `fallback` when 0), replaced by
+// the request's X-Request-Timeout-Ms when it has one, capped at `max`. A malformed header is
+// an invalid_argument naming it.
+caf::expected<std::chrono::milliseconds> request_budget(const http_request& request,
+                                                        std::chrono::milliseconds route_timeout,
+                                                        std::chrono::milliseconds fallback,
+                                                        std::chrono::milliseconds max);
 
 // Answers http_exchange messages (runtime/http/exchange.hpp) and health_atom.
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config);

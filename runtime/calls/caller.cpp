@@ -54,7 +54,8 @@ callee caller::resolve(const std::string& capability) const {
   return callee{*slot};
 }
 
-caf::error caller::admit(callee to, clock::time_point& deadline, admission& out) {
+caf::error caller::admit(callee to, clock::time_point& deadline, admission& out, failure& why) {
+  why = failure::final;
   auto& capability = view_->name_of(to.slot);
   auto now = self_->clock().now();
   if (deadline == clock::time_point::max()) deadline = now + default_budget_;
@@ -64,10 +65,12 @@ caf::error caller::admit(callee to, clock::time_point& deadline, admission& out)
   auto& cached = handles_[to.slot];
   out.target = cached.get(*view_, to.slot);
   out.epoch = cached.epoch();
-  if (!out.target)
+  if (!out.target) {
+    why = failure::not_sent;
     // Why (a node's address, a connect error) is for operators, on the admin /ready; this
     // error may reach an HTTP client, so it names the capability only.
     return make_error(errc::unavailable, "capability '" + capability + "' is unavailable", {}, 1s);
+  }
   if (!view_->try_acquire(to.slot))
     return make_error(errc::unavailable,
                       "capability '" + capability + "' already has " +
@@ -92,9 +95,13 @@ void caller::unadmit(callee to, const admission& a) {
   view_->breaker(to.slot).cancel(a.ticket);
 }
 
-call_context caller::context_for(call_options&& opts) const {
+std::string caller::new_trace_id() {
+  return random_hex(16);
+}
+
+call_context caller::context_for(call_options opts) const {
   call_context ctx;
-  ctx.trace_id = opts.trace_id.empty() ? random_hex(16) : std::move(opts.trace_id);
+  ctx.trace_id = opts.trace_id.empty() ? new_trace_id() : std::move(opts.trace_id);
   ctx.span_id = random_hex(8);
   ctx.deadline = opts.deadline;
   ctx.principal = std::move(opts.principal);
@@ -114,17 +121,38 @@ caller::key caller::track(caf::message_id request, callee to, clock::time_point 
   return k;
 }
 
-void caller::finish(const key& k, const caf::error* err) {
+caller::failure caller::finish(const key& k, const caf::error* err) {
   auto it = pending_.find(k);
-  if (it == pending_.end()) return;
+  if (it == pending_.end()) return failure::final;
   auto& call = it->second;
   // The callee did not answer: the caller gave up on it (deadline, lost handle) or CAF says
   // it was gone. Anything the callee answered, however negative, says it is there.
-  bool not_answering = err && (call.failing || err->category() == caf::atom("system"));
+  bool system = err && err->category() == caf::atom("system");
+  bool not_answering = err && (call.failing || system);
+  auto why = failure::answered;
+  if (system)
+    why = failure::lost;
+  else if (call.failing)
+    why = call.lost ? failure::lost : failure::final;
   view_->breaker(call.slot).record(call.ticket, not_answering, std::chrono::steady_clock::now());
   view_->release(it->second.slot);
   pending_.erase(it);
   if (pending_.empty()) view_->unwatch(self_->address());
+  return why;
+}
+
+bool caller::may_retry(failure why, const call_options& opts, int attempts_made,
+                       clock::time_point& at) const {
+  if (why != failure::not_sent && why != failure::lost) return false;
+  if (attempts_made >= opts.retry.attempts) return false;
+  at = self_->clock().now() + backoff_delay(opts.retry.backoff, attempts_made - 1);
+  // A retry that could not be sent before the deadline is not worth the wait.
+  return at < opts.deadline;
+}
+
+void caller::later(clock::time_point at, std::function<void()> what) {
+  retries_.emplace(at, std::move(what));
+  schedule(at);
 }
 
 caf::error caller::settle(caf::error err) const {
@@ -145,6 +173,13 @@ void caller::complete_with(std::uint64_t id, caf::error err) {
 void caller::tick() {
   auto now = self_->clock().now();
   if (now >= timer_at_) timer_at_ = clock::time_point::max();  // this is that tick
+  // Retries that are due go out first; each may schedule its own next one.
+  std::vector<std::function<void()>> due;
+  while (!retries_.empty() && retries_.begin()->first <= now) {
+    due.push_back(std::move(retries_.begin()->second));
+    retries_.erase(retries_.begin());
+  }
+  for (auto& retry : due) retry();
   // Expired calls are at the front; those already failing stay until their handler runs.
   for (auto it = pending_.begin(); it != pending_.end() && it->first.first <= now; ++it) {
     if (it->second.failing) continue;
@@ -163,6 +198,7 @@ void caller::tick() {
     for (auto& [k, call] : pending_) {
       if (call.slot != slot || call.failing || call.epoch == current) continue;
       call.failing = true;
+      call.lost = true;
       complete_with(k.second, make_error(errc::outcome_unknown,
                                          "'" + view_->name_of(slot) +
                                              "' was lost after the call was sent; its effect "
@@ -174,6 +210,7 @@ void caller::tick() {
       schedule(k.first);  // the earliest deadline still to come
       break;
     }
+  if (!retries_.empty()) schedule(retries_.begin()->first);
 }
 
 }  // namespace troupe::calls

@@ -23,7 +23,12 @@
 //    call, a callee that stopped before processing it. An answer, a rejection included, is
 //    a success: the callee is there and deciding.
 //
-// Retries and idempotency keys attach here (see call_options).
+//  - retries, only for calls declared idempotent (call_options::retry): a call that was not
+//    sent because the callee had no handle, or whose handle was lost under it (a restart, a
+//    node lost and back), or whose callee stopped before processing it, is sent again after
+//    a backoff with jitter, up to `attempts` in all, and only while the backoff ends before
+//    the deadline. Never retried: the callee's own answers, a deadline that passed, a full
+//    in-flight bound or an open breaker (retrying those adds load where there is too much).
 //
 // Use from an event-based actor (stateful_actor<S> included):
 //   state: calls::caller calls{self, ctx.view, "gateway"};  calls::callee users =
@@ -45,6 +50,7 @@
 
 #include "runtime/cluster/directory_view.hpp"
 #include "runtime/core/atoms.hpp"
+#include "runtime/core/backoff.hpp"
 #include "runtime/core/call_context.hpp"
 
 namespace troupe::calls {
@@ -65,6 +71,12 @@ struct call_options {
   std::string trace_id;  // empty: the call starts a new trace
   std::string principal;
   std::string idempotency_key;
+  // Sending it twice has the effect of sending it once (a read, a keyed write): the caller
+  // may retry it (see above), up to `attempts` sends in all.
+  struct retry_policy {
+    int attempts = 1;  // 1: no retry
+    backoff_policy backoff{std::chrono::milliseconds{20}, std::chrono::milliseconds{500}};
+  } retry;
 };
 
 class caller {
@@ -93,9 +105,29 @@ class caller {
   void tick();
 
   std::size_t in_flight() const { return pending_.size(); }
+  std::size_t retries_waiting() const { return retries_.size(); }
   const std::string& name() const { return name_; }
 
  private:
+  // How a call ended without an answer, for deciding on a retry.
+  enum class failure : std::uint8_t {
+    answered,  // the callee's own error: never retried
+    not_sent,  // no handle: retried
+    lost,      // sent, then the handle was lost or the callee stopped: retried
+    final,     // deadline passed, in-flight bound, breaker open: never retried
+  };
+  template <class Reply, class Message, class OnReply, class OnFailure>
+  void send(callee to, Message msg, call_options opts, OnReply on_reply, OnFailure on_failure);
+  template <class Reply, class Message, class OnReply, class OnError>
+  struct retrying;
+  template <class State>
+  static void attempt(caller* self, callee to, std::shared_ptr<State> st);
+  // Runs `what` at `at` (from tick()); dropped with the caller.
+  void later(clock::time_point at, std::function<void()> what);
+  // Whether a failed attempt may be sent again, and after how long.
+  bool may_retry(failure why, const call_options& opts, int attempts_made,
+                 clock::time_point& at) const;
+
   // Pending calls in deadline order; the response id makes the key unique. One node per
   // call, gone when the call ends.
   using key = std::pair<clock::time_point, std::uint64_t>;
@@ -104,6 +136,7 @@ class caller {
     std::uint64_t epoch;  // of the handle it was sent to
     circuit_breaker::ticket ticket;
     bool failing = false;  // an outcome was injected; waiting for its handler to run
+    bool lost = false;     // ... because the handle it went to was lost
   };
   // What admit() gives a call it lets through.
   struct admission {
@@ -113,13 +146,15 @@ class caller {
   };
 
   // Not sent: an error. Sent: the target and its epoch; an unset deadline becomes the default.
-  caf::error admit(callee to, clock::time_point& deadline, admission& out);
+  caf::error admit(callee to, clock::time_point& deadline, admission& out, failure& why);
   // Gives back what admit() took for a call that was not sent after all.
   void unadmit(callee to, const admission& a);
-  call_context context_for(call_options&& opts) const;
+  call_context context_for(call_options opts) const;
+  static std::string new_trace_id();
   key track(caf::message_id id, callee to, clock::time_point deadline, const admission& a);
-  // Ends a call's bookkeeping; every completion, answered or failed (`err`), passes here once.
-  void finish(const key& k, const caf::error* err);
+  // Ends a call's bookkeeping; every completion, answered or failed (`err`), passes here
+  // once. How it failed, when it did.
+  failure finish(const key& k, const caf::error* err);
   // Normalizes what a callee (or CAF) answered with into troupe's codes.
   caf::error settle(caf::error err) const;
   // Completes a sent call with `err` through its own response handler: the error is
@@ -133,15 +168,55 @@ class caller {
   clock::time_point timer_at_ = clock::time_point::max();  // of the tick scheduled last
   void schedule(clock::time_point at);
   std::map<key, pending_call> pending_;
+  std::multimap<clock::time_point, std::function<void()>> retries_;
   std::vector<std::uint64_t> seen_epoch_;               // per slot, as of the last tick
   std::vector<directory_view::cached_handle> handles_;  // per slot
 };
 
 template <class Reply, class Message, class OnReply, class OnError>
 void caller::call(callee to, Message msg, call_options opts, OnReply on_reply, OnError on_error) {
+  if (opts.trace_id.empty()) opts.trace_id = new_trace_id();  // one trace for every attempt
+  if (opts.retry.attempts <= 1)
+    return send<Reply>(to, std::move(msg), std::move(opts), std::move(on_reply),
+                       [on_error = std::move(on_error)](const caf::error& err, failure) mutable {
+                         on_error(err);
+                       });
+  using state = retrying<Reply, Message, OnReply, OnError>;
+  attempt(this, to,
+          std::make_shared<state>(
+              state{std::move(msg), std::move(opts), std::move(on_reply), std::move(on_error), 0}));
+}
+
+// A call that may be sent again: what each attempt needs, kept until one ends it.
+template <class Reply, class Message, class OnReply, class OnError>
+struct caller::retrying {
+  using reply_type = Reply;
+  Message msg;
+  call_options opts;
+  OnReply on_reply;
+  OnError on_error;
+  int attempts = 0;  // made so far
+};
+
+template <class State>
+void caller::attempt(caller* self, callee to, std::shared_ptr<State> st) {
+  ++st->attempts;
+  self->send<typename State::reply_type>(
+      to, st->msg, st->opts, [st](typename State::reply_type& reply) { st->on_reply(reply); },
+      [self, to, st](const caf::error& err, failure why) {
+        clock::time_point at;
+        if (!self->may_retry(why, st->opts, st->attempts, at)) return st->on_error(err);
+        self->later(at, [self, to, st] { attempt(self, to, st); });
+      });
+}
+
+template <class Reply, class Message, class OnReply, class OnFailure>
+void caller::send(callee to, Message msg, call_options opts, OnReply on_reply,
+                  OnFailure on_failure) {
   admission admitted;
   auto deadline = opts.deadline;
-  if (auto refused = admit(to, deadline, admitted)) return on_error(refused);
+  auto why = failure::final;
+  if (auto refused = admit(to, deadline, admitted, why)) return on_failure(refused, why);
   opts.deadline = deadline;
   // Admitted but never tracked (something below threw): what admit() took goes back.
   struct unadmit_unless_tracked {
@@ -163,9 +238,9 @@ void caller::call(callee to, Message msg, call_options opts, OnReply on_reply, O
         finish(k, nullptr);
         on_reply(reply);
       },
-      [this, k, on_error = std::move(on_error)](caf::error& err) mutable {
-        finish(k, &err);
-        on_error(settle(std::move(err)));
+      [this, k, on_failure = std::move(on_failure)](caf::error& err) mutable {
+        auto why = finish(k, &err);
+        on_failure(settle(std::move(err)), why);
       });
 }
 

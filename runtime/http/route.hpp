@@ -84,6 +84,9 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
                                                  std::move(to_response), std::move(on_error)});
   route r;
   r.method = method;
+  r.idempotent = method == http_method::get || method == http_method::head ||
+                 method == http_method::put || method == http_method::delete_ ||
+                 method == http_method::options;
   r.path = std::move(path);
   r.body_limit = body_limit;
   r.run = [how](route_call& call) {

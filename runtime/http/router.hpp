@@ -3,6 +3,7 @@
 // the gateway runs the matched route.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -23,7 +24,13 @@ struct route {
   std::size_t body_limit = 0;  // bytes of body accepted; 0: none
   std::string media_type = "application/json";  // the Content-Type a body must have
   std::string capability;                       // who answers; set from the declaring capability
-  std::function<void(route_call&)> run;         // request -> message -> call -> response
+  // The request's budget from its arrival; 0: the gateway's request_timeout_ms. The
+  // topology's "http": {"route_timeouts_ms": {"GET /api/users/{id}": 2000}} overrides it.
+  std::chrono::milliseconds timeout{0};
+  // Sending its message twice has the effect of sending it once, so the caller may retry it
+  // after a transport failure. make_route sets it for GET, HEAD, PUT, DELETE and OPTIONS.
+  bool idempotent = false;
+  std::function<void(route_call&)> run;  // request -> message -> call -> response
 };
 
 class router {

@@ -95,6 +95,9 @@ std::shared_ptr<const router> routes_for(const topology& topo, const capability&
   for (auto& name : topo.calls.at(entry.name))
     for (auto r : find_capability(known, name)->routes) {
       r.capability = name;
+      auto timeout =
+          topo.http.route_timeouts.find(std::string(method_name(r.method)) + " " + r.path);
+      if (timeout != topo.http.route_timeouts.end()) r.timeout = timeout->second;
       table.push_back(std::move(r));
     }
   return std::make_shared<const router>(std::move(table));

@@ -89,6 +89,14 @@ class checker {
     return join(names);
   }
 
+  // "GET /api/users/{id}": a route some known capability declares.
+  bool declared_route(const std::string& name) const {
+    for (auto& cap : known_)
+      for (auto& r : cap.routes)
+        if (name == std::string(method_name(r.method)) + " " + r.path) return true;
+    return false;
+  }
+
   // A circuit breaker's settings; absent keys keep `base`'s.
   static breaker_settings read_breaker(settings_reader& r, const breaker_settings& base) {
     breaker_settings b;
@@ -127,6 +135,15 @@ class checker {
           r.milliseconds("idle_timeout_ms", 100, 3'600'000, topo.http.idle_timeout.count());
       topo.http.write_timeout =
           r.milliseconds("write_timeout_ms", 100, 3'600'000, topo.http.write_timeout.count());
+      auto timeouts = r.section("route_timeouts_ms");
+      for (auto& name : timeouts.keys()) {
+        if (!declared_route(name))
+          throw settings_error(timeouts.path_of(name),
+                               "no capability declares the route '" + name +
+                                   "' (write it as METHOD and template: \"GET /api/users/{id}\")");
+        topo.http.route_timeouts[name] = timeouts.milliseconds(name, 1, 3'600'000, 0);
+      }
+      timeouts.finish();
     });
     read_section(doc, "health", [&](settings_reader& r) {
       topo.health.database_check_interval =

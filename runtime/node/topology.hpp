@@ -33,6 +33,9 @@ struct http_settings {
   std::size_t header_bytes = 16 << 10;
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
+  // "route_timeouts_ms": {"POST /api/orders": 15000}: a declared route's budget, overriding
+  // what the route declares.
+  std::map<std::string, std::chrono::milliseconds> route_timeouts;
 };
 
 // "health": how /health gets its facts.

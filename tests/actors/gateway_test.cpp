@@ -79,7 +79,11 @@ struct fixture : test_coordinator_fixture<> {
   explicit fixture(bool hold = true) {
     echo = sys.spawn(callee, hold);
     view->set(0, echo, "");
-    gateway = troupe::gateway::spawn_gateway(sys, {view, routes, timeout, 1});
+    troupe::gateway::gateway_config cfg;
+    cfg.view = view;
+    cfg.routes = routes;
+    cfg.request_timeout = timeout;
+    gateway = troupe::gateway::spawn_gateway(sys, cfg);
     sched.run();
   }
   ~fixture() override {
@@ -229,4 +233,23 @@ TEST_CASE_METHOD(fixture,
   CHECK(answers->at(1).status == 200);
   self->send_exit(replacement, caf::exit_reason::kill);
   sched.run();
+}
+
+TEST_CASE("a request's budget: the route's, the gateway's, or the client's header up to a bound") {
+  using troupe::gateway::request_budget;
+  troupe::http_request req;
+  CHECK(*request_budget(req, 0ms, 5000ms, 60000ms) == 5000ms);
+  CHECK(*request_budget(req, 1500ms, 5000ms, 60000ms) == 1500ms);
+  req.headers = {{"x-request-timeout-ms", "250"}};
+  CHECK(*request_budget(req, 1500ms, 5000ms, 60000ms) == 250ms);
+  req.headers = {{"X-Request-Timeout-Ms", "999999999"}};
+  CHECK(*request_budget(req, 0ms, 5000ms, 60000ms) == 60000ms);  // capped, not refused
+  for (auto bad : {"", "0", "-5", "1.5", "12ms", "1e3", "9999999999", " 5"}) {
+    req.headers = {{"X-Request-Timeout-Ms", bad}};
+    auto budget = request_budget(req, 0ms, 5000ms, 60000ms);
+    INFO("header value '" << bad << "'");
+    REQUIRE_FALSE(budget);
+    CHECK(troupe::describe(budget.error()).code == troupe::errc::invalid_argument);
+    CHECK(troupe::describe(budget.error()).field == "X-Request-Timeout-Ms");
+  }
 }

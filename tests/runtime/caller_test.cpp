@@ -75,10 +75,27 @@ caf::behavior client(caf::stateful_actor<client_state>* self, std::shared_ptr<di
               self->send(report, std::string(info.name), info.retry_after.count());
             });
       },
+      // The same, declared idempotent: up to `attempts` sends, backoff 20 ms doubling.
+      [self, report](call_atom, int value, int deadline_ms, int attempts) {
+        calls::call_options options;
+        options.deadline = self->clock().now() + std::chrono::milliseconds{deadline_ms};
+        options.retry.attempts = attempts;
+        options.retry.backoff = {20ms, 200ms};
+        self->state.calls->call<int>(
+            self->state.target, ping{{}, value}, options,
+            [self, report](int answer) { self->send(report, "value " + std::to_string(answer)); },
+            [self, report](const caf::error& err) {
+              auto info = describe(err);
+              self->send(report, std::string(info.name), info.retry_after.count());
+            });
+      },
       [self](calls::tick_atom) { self->state.calls->tick(); },
       [self](count_atom) {
         return caf::make_message(static_cast<int>(self->state.calls->in_flight()),
                                  self->state.unexpected);
+      },
+      [self](count_atom, later_atom) {
+        return static_cast<int>(self->state.calls->retries_waiting());
       },
   };
 }
@@ -355,4 +372,70 @@ TEST_CASE("a trial that times out opens the breaker again") {
   REQUIRE(test::eventually([&] { return fx.call(50) == "outcome_unknown"; }, 3s, 10ms));
   CHECK(fx.state() == circuit_breaker::state::open);
   CHECK(fx.received->load() == 5);
+}
+
+namespace {
+
+int retries_waiting(breaker_fixture& fx) {
+  int out = -1;
+  fx.self->request(fx.cli, 5s, count_atom::value, later_atom::value)
+      .receive([&](int n) { out = n; }, [](caf::error&) {});
+  return out;
+}
+
+std::string next_outcome(caf::scoped_actor& self) {
+  std::string out = "(none within 5 s)";
+  self->receive([&](const std::string& v) { out = v; },
+                [&](const std::string& code, long) { out = code; }, caf::after(5s) >> [] {});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("an idempotent call is sent again once its callee has a handle") {
+  breaker_fixture fx;
+  fx.view->set(0, nullptr, "restarting");
+  fx.self->send(fx.cli, call_atom::value, 7, 5000, 10);
+  REQUIRE(test::eventually([&] { return retries_waiting(fx) == 1; }, 5s, 1ms));
+  fx.view->set(0, fx.echo, "");
+  CHECK(next_outcome(fx.self) == "value 7");
+  CHECK(fx.received->load() == 1);
+  CHECK(retries_waiting(fx) == 0);
+}
+
+TEST_CASE("a call not declared idempotent is never sent again") {
+  breaker_fixture fx;
+  fx.view->set(0, nullptr, "restarting");
+  fx.self->send(fx.cli, call_atom::value, 7, 5000);
+  CHECK(next_outcome(fx.self) == "unavailable");
+  CHECK(retries_waiting(fx) == 0);
+}
+
+TEST_CASE("an idempotent call lost with its handle is sent again to the new one") {
+  breaker_fixture fx;
+  fx.how->store(mode::hold);
+  fx.self->send(fx.cli, call_atom::value, 5, 5000, 3);
+  REQUIRE(test::eventually([&] { return fx.received->load() == 1; }, 5s, 1ms));
+  auto answering = std::make_shared<std::atomic<mode>>(mode::answer);
+  auto replacement = fx.sys.spawn(counting_callee, fx.received, answering);
+  fx.view->set(0, replacement, "");  // what the directory does after a restart
+  CHECK(next_outcome(fx.self) == "value 5");
+  CHECK(fx.received->load() == 2);
+  fx.self->send_exit(replacement, caf::exit_reason::kill);
+}
+
+TEST_CASE("retries stop before the deadline, and answers are never retried") {
+  breaker_fixture fx;
+  fx.view->set(0, nullptr, "gone");
+  auto t0 = std::chrono::steady_clock::now();
+  fx.self->send(fx.cli, call_atom::value, 7, 150, 100);
+  CHECK(next_outcome(fx.self) == "unavailable");
+  CHECK(std::chrono::steady_clock::now() - t0 < 150ms);  // gave up rather than wait past it
+  CHECK(retries_waiting(fx) == 0);
+
+  fx.view->set(0, fx.echo, "");
+  fx.how->store(mode::reject);
+  fx.self->send(fx.cli, call_atom::value, 7, 5000, 5);
+  CHECK(next_outcome(fx.self) == "out_of_stock");
+  CHECK(fx.received->load() == 1);
 }

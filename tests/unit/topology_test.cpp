@@ -20,7 +20,10 @@ std::vector<capability> known_capabilities() {
   users.read_settings = [](settings_reader& r) -> std::any {
     return toy_settings{r.integer("x", 0, 9, 3)};
   };
-  users.routes.push_back(route{http_method::get, "/api/users/{id}", 0, "application/json", "", {}});
+  route get_user;
+  get_user.method = http_method::get;
+  get_user.path = "/api/users/{id}";
+  users.routes.push_back(get_user);
   capability gateway;
   gateway.name = "gateway";
   gateway.calls_routed = true;
