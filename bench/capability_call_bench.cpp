@@ -216,8 +216,8 @@ int main(int argc, char** argv) {
     caf::scoped_actor self{sys};
     auto local_echo = sys.spawn(echo, std::int64_t{0});
     auto remote_echo = sys.middleman().remote_actor("127.0.0.1", echo_port);
-    auto local_users = users::spawn_users(sys, {dir.file("local-users.db"), true});
-    auto uncached_users = users::spawn_users(sys, {dir.file("uncached-users.db"), true, 0});
+    auto local_users = users::spawn_users(sys, {dir.file("local-users.db"), true, 10000, {}});
+    auto uncached_users = users::spawn_users(sys, {dir.file("uncached-users.db"), true, 0, {}});
     // Remote users through the runtime's directory, as a node would reach it.
     auto remote_view = std::make_shared<directory_view>(std::vector<std::string>{"users"}, 1 << 20);
     auto directory = spawn_directory(

@@ -11,6 +11,7 @@
 #include "runtime/events/outbox.hpp"
 #include "runtime/events/store.hpp"
 #include "runtime/saga/ledger.hpp"
+#include "runtime/storage/sqlite.hpp"
 #include "runtime/storage/store_link.hpp"
 
 namespace troupe::inventory {
@@ -168,11 +169,11 @@ struct front_state {
 };
 
 inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<front_state> self,
-                                              caf::actor store) {
+                                              std::shared_ptr<child_ref> store, bool linked) {
   self->set_exception_handler(exit_reason_of);
-  self->state.store = store_link{store, "inventory"};
-  // One fate: if the store dies the front goes too, and the supervisor restarts both.
-  self->link_to(store);
+  // Unsupervised: one fate with the store. Supervised, the store may restart alone.
+  if (linked) self->link_to(store->get());
+  self->state.store = store_link{std::move(store), "inventory"};
   auto late = [self](const call_context& ctx) { return past_deadline(ctx, self->clock().now()); };
   return {
       [self, late](set_stock& cmd) -> caf::result<stock_item> {
@@ -211,10 +212,17 @@ inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<
 }  // namespace
 
 inventory_actor spawn_inventory(caf::actor_system& system, const inventory_config& config) {
-  auto store = config.detached_store
-                   ? system.spawn<caf::detached>(store_behavior, config.database_path)
-                   : system.spawn(store_behavior, config.database_path);
-  return system.spawn(front_behavior, store);
+  auto start = [&system, config] {
+    // A database that cannot be opened fails the start itself (counted by the supervisor
+    // before the capability registers), rather than the store right after it.
+    { sqlite::database probe{config.database_path}; }
+    return config.detached_store ? system.spawn<caf::detached>(store_behavior, config.database_path)
+                                 : system.spawn(store_behavior, config.database_path);
+  };
+  bool supervised = static_cast<bool>(config.supervise);
+  auto store =
+      supervised ? config.supervise("store", start) : std::make_shared<child_ref>("store", start());
+  return system.spawn(front_behavior, store, !supervised);
 }
 
 void register_inventory_types(caf::actor_system_config& cfg) {
@@ -235,7 +243,8 @@ capability inventory_capability() {
   cap.has_database = true;
   cap.register_types = register_inventory_types;
   cap.spawn = [](const capability_context& ctx) {
-    return caf::actor_cast<caf::actor>(spawn_inventory(*ctx.system, {ctx.database_path, true}));
+    return caf::actor_cast<caf::actor>(
+        spawn_inventory(*ctx.system, {ctx.database_path, true, ctx.supervise}));
   };
   cap.routes = inventory_routes();
   return cap;

@@ -15,6 +15,7 @@
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/call_context.hpp"
 #include "runtime/node/capability.hpp"
+#include "runtime/supervision/child.hpp"
 
 namespace troupe::domain::inventory {
 
@@ -118,9 +119,13 @@ using inventory_actor = caf::typed_actor<caf::replies_to<set_stock>::with<stock_
 struct inventory_config {
   std::string database_path;
   bool detached_store = true;  // deterministic tests run the store on the test coordinator
+  // Under a supervisor (capability_context::supervise): the store is a child restarted on its
+  // own under one-for-one. Empty: the store is spawned once and linked to the front.
+  supervise_function supervise;
 };
 
-// The front (rules, failpoints, deadlines) linked to its store (SQLite, group commit, outbox).
+// The front (rules, failpoints, deadlines) and its store (SQLite, group commit, outbox): a
+// supervised child when config.supervise is set, else linked to the front.
 inventory_actor spawn_inventory(caf::actor_system& system, const inventory_config& config);
 
 void register_inventory_types(caf::actor_system_config& cfg);

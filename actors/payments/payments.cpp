@@ -14,6 +14,7 @@
 #include "runtime/events/outbox.hpp"
 #include "runtime/events/store.hpp"
 #include "runtime/saga/ledger.hpp"
+#include "runtime/storage/sqlite.hpp"
 #include "runtime/storage/store_link.hpp"
 
 namespace troupe::payments::detail {
@@ -197,11 +198,14 @@ struct front_state {
 };
 
 payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<front_state> self,
-                                             caf::actor store, caf::actor processor) {
+                                             std::shared_ptr<child_ref> store, caf::actor processor,
+                                             bool linked) {
   self->set_exception_handler(exit_reason_of);
-  self->state.store = store_link{store, "payments"};
+  // Unsupervised: one fate with the store. Supervised, the store may restart alone. The fake
+  // processor holds nothing worth keeping: it shares the front's fate either way.
+  if (linked) self->link_to(store->get());
+  self->state.store = store_link{std::move(store), "payments"};
   self->state.processor = processor;
-  self->link_to(store);
   self->link_to(processor);
   return {
       [self](charge_payment& cmd) -> caf::result<charge> {
@@ -213,7 +217,13 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
         auto rp = self->make_response_promise<charge>();
         // Records the processor's verdict (approved: empty) and answers with the store's answer.
         auto record = [self, rp, cmd](std::string declined) mutable {
-          self->request(self->state.store.store(), caf::infinite,
+          auto& store = self->state.store.store();
+          if (!store) {
+            rp.deliver(make_error(errc::unavailable, "the payments store is restarting", {},
+                                  std::chrono::seconds{1}));
+            return;
+          }
+          self->request(store, caf::infinite,
                         record_charge{cmd.ctx, cmd.customer, cmd.amount, cmd.currency,
                                       std::move(declined)})
               .then([rp](charge& c) mutable { rp.deliver(std::move(c)); },
@@ -255,11 +265,18 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
 }  // namespace
 
 payments_actor spawn_payments(caf::actor_system& system, const payments_config& config) {
-  auto store = config.detached_store
-                   ? system.spawn<caf::detached>(store_behavior, config.database_path)
-                   : system.spawn(store_behavior, config.database_path);
+  auto start = [&system, config] {
+    // A database that cannot be opened fails the start itself (counted by the supervisor
+    // before the capability registers), rather than the store right after it.
+    { sqlite::database probe{config.database_path}; }
+    return config.detached_store ? system.spawn<caf::detached>(store_behavior, config.database_path)
+                                 : system.spawn(store_behavior, config.database_path);
+  };
+  bool supervised = static_cast<bool>(config.supervise);
+  auto store =
+      supervised ? config.supervise("store", start) : std::make_shared<child_ref>("store", start());
   auto processor = system.spawn(processor_behavior, config.processor);
-  return system.spawn(front_behavior, store, processor);
+  return system.spawn(front_behavior, store, processor, !supervised);
 }
 
 void register_payments_types(caf::actor_system_config& cfg) {
@@ -285,7 +302,8 @@ capability payments_capability() {
   };
   cap.register_types = register_payments_types;
   cap.spawn = [](const capability_context& ctx) {
-    payments_config cfg{ctx.database_path, ctx.settings_as<payments_settings>(), true};
+    payments_config cfg{ctx.database_path, ctx.settings_as<payments_settings>(), true,
+                        ctx.supervise};
     return caf::actor_cast<caf::actor>(spawn_payments(*ctx.system, cfg));
   };
   cap.routes = payments_routes();

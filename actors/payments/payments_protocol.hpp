@@ -15,6 +15,7 @@
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/call_context.hpp"
 #include "runtime/node/capability.hpp"
+#include "runtime/supervision/child.hpp"
 
 namespace troupe::domain::payments {
 
@@ -80,6 +81,9 @@ struct payments_config {
   std::string database_path;
   payments_settings processor;
   bool detached_store = true;
+  // Under a supervisor (capability_context::supervise): the store is a child restarted on its
+  // own under one-for-one. Empty: the store is spawned once and linked to the front.
+  supervise_function supervise;
 };
 
 payments_actor spawn_payments(caf::actor_system& system, const payments_config& config);

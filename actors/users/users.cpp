@@ -14,6 +14,7 @@
 #include "runtime/core/time.hpp"
 #include "runtime/events/outbox.hpp"
 #include "runtime/events/store.hpp"
+#include "runtime/storage/sqlite.hpp"
 #include "runtime/storage/store_link.hpp"
 
 namespace troupe::users {
@@ -38,6 +39,8 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       [self, &core](create_user& cmd) -> caf::result<user> {
         // Time queued behind other writes counts: late work is dropped, not done for nobody.
         if (past_deadline(cmd.ctx, self->clock().now())) return deadline_passed("users");
+        // Tests crash the store here, with writes of earlier requests still uncommitted.
+        failpoint("users.store.create");
         auto rp = self->make_response_promise<user>();
         core.answer(rp, "", [&]() -> caf::expected<user> {
           user u{cmd.id, cmd.name, cmd.email, unix_now_ms()};
@@ -81,12 +84,14 @@ auto remember(users_actor::stateful_pointer<front_state> self) {
 }
 
 users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_state> self,
-                                          caf::actor store, std::size_t cache_entries) {
+                                          std::shared_ptr<child_ref> store,
+                                          std::size_t cache_entries, bool linked) {
   self->set_exception_handler(exit_reason_of);
-  self->state.store = store_link{store, "users"};
+  // Unsupervised: one fate with the store. Supervised, the store may restart alone; the
+  // cache stays coherent, as the store keeps only what it committed and answered.
+  if (linked) self->link_to(store->get());
+  self->state.store = store_link{std::move(store), "users"};
   self->state.cache = lru_cache<std::string, user>{cache_entries};
-  // One fate: if the store dies the front goes too, and the supervisor restarts both.
-  self->link_to(store);
   return {
       [self](create_user& cmd) -> caf::result<user> {
         if (past_deadline(cmd.ctx, self->clock().now())) return deadline_passed("users");
@@ -125,10 +130,17 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
 }  // namespace
 
 users_actor spawn_users(caf::actor_system& system, const users_config& config) {
-  auto store = config.detached_store
-                   ? system.spawn<caf::detached>(store_behavior, config.database_path)
-                   : system.spawn(store_behavior, config.database_path);
-  return system.spawn(front_behavior, store, config.cache_entries);
+  auto start = [&system, config] {
+    // A database that cannot be opened fails the start itself (counted by the supervisor
+    // before the capability registers), rather than the store right after it.
+    { sqlite::database probe{config.database_path}; }
+    return config.detached_store ? system.spawn<caf::detached>(store_behavior, config.database_path)
+                                 : system.spawn(store_behavior, config.database_path);
+  };
+  bool supervised = static_cast<bool>(config.supervise);
+  auto store =
+      supervised ? config.supervise("store", start) : std::make_shared<child_ref>("store", start());
+  return system.spawn(front_behavior, store, config.cache_entries, !supervised);
 }
 
 void register_users_types(caf::actor_system_config& cfg) {
@@ -149,7 +161,8 @@ capability users_capability() {
   };
   cap.register_types = register_users_types;
   cap.spawn = [](const capability_context& ctx) {
-    users_config cfg{ctx.database_path, true, ctx.settings_as<users_settings>().cache_entries};
+    users_config cfg{ctx.database_path, true, ctx.settings_as<users_settings>().cache_entries,
+                     ctx.supervise};
     return caf::actor_cast<caf::actor>(spawn_users(*ctx.system, cfg));
   };
   cap.routes = users_routes();

@@ -13,6 +13,7 @@
 #include "runtime/core/call_context.hpp"
 #include "runtime/events/event.hpp"
 #include "runtime/node/capability.hpp"
+#include "runtime/supervision/child.hpp"
 
 namespace troupe::domain::users {
 
@@ -76,6 +77,9 @@ struct users_config {
   // Users kept in the front's memory (least recently used evicted), so hot reads skip the
   // store's thread. Coherent because the front is its store's only writer. 0 disables.
   std::size_t cache_entries = 10000;
+  // Under a supervisor (capability_context::supervise): the store is a child restarted on its
+  // own under one-for-one. Empty: the store is spawned once and linked to the front.
+  supervise_function supervise;
 };
 
 // Spawns the capability: a front actor (rules, deadlines, cache) linked to its store actor.

@@ -60,6 +60,7 @@ struct entry {
   std::string why_unavailable = "not started yet";
   std::size_t slot = 0;  // in the view
   int refetch_failures = 0;
+  bool given_up = false;  // local, and its supervisor gave up: down until the node restarts
 };
 
 struct remote_node {
@@ -212,6 +213,12 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
         if (!e.local) return;  // only capabilities hosted here register
         set_entry(self, cap, std::move(handle), "capability is restarting or failed");
       },
+      [self](given_up_atom, const std::string& cap, const std::string& why) {
+        auto& e = self->state.entries[cap];
+        if (!e.local) return;
+        e.given_up = true;
+        set_entry(self, cap, nullptr, "down: " + why);
+      },
       [self](lookup_atom, const std::string& cap, bool local_only) {
         return lookup(self, cap, local_only);
       },
@@ -223,7 +230,9 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
           check.name = e.local ? cap : cap + "@" + e.node;
           check.ok = static_cast<bool>(e.handle);
           check.detail = check.ok ? (e.local ? "started" : "reachable") : e.why_unavailable;
-          out.ready = out.ready && check.ok;
+          // A capability given up on is reported (here and in /health) but does not take
+          // the node's other capabilities out of service.
+          out.ready = out.ready && (check.ok || e.given_up);
           out.checks.push_back(std::move(check));
         }
         if (self->state.cfg.gates)

@@ -4,6 +4,8 @@
 //
 // Protocol (dynamically typed actor):
 //   (register_atom, name, strong_actor_ptr)  a local capability (re)started; null: it is down.
+//   (given_up_atom, name, why)               its supervisor gave up on it: it stays down and
+//                                            no longer holds the node's readiness back.
 //   (lookup_atom, name, bool local_only)     -> strong_actor_ptr, or errc::unavailable now;
 //                                            with true, only capabilities hosted here (what a
 //                                            node hands its peers, so handles are never relayed).

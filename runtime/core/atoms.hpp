@@ -16,6 +16,8 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using connected_atom = caf::atom_constant<caf::atom("connected")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+// To the directory: a local capability's supervisor gave up on it (it stays down).
+using given_up_atom = caf::atom_constant<caf::atom("givenup")>;
 // To an actor with calls pending: a deadline is due or a handle changed (calls/caller.hpp).
 using call_tick_atom = caf::atom_constant<caf::atom("calltick")>;
 

@@ -16,6 +16,7 @@ namespace {
 struct armed {
   failpoint_action action = failpoint_action::none;
   long remaining = -1;  // -1: unlimited
+  long skip = 0;        // passes that go by before it fires
   long hang_ms = 60000;
 };
 
@@ -32,6 +33,14 @@ registry& the_registry() {
 
 armed parse_action(const std::string& entry, std::string text) {
   armed a;
+  if (auto at = text.find('@'); at != std::string::npos) {
+    auto count = text.substr(at + 1);
+    char* end = nullptr;
+    a.skip = std::strtol(count.c_str(), &end, 10);
+    if (count.empty() || *end != '\0' || a.skip < 0)
+      throw std::invalid_argument("failpoint '" + entry + "': passes after '@' must be >= 0");
+    text = text.substr(0, at);
+  }
   if (auto star = text.find('*'); star != std::string::npos) {
     auto count = text.substr(star + 1);
     char* end = nullptr;
@@ -112,6 +121,10 @@ bool failpoint(std::string_view name) {
     std::lock_guard<std::mutex> guard{r.mtx};
     auto it = r.points.find(name);
     if (it == r.points.end() || it->second.remaining == 0) return false;
+    if (it->second.skip > 0) {
+      --it->second.skip;
+      return false;
+    }
     if (it->second.remaining > 0) --it->second.remaining;
     fired = it->second;
   }

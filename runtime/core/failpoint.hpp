@@ -7,8 +7,9 @@
 // Actions: `crash` (the handler throws, so the actor dies like on a bug), `error` (the code
 // at the failpoint reports a failure), `hang` (blocks the thread for N ms: `hang:2000`,
 // default 60000), `exit` (the process ends at once, like kill -9). `*N` fires N times per
-// process, then the failpoint is inert; without it, it fires every time. Unset: one relaxed
-// atomic load per failpoint passed.
+// process, then the failpoint is inert; without it, it fires every time. `@N` (last) lets N
+// passes go by first: `users.store.create=crash*1@50` crashes on the 51st create only. Unset: one
+// relaxed atomic load per failpoint passed.
 #pragma once
 
 #include <string>

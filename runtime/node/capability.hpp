@@ -17,6 +17,7 @@
 #include "runtime/cluster/readiness_gates.hpp"
 #include "runtime/core/settings.hpp"
 #include "runtime/http/router.hpp"
+#include "runtime/supervision/child.hpp"
 
 namespace troupe {
 
@@ -36,6 +37,16 @@ struct capability_context {
   int scheduler_threads = 1;
   metrics* node_metrics = nullptr;
   std::shared_ptr<readiness_gates> gates;  // hold one while not ready (e.g. recovering sagas)
+  // Declares a child the supervisor restarts on its own under one-for-one (its store, say);
+  // siblings reach it through the child_ref. Empty outside a supervisor (tests): then use
+  // supervised() below, which spawns the child once.
+  supervise_function supervise;
+
+  std::shared_ptr<child_ref> supervised(const std::string& name,
+                                        std::function<caf::actor()> start) const {
+    if (supervise) return supervise(name, std::move(start));
+    return std::make_shared<child_ref>(name, start());
+  }
 
   template <class T>
   const T& settings_as() const {
@@ -67,8 +78,9 @@ struct capability {
   // binary knows, so that type names match across nodes.
   std::function<void(caf::actor_system_config&)> register_types;
   // Builds the capability's actors and returns its entry actor (which must answer
-  // health_atom with a health_report). Called again by the supervisor after a crash.
-  // May throw: that counts as a crash.
+  // health_atom with a health_report). Actors that may be restarted alone (one-for-one) are
+  // declared with context.supervised(); the entry must not link to them. Called again by the
+  // supervisor after the entry crashes. May throw: that counts as a crash.
   std::function<caf::actor(const capability_context&)> spawn;
   // Its HTTP routes (see http/route.hpp); the gateway serves them wherever it runs.
   std::vector<route> routes;

@@ -14,7 +14,6 @@
 #include <caf/io/all.hpp>
 
 #include "runtime/cluster/directory.hpp"
-#include "runtime/cluster/supervisor.hpp"
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/call_context.hpp"
 #include "runtime/core/error.hpp"
@@ -208,6 +207,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   std::unique_ptr<http_server> api_server, admin_server;
   auto stopping = std::make_shared<std::atomic<bool>>(false);
   auto escalated = std::make_shared<escalation>();
+  auto serving = std::make_shared<std::atomic<bool>>(false);  // past the ready line
   shutdown_watchdog watchdog;  // destroyed after the actor system, i.e. when shutdown is done
   auto threads = plan_threads(node.http && plan.entry);
   node_config cfg{known, threads.scheduler};
@@ -238,12 +238,23 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     ctx.node_metrics = &node_metrics;
     ctx.gates = gates;
     if (cap->has_database) databases.push_back({cap->name + ".db", ctx.database_path});
-    auto start = [cap, ctx] { return cap->spawn(ctx); };
-    auto give_up = [escalated](const std::string& name, const std::string& why) {
-      escalated->raise("capability '" + name + "' failed: " + why);
+    auto start = [cap, ctx](const supervise_function& supervise) {
+      auto with = ctx;
+      with.supervise = supervise;
+      return cap->spawn(with);
     };
-    supervisors.emplace_back(cap->name,
-                             spawn_supervisor(sys, cap->name, start, directory, {}, give_up));
+    auto& supervision = topo.supervision.at(cap->name);
+    // isolate: once the node serves, a capability given up on is reported down (health,
+    // metrics, log) and the node keeps serving the others. Before that, a capability that
+    // cannot start makes a broken deployment: the node exits 3 either way.
+    bool exit_node = supervision.on_give_up == supervision_settings::give_up_kind::exit_node;
+    auto give_up = [escalated, serving, exit_node](const std::string& name,
+                                                   const std::string& why) {
+      if (exit_node || !serving->load())
+        escalated->raise("capability '" + name + "' failed: " + why);
+    };
+    supervisors.emplace_back(cap->name, spawn_supervisor(sys, cap->name, start, directory,
+                                                         supervision, give_up, &node_metrics));
   }
   std::vector<caf::actor> to_stop{directory};
   for (auto& [name, sup] : supervisors) to_stop.push_back(sup);
@@ -389,6 +400,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     std::printf("  http    %s\n  admin   %s\n  listen  %s\n", shown(node.http, api_server).c_str(),
                 shown(node.admin, admin_server).c_str(), listen_text.c_str());
     for (auto& db : databases) std::printf("  data    %s\n", db.path.c_str());
+    serving->store(true);
     std::printf("troupe: ready node=%s http=%s admin=%s listen=%s\n", node.name.c_str(),
                 shown(node.http, api_server).c_str(), shown(node.admin, admin_server).c_str(),
                 listen_text.c_str());

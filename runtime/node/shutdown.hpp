@@ -19,8 +19,9 @@ void block_stop_signals();
 int wait_for_stop_signal(std::chrono::milliseconds timeout);
 int wait_for_stop_signal();  // without a timeout
 
-// A capability the supervisor gave up on: the node stops (exit 3) rather than serve
-// without it. raise() may be called from any thread; it wakes wait_for_stop_signal.
+// A capability the supervisor gave up on before the node served, or with "on_give_up":
+// "exit_node": the node stops (exit 3) rather than serve without it. raise() may be called from any
+// thread; it wakes wait_for_stop_signal.
 class escalation {
  public:
   void raise(const std::string& what);

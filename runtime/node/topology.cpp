@@ -97,6 +97,28 @@ class checker {
     return false;
   }
 
+  static supervision_settings read_supervision(settings_reader& r) {
+    supervision_settings out;
+    auto strategy = r.text("strategy", 32, "one_for_one");
+    if (strategy == "all_for_one")
+      out.strategy = supervision_settings::strategy_kind::all_for_one;
+    else if (strategy != "one_for_one")
+      throw settings_error(r.path_of("strategy"), "must be \"one_for_one\" or \"all_for_one\"");
+    out.max_restarts = static_cast<int>(r.integer("max_restarts", 0, 1000, out.max_restarts));
+    out.window = r.milliseconds("window_ms", 1, 86'400'000, out.window.count());
+    out.backoff.min = r.milliseconds("backoff_min_ms", 0, 3'600'000, out.backoff.min.count());
+    out.backoff.max = r.milliseconds("backoff_max_ms", 0, 3'600'000, out.backoff.max.count());
+    if (out.backoff.max < out.backoff.min)
+      throw settings_error(r.path_of("backoff_max_ms"), "must be at least backoff_min_ms");
+    auto give_up = r.text("on_give_up", 32, "isolate");
+    if (give_up == "exit_node")
+      out.on_give_up = supervision_settings::give_up_kind::exit_node;
+    else if (give_up != "isolate")
+      throw settings_error(r.path_of("on_give_up"), "must be \"isolate\" or \"exit_node\"");
+    r.finish();
+    return out;
+  }
+
   // A circuit breaker's settings; absent keys keep `base`'s.
   static breaker_settings read_breaker(settings_reader& r, const breaker_settings& base) {
     breaker_settings b;
@@ -190,16 +212,20 @@ class checker {
       auto& cap = *known(cap_name);
       auto path = "/capabilities/" + escape_pointer_token(cap_name);
       const json& value = entries->contains(cap_name) ? (*entries)[cap_name] : empty;
-      if (!cap.read_settings) {
-        if (!value.empty())
-          fail(path + "/" + escape_pointer_token(value.begin().key()),
-               "capability '" + cap_name + "' takes no settings");
-        topo.settings[cap_name] = std::any{};
-        continue;
-      }
       try {
         settings_reader reader{value, path};
-        topo.settings[cap_name] = cap.read_settings(reader);
+        // Every capability takes "supervision"; the rest is its own.
+        auto supervision = reader.section("supervision");
+        topo.supervision[cap_name] = read_supervision(supervision);
+        if (cap.read_settings) {
+          topo.settings[cap_name] = cap.read_settings(reader);
+        } else {
+          topo.settings[cap_name] = std::any{};
+          for (auto& key : reader.keys())
+            if (key != "supervision")
+              fail(path + "/" + escape_pointer_token(key),
+                   "capability '" + cap_name + "' takes no settings but \"supervision\"");
+        }
         reader.finish();
       } catch (const settings_error& e) {
         fail(e.path(), e.problem());

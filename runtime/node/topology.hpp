@@ -15,6 +15,7 @@
 #include "runtime/core/address.hpp"
 #include "runtime/core/circuit_breaker.hpp"
 #include "runtime/node/capability.hpp"
+#include "runtime/supervision/supervisor.hpp"
 
 namespace troupe {
 
@@ -60,6 +61,8 @@ struct topology {
   std::string data_dir;
   std::map<std::string, node_spec> nodes;
   std::map<std::string, std::any> settings;  // every hosted capability -> its typed settings
+  // every hosted capability -> its "supervision" settings (defaults when absent)
+  std::map<std::string, supervision_settings> supervision;
   std::map<std::string, std::vector<std::string>> calls;  // hosted capability -> what it calls
   http_settings http;
   health_settings health;

@@ -64,6 +64,20 @@ struct metrics::impl {
           .Name("http_accept_pauses_total")
           .Help("Times a listener stopped accepting: connection cap or descriptor limit reached")
           .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& capability_up =
+      prometheus::BuildGauge()
+          .Name("capability_up")
+          .Help(
+              "1 while a hosted capability is serving or being restarted, 0 once its "
+              "supervisor gave up on it")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& capability_restarts =
+      prometheus::BuildCounter()
+          .Name("capability_restarts_total")
+          .Help(
+              "Restarts by a capability's supervisor, by the actor restarted (\"all\": the "
+              "whole capability)")
+          .Register(*registry);
   prometheus::Family<prometheus::Gauge>& breaker_state =
       prometheus::BuildGauge()
           .Name("call_breaker_state")
@@ -171,6 +185,23 @@ subscription_metrics metrics::for_subscription(std::string_view subscription) {
   out.applied_ = &impl_->applied_offset.Add({{"subscription", name}});
   out.newest_ = &impl_->producer_offset.Add({{"subscription", name}});
   return out;
+}
+
+supervision_metrics metrics::for_capability(std::string_view capability) {
+  supervision_metrics out;
+  out.capability_ = std::string(capability);
+  out.up_ = &impl_->capability_up.Add({{"capability", out.capability_}});
+  out.restarts_ = &impl_->capability_restarts;
+  return out;
+}
+
+void supervision_metrics::up(bool is_up) {
+  if (up_) up_->Set(is_up ? 1 : 0);
+}
+
+void supervision_metrics::restarted(std::string_view actor) {
+  if (restarts_)
+    restarts_->Add({{"capability", capability_}, {"actor", std::string(actor)}}).Increment();
 }
 
 breaker_metrics metrics::for_breaker(std::string_view callee) {

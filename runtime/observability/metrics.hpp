@@ -9,6 +9,8 @@
 #include <string_view>
 
 namespace prometheus {
+template <typename T>
+class Family;
 class Counter;
 class Gauge;
 class Registry;
@@ -73,6 +75,21 @@ class breaker_metrics {
   prometheus::Counter* entered_[3] = {nullptr, nullptr, nullptr};
 };
 
+// A capability's supervision: capability_up{capability} (1 serving or restarting, 0 given
+// up) and capability_restarts_total{capability, actor} ("all" for a whole restart; actor
+// names come from code). Thread-safe; a default-constructed one counts nothing.
+class supervision_metrics {
+ public:
+  void up(bool is_up);
+  void restarted(std::string_view actor);
+
+ private:
+  friend class metrics;
+  prometheus::Gauge* up_ = nullptr;
+  prometheus::Family<prometheus::Counter>* restarts_ = nullptr;
+  std::string capability_;
+};
+
 class metrics {
  public:
   metrics();
@@ -98,6 +115,8 @@ class metrics {
   subscription_metrics for_subscription(std::string_view subscription);
   // `callee` is a capability name from the topology.
   breaker_metrics for_breaker(std::string_view callee);
+  // `capability` is a capability name from the topology.
+  supervision_metrics for_capability(std::string_view capability);
 
   // The Prometheus text exposition format.
   std::string render() const;

@@ -1,6 +1,8 @@
 // A capability front's link to its detached store: requests go through it with a bound on
 // how many may wait, so a stalled store (a lock, a slow disk) cannot pile up requests
-// without end behind callers that have stopped waiting.
+// without end behind callers that have stopped waiting. The store is a supervised child
+// (supervision/child.hpp): while it restarts, requests are refused as unavailable, and the
+// restarted store is used as soon as it is there.
 //
 // The front answers its callers itself (not `delegate`): a delegated reply would come from
 // the detached store, which exposes it to remote callers, and CAF then keeps it alive while
@@ -16,14 +18,18 @@
 #include <caf/result.hpp>
 
 #include "runtime/core/error.hpp"
+#include "runtime/supervision/child.hpp"
 
 namespace troupe {
 
 class store_link {
  public:
   store_link() = default;
+  store_link(std::shared_ptr<child_ref> store, std::string name, std::size_t max_backlog = 4096)
+      : ref_(std::move(store)), name_(std::move(name)), max_backlog_(max_backlog) {}
   store_link(caf::actor store, std::string name, std::size_t max_backlog = 4096)
-      : store_(std::move(store)), name_(std::move(name)), max_backlog_(max_backlog) {}
+      : store_link(std::make_shared<child_ref>(name + " store", std::move(store)), name,
+                   max_backlog) {}
 
   // Sends `msg` to the store from `self` (the front) and answers the front's current request
   // with the store's reply, `then(reply)` applied first when given.
@@ -39,9 +45,13 @@ class store_link {
                         "the " + name_ + " store is behind: " + std::to_string(backlog_) +
                             " requests are waiting for it",
                         {}, std::chrono::seconds{1});
+    auto& store = current_.get(*ref_);
+    if (!store)
+      return make_error(errc::unavailable, "the " + name_ + " store is restarting", {},
+                        std::chrono::seconds{1});
     ++backlog_;
     auto rp = self->template make_response_promise<Reply>();
-    self->request(store_, caf::infinite, std::forward<Message>(msg))
+    self->request(store, caf::infinite, std::forward<Message>(msg))
         .then(
             [this, rp, then](Reply& reply) mutable {
               --backlog_;
@@ -55,11 +65,13 @@ class store_link {
     return rp;
   }
 
-  const caf::actor& store() const { return store_; }
+  // The store now (null while it restarts).
+  const caf::actor& store() { return current_.get(*ref_); }
   std::size_t backlog() const { return backlog_; }
 
  private:
-  caf::actor store_;
+  std::shared_ptr<child_ref> ref_ = std::make_shared<child_ref>("store");
+  child_ref::cached current_;
   std::string name_;
   std::size_t max_backlog_ = 4096;
   std::size_t backlog_ = 0;

@@ -25,7 +25,7 @@ struct fixture : test_coordinator_fixture<> {
 
   fixture() {
     remove_db();
-    users = spawn_users(sys, {db, false});
+    users = spawn_users(sys, {db, false, 10000, {}});
     sched.run();
   }
   ~fixture() override {
@@ -115,7 +115,7 @@ TEST_CASE_METHOD(fixture, "users survive a restart of the capability") {
   REQUIRE(ask(create_user{ctx(), "frank", "Frank", "frank@example.com"}));
   self->send_exit(users, caf::exit_reason::user_shutdown);
   sched.run();
-  users = spawn_users(sys, {db, false});
+  users = spawn_users(sys, {db, false, 10000, {}});
   sched.run();
   auto read = ask(get_user{ctx(), "frank"});
   REQUIRE(read);
@@ -166,7 +166,7 @@ TEST_CASE_METHOD(fixture, "a user written or read once is served from memory, no
 TEST_CASE_METHOD(fixture, "with the cache disabled every read goes to the store") {
   self->send_exit(users, caf::exit_reason::user_shutdown);
   sched.run();
-  users = spawn_users(sys, {db, false, 0});
+  users = spawn_users(sys, {db, false, 0, {}});
   sched.run();
   REQUIRE(ask(create_user{ctx(), "hal", "Hal", "hal@example.com"}));
   auto read = self->request(users, caf::infinite, get_user{ctx(), "hal"});

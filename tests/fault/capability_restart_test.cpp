@@ -42,7 +42,7 @@ TEST_CASE("a remote capability that crashes and restarts is served again, its no
   CHECK(json::parse(api.get("/api/users/eva").body)["email"] == "eva@example.com");
   CHECK(admin.get("/ready").status == 200);
   CHECK(core.process().running());  // the node never went away
-  CHECK(core.process().err().find("capability 'users' died") != std::string::npos);
+  CHECK(core.process().err().find("capability 'users': entry died") != std::string::npos);
   auto edge_log = edge.process().err();
   CHECK(edge_log.find("capability 'users' on node 'core' went down") != std::string::npos);
   CHECK(edge_log.find("capability 'users' on node 'core' is back") != std::string::npos);

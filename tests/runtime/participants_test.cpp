@@ -65,7 +65,7 @@ TEST_CASE("inventory: reserve, release and commit take one effect each, in any d
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   auto path = dir.file("inventory.db");
-  auto inv = caf::actor_cast<caf::actor>(inventory::spawn_inventory(sys, {path, true}));
+  auto inv = caf::actor_cast<caf::actor>(inventory::spawn_inventory(sys, {path, true, {}}));
   REQUIRE(
       ask<inventory::stock_item>(self, inv, inventory::set_stock{{}, {"A", 10, 0, 100, "EUR"}}));
   auto stock = [&] {
@@ -156,7 +156,7 @@ TEST_CASE("payments: a charge and its refund take one effect each, in any delive
   auto path = dir.file("payments.db");
   payments::payments_settings rules;
   rules.decline_customers = {"u-bad"};
-  auto pay = caf::actor_cast<caf::actor>(payments::spawn_payments(sys, {path, rules, true}));
+  auto pay = caf::actor_cast<caf::actor>(payments::spawn_payments(sys, {path, rules, true, {}}));
 
   auto c1 = ask<payments::charge>(self, pay,
                                   payments::charge_payment{keyed("s1:charge"), "u-1", 500, "EUR"});

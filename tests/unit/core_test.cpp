@@ -151,6 +151,13 @@ TEST_CASE("failpoints fire as configured, as many times as configured") {
   CHECK_THROWS_WITH(configure_failpoints("x=error*0"), Catch::Contains("count"));
   CHECK_THROWS_WITH(configure_failpoints("noaction"), Catch::Contains("NAME=ACTION"));
   CHECK_THROWS_WITH(configure_failpoints("x=hang:soon"), Catch::Contains("hang:MILLISECONDS"));
+  CHECK_THROWS_WITH(configure_failpoints("x=error@x"), Catch::Contains("'@'"));
+  configure_failpoints("t.later=error*1@3");
+  CHECK_FALSE(failpoint("t.later"));
+  CHECK_FALSE(failpoint("t.later"));
+  CHECK_FALSE(failpoint("t.later"));
+  CHECK(failpoint("t.later"));  // the fourth pass
+  CHECK_FALSE(failpoint("t.later"));
   configure_failpoints("");
   CHECK_FALSE(failpoint("t.err"));
 }
