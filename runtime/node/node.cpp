@@ -38,8 +38,9 @@ using namespace std::chrono_literals;
 
 class node_config : public caf::actor_system_config {
  public:
-  node_config(const std::vector<capability>& known, int scheduler) {
-    configure_node_system(*this, known, scheduler);
+  node_config(const std::vector<capability>& known, int scheduler,
+              const failure_detection& detection) {
+    configure_node_system(*this, known, scheduler, detection);
   }
 };
 
@@ -146,7 +147,7 @@ thread_plan plan_threads(bool serves_http) {
 }
 
 void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known,
-                           int scheduler) {
+                           int scheduler, const failure_detection& detection) {
   cfg.load<caf::io::middleman>();
   cfg.add_error_category(error_category, render_error);
   cfg.add_message_type<call_context>("troupe.call_context");
@@ -162,8 +163,8 @@ void configure_node_system(caf::actor_system_config& cfg, const std::vector<capa
   cfg.set("scheduler.max-threads", static_cast<std::int64_t>(scheduler));
   // Without heartbeats a silently stopped peer (no TCP reset) is never noticed. Both
   // settings must be the same on every node.
-  cfg.set("middleman.heartbeat-interval", caf::timespan{500ms});
-  cfg.set("middleman.connection-timeout", caf::timespan{2s});
+  cfg.set("middleman.heartbeat-interval", caf::timespan{detection.heartbeat});
+  cfg.set("middleman.connection-timeout", caf::timespan{detection.connection_timeout});
 }
 
 int run_node(const node_options& opt, const std::vector<capability>& known) {
@@ -210,7 +211,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto serving = std::make_shared<std::atomic<bool>>(false);  // past the ready line
   shutdown_watchdog watchdog;  // destroyed after the actor system, i.e. when shutdown is done
   auto threads = plan_threads(node.http && plan.entry);
-  node_config cfg{known, threads.scheduler};
+  node_config cfg{known, threads.scheduler, topo.detection};
   caf::actor_system sys{cfg};
 
   auto gates = std::make_shared<readiness_gates>();

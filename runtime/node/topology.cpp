@@ -172,6 +172,16 @@ class checker {
           r.milliseconds("database_check_interval_ms", 100, 86'400'000,
                          topo.health.database_check_interval.count());
     });
+    read_section(doc, "cluster", [&](settings_reader& r) {
+      auto& d = topo.detection;
+      d.heartbeat = r.milliseconds("heartbeat_ms", 50, 60'000, d.heartbeat.count());
+      d.connection_timeout =
+          r.milliseconds("connection_timeout_ms", 100, 600'000, d.connection_timeout.count());
+      if (d.connection_timeout < 2 * d.heartbeat)
+        throw settings_error(r.path_of("connection_timeout_ms"),
+                             "must be at least twice heartbeat_ms, or a healthy idle peer is "
+                             "dropped between two heartbeats");
+    });
     read_section(doc, "calls", [&](settings_reader& r) {
       auto& calls = topo.call_limits;
       calls.max_in_flight =
@@ -241,7 +251,8 @@ class checker {
       fail("", std::string("malformed JSON: ") + e.what());
     }
     if (!doc.is_object()) fail("", "the document must be a JSON object");
-    only_keys(doc, "", {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls"});
+    only_keys(doc, "",
+              {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls", "cluster"});
 
     topology topo;
     topo.name = string_at(doc, "name", "", "troupe");

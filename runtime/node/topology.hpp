@@ -44,6 +44,17 @@ struct health_settings {
   std::chrono::milliseconds database_check_interval{60000};
 };
 
+// "cluster": how nodes notice a peer that went silent without closing its connections (a
+// hung process, a cut link). Every node sends a heartbeat every `heartbeat`; a connection
+// with no traffic for `connection_timeout` is closed, and the peer's capabilities are marked
+// down (a killed peer is seen at once, by its connections closing). So a silent peer is
+// detected within about connection_timeout + heartbeat. The same on every node: a node with a
+// timeout and a peer without heartbeats would drop the healthy idle peer.
+struct failure_detection {
+  std::chrono::milliseconds heartbeat{500};
+  std::chrono::milliseconds connection_timeout{2000};
+};
+
 // "calls": the caller's bounds and circuit breakers.
 struct call_settings {
   int max_in_flight = 1024;  // per callee, from one node
@@ -67,6 +78,7 @@ struct topology {
   http_settings http;
   health_settings health;
   call_settings call_limits;
+  failure_detection detection;
 
   // The node hosting `capability`, or nullptr.
   const node_spec* host_of(const std::string& capability) const;

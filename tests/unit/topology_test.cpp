@@ -100,6 +100,22 @@ TEST_CASE("runtime settings are read into their sections") {
   CHECK(topo.call_limits.max_in_flight == 8);
 }
 
+TEST_CASE("failure detection: heartbeat and connection timeout, the timeout at least two beats") {
+  auto plain = parse_topology(R"({"nodes": {"n": {"capabilities": ["users"]}}})", "t", known);
+  CHECK(plain.detection.heartbeat == 500ms);
+  CHECK(plain.detection.connection_timeout == 2000ms);
+  auto fast = parse_topology(R"({"nodes": {"n": {"capabilities": ["users"]}},
+      "cluster": {"heartbeat_ms": 100, "connection_timeout_ms": 400}})",
+                             "t", known);
+  CHECK(fast.detection.heartbeat == 100ms);
+  CHECK(fast.detection.connection_timeout == 400ms);
+  auto base = std::string(R"({"nodes": {"n": {"capabilities": ["users"]}}, "cluster": )");
+  CHECK(path_of_error(base + R"({"heartbeat_ms": 500, "connection_timeout_ms": 600}})") ==
+        "/cluster/connection_timeout_ms");
+  CHECK(path_of_error(base + R"({"heartbeat_ms": 0}})") == "/cluster/heartbeat_ms");
+  CHECK(path_of_error(base + R"({"heartbeat": 5}})") == "/cluster/heartbeat");
+}
+
 TEST_CASE("circuit breakers: defaults for every callee, overridden key by key per callee") {
   auto topo = parse_topology(R"({"nodes": {"n": {"capabilities": ["users", "audit"]}},
       "calls": {"breaker": {"failure_ratio": 0.25, "minimum_calls": 4},
