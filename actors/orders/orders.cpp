@@ -236,6 +236,8 @@ struct front_state {
   std::map<std::string, caf::actor> running;
   std::set<std::string> recovering;  // saga ids resumed at start, not final yet
   std::shared_ptr<readiness_gates> gates;
+  bool draining = false;                                   // the node is stopping: no new sagas
+  std::vector<caf::typed_response_promise<bool>> drained;  // answered when none runs
 };
 
 using front_actor = orders_actor::stateful_pointer<front_state>;
@@ -296,6 +298,10 @@ void saga_ended(front_actor self, const caf::down_msg& down) {
       bool was_recovering = st.recovering.erase(it->first) > 0;
       st.running.erase(it);
       if (was_recovering) release_gate_if_done(self);
+      if (st.draining && st.running.empty()) {
+        for (auto& rp : st.drained) rp.deliver(true);
+        st.drained.clear();
+      }
       return;
     }
 }
@@ -422,6 +428,10 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
   return {
       [self, late](place_order& cmd) -> caf::result<saga::result> {
         if (late(cmd.ctx)) return deadline_passed("orders");
+        // Stopping: a saga started now could not finish before the node goes.
+        if (self->state.draining)
+          return make_error(errc::unavailable, "orders is shutting down; retry shortly", {},
+                            std::chrono::seconds{1});
         if (!domain::users::valid_user_id(cmd.customer))
           return make_error(errc::invalid_argument,
                             "customer must be a user id (1 to 64 letters, digits, '-' or '_')",
@@ -494,6 +504,16 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
       },
       [self](saga::find_saga& q) -> caf::result<saga::saga_record> {
         return self->state.store.ask<saga::saga_record>(self, std::move(q));
+      },
+      [self](drain_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        st.draining = true;
+        if (st.running.empty()) return true;
+        log_info("orders",
+                 "draining: waiting for " + std::to_string(st.running.size()) + " running sagas");
+        auto rp = self->make_response_promise<bool>();
+        st.drained.push_back(rp);
+        return rp;
       },
       [self](health_atom) {
         auto& st = self->state;

@@ -205,7 +205,9 @@ using orders_actor =
                      // The admin listener's GET /sagas and /sagas/{id}.
                      caf::replies_to<saga::list_sagas>::with<std::vector<saga::saga_record>>,
                      caf::replies_to<saga::find_saga>::with<saga::saga_record>,
-                     caf::replies_to<health_atom>::with<health_report>>;
+                     caf::replies_to<health_atom>::with<health_report>,
+                     // The node stops: refuse new orders, answer once no saga runs here.
+                     caf::replies_to<drain_atom>::with<bool>>;
 
 // Topology: "capabilities": {"orders": {"snapshot_every": 10, "step_timeout_ms": 5000,
 // "step_attempts": 5, "retry_backoff_max_ms": 2000}}.

@@ -16,6 +16,11 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using connected_atom = caf::atom_constant<caf::atom("connected")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+// To a capability's entry (through its supervisor) when its node is asked to stop: take no
+// new long-running work and answer `true` once the work in flight is done (a capability
+// that does not know the message has nothing to drain). The node waits up to its drain
+// deadline, then stops the actors anyway: what was logged resumes after the restart.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 // To the directory: a local capability's supervisor gave up on it (it stays down).
 using given_up_atom = caf::atom_constant<caf::atom("givenup")>;
 // To an actor with calls pending: a deadline is due or a handle changed (calls/caller.hpp).

@@ -44,8 +44,6 @@ class node_config : public caf::actor_system_config {
   }
 };
 
-// How long in-flight HTTP requests may take to finish when the node is asked to stop.
-constexpr std::chrono::milliseconds shutdown_grace{10000};
 // How long local capabilities may take to start before the node gives up (exit 3).
 constexpr std::chrono::seconds start_limit{20};
 
@@ -127,6 +125,36 @@ readiness ask_ready(caf::scoped_actor& self, const caf::actor& directory) {
                  out.checks.push_back({"directory", false, self->system().render(err)});
                });
   return out;
+}
+
+// Asks every hosted capability to drain (core/atoms.hpp drain_atom), waiting until `until`.
+void drain_capabilities(caf::actor_system& sys,
+                        const std::vector<std::pair<std::string, caf::actor>>& supervisors,
+                        std::chrono::steady_clock::time_point until) {
+  caf::scoped_actor self{sys};
+  for (auto& [name, sup] : supervisors) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds{0}) {
+      log_warn("node", "drain deadline reached before '" + name + "' was asked to drain");
+      continue;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    self->request(sup, left + std::chrono::milliseconds{100}, drain_atom::value,
+                  static_cast<std::int64_t>(left.count()))
+        .receive(
+            [&](bool) {
+              auto took = std::chrono::steady_clock::now() - t0;
+              if (took > std::chrono::milliseconds{100})
+                log_info(
+                    "node",
+                    "'" + name + "' drained in " +
+                        std::to_string(
+                            std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
+                        " ms");
+            },
+            [&](caf::error&) {});
+  }
 }
 
 std::string failing(const readiness& r) {
@@ -418,14 +446,18 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   }
 
   // Drain: /ready turns 503, no new connections, requests already received get their
-  // answers (bounded by the grace period); then the actors stop and the system waits for them.
+  // answers; capabilities finish their running work (orders: its sagas) and take no new
+  // long-running work; all within the drain deadline. Then the actors stop and the system
+  // waits for them. Work cut off at the deadline resumes from its log after a restart.
   stopping->store(true);
+  auto drain_until = std::chrono::steady_clock::now() + topo.detection.drain;
   if (api_server) {
-    api_server->stop(shutdown_grace);
+    api_server->stop(topo.detection.drain);
     if (api_server->in_flight() > 0)
       log_warn("node", std::to_string(api_server->in_flight()) +
-                           " requests were still unanswered after the grace period");
+                           " requests were still unanswered at the drain deadline");
   }
+  drain_capabilities(sys, supervisors, drain_until);
   if (admin_server) admin_server->stop();
   stop_actors();
   if (listen_port) sys.middleman().close(*listen_port);

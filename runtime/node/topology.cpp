@@ -177,6 +177,7 @@ class checker {
       d.heartbeat = r.milliseconds("heartbeat_ms", 50, 60'000, d.heartbeat.count());
       d.connection_timeout =
           r.milliseconds("connection_timeout_ms", 100, 600'000, d.connection_timeout.count());
+      d.drain = r.milliseconds("drain_ms", 0, 600'000, d.drain.count());
       if (d.connection_timeout < 2 * d.heartbeat)
         throw settings_error(r.path_of("connection_timeout_ms"),
                              "must be at least twice heartbeat_ms, or a healthy idle peer is "

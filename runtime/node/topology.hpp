@@ -53,6 +53,9 @@ struct health_settings {
 struct failure_detection {
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds connection_timeout{2000};
+  // On SIGTERM: how long requests in flight and running work (sagas) may take to finish
+  // before the node stops its actors anyway ("drain_ms").
+  std::chrono::milliseconds drain{10000};
 };
 
 // "calls": the caller's bounds and circuit breakers.

@@ -204,6 +204,16 @@ caf::behavior supervisor_behavior(supervisor_actor* self, std::string capability
           return;
         spawn_child(self, index);
       },
+      [self](drain_atom, std::int64_t within_ms) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!st.entry) return true;
+        auto rp = self->make_response_promise<bool>();
+        self->request(st.entry, std::chrono::milliseconds{within_ms}, drain_atom::value)
+            .then([rp](bool) mutable { rp.deliver(true); },
+                  // Nothing to drain (the entry does not know the message), or time is up.
+                  [rp](caf::error&) mutable { rp.deliver(true); });
+        return rp;
+      },
       [self](health_atom) -> caf::result<health_report> {
         auto& st = self->state;
         std::string restarted;

@@ -17,7 +17,9 @@
 // acknowledged only after its commit, so a crash loses nothing acknowledged.
 //
 // Protocol: (health_atom) -> health_report: the capability's own report plus its restarts,
-// or a failing check while it is restarting or down. Exit it to stop the capability.
+// or a failing check while it is restarting or down. (drain_atom, milliseconds) -> bool:
+// forwarded to the entry (core/atoms.hpp), answered when it is drained or the time is up.
+// Exit it to stop the capability.
 #pragma once
 
 #include <chrono>

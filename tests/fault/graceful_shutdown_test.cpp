@@ -1,5 +1,6 @@
 // SIGTERM drains: /ready turns 503 at once, a request already received still gets its
-// answer, and the node exits 0 afterwards.
+// answer, running sagas finish within the drain deadline (or resume after the restart when
+// cut off), and the node exits 0 afterwards.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -8,6 +9,7 @@
 
 #include "tests/support/cluster.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/shop.hpp"
 
 using namespace troupe::test;
 using json = nlohmann::json;
@@ -47,4 +49,77 @@ TEST_CASE("a node asked to stop answers the requests it already has before it ex
   CHECK(edge.process().wait(10s) == 0);
   core.process().signal(SIGCONT);
   CHECK(core.stop() == 0);
+}
+
+namespace {
+
+// Places `count` orders at once, each one unit of A for alice; their HTTP statuses and bodies.
+std::vector<std::future<http_result>> place_many(const std::string& where, int count) {
+  std::vector<std::future<http_result>> out;
+  for (int i = 0; i < count; ++i)
+    out.push_back(std::async(std::launch::async, [where] {
+      shop_client shop{where};
+      return shop.place("alice", {{"A", 1}});
+    }));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM on the orders node lets the running sagas finish, then exits 0") {
+  temp_dir dir;
+  // The card processor takes 400 ms: sagas are in flight when the signal comes.
+  cluster c{dir, three_node_plan(), R"("payments": {"latency_ms": 400})"};
+  shop_client shop{c.http()};
+  REQUIRE(shop.create_user("alice", "Alice").status == 201);
+  REQUIRE(shop.set_stock("A", 100, 250).status == 200);
+  auto orders = place_many(c.http(), 8);
+  REQUIRE(
+      eventually([&] { return gateway_calls_in_flight(c.node("edge").admin()) == 8; }, 5s, 1ms));
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(c.stop("shop") == 0);
+  auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0);
+  std::vector<std::string> ids;
+  for (auto& f : orders) {
+    auto r = f.get();
+    INFO(r.body);
+    CHECK(r.status == 201);  // none failed: each saga finished before the node went
+    if (r.status == 201) ids.push_back(json::parse(r.body)["id"].get<std::string>());
+  }
+  std::printf("orders node drained 8 running sagas and stopped in %.0f ms\n", took.count());
+  c.start("shop");
+  auto problems = shop_invariants(shop, {{"A", 100}}, ids, c.data_dir() + "/stock/payments.db");
+  for (auto& p : problems) FAIL_CHECK(p);
+  http_client admin{c.node("shop").admin()};
+  CHECK(json::parse(admin.get("/sagas?state=running").body)["sagas"].empty());
+}
+
+TEST_CASE("sagas cut off at the drain deadline resume after the restart and end final") {
+  temp_dir dir;
+  // Each charge takes 1.5 s; the shop node may drain for 100 ms only.
+  cluster c{dir,
+            three_node_plan(),
+            R"("payments": {"latency_ms": 1500})",
+            {},
+            R"("cluster": {"drain_ms": 100})"};
+  shop_client shop{c.http()};
+  REQUIRE(shop.create_user("alice", "Alice").status == 201);
+  REQUIRE(shop.set_stock("A", 100, 250).status == 200);
+  auto orders = place_many(c.http(), 4);
+  REQUIRE(
+      eventually([&] { return gateway_calls_in_flight(c.node("edge").admin()) == 4; }, 5s, 1ms));
+  CHECK(c.stop("shop") == 0);
+  for (auto& f : orders) CHECK(f.get().status != 201);  // their node went before they finished
+  c.start("shop");  // ready only once every resumed saga is final
+  http_client admin{c.node("shop").admin()};
+  auto all = json::parse(admin.get("/sagas?limit=100").body)["sagas"];
+  std::vector<std::string> ids;
+  for (auto& s : all) {
+    CHECK(s["state"] == "done");
+    auto one = json::parse(admin.get("/sagas/" + s["id"].get<std::string>()).body);
+    ids.push_back(one["data"]["order_id"].get<std::string>());
+  }
+  CHECK(ids.size() == 4);
+  auto problems = shop_invariants(shop, {{"A", 100}}, ids, c.data_dir() + "/stock/payments.db");
+  for (auto& p : problems) FAIL_CHECK(p);
 }
