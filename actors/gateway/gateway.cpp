@@ -28,6 +28,17 @@ void serve(worker_actor* self, http_exchange& ex) {
   if (index < 0 || static_cast<std::size_t>(index) >= st.callee_of.size())
     return ex.reply(error_response(errc::not_found, "no route for this path", ex.request.id));
   auto& r = st.cfg.routes->at(index);
+  // Overload: a request that waited too long for a worker is shed before anything is sent.
+  auto waited = self->clock().now() - ex.request.received_at;
+  if (st.cfg.max_queue.count() > 0 && waited > st.cfg.max_queue)
+    return ex.reply(error_response(
+        make_error(errc::unavailable,
+                   "the gateway is overloaded: the request waited " +
+                       std::to_string(
+                           std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()) +
+                       " ms for a worker; retry later",
+                   {}, std::chrono::seconds{1}),
+        ex.request.id));
   auto budget =
       request_budget(ex.request, r.timeout, st.cfg.request_timeout, st.cfg.max_request_timeout);
   if (!budget) return ex.reply(error_response(budget.error(), ex.request.id));
@@ -131,7 +142,8 @@ capability gateway_capability() {
                        settings.request_timeout,
                        settings.workers > 0 ? settings.workers : ctx.scheduler_threads,
                        settings.max_request_timeout,
-                       settings.retry};
+                       settings.retry,
+                       ctx.max_queue};
     return spawn_gateway(*ctx.system, std::move(cfg));
   };
   return cap;

@@ -169,27 +169,30 @@ struct front_state {
 };
 
 inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<front_state> self,
-                                              std::shared_ptr<child_ref> store, bool linked) {
+                                              std::shared_ptr<child_ref> store, bool linked,
+                                              std::chrono::milliseconds max_queue) {
   self->set_exception_handler(exit_reason_of);
   // Unsupervised: one fate with the store. Supervised, the store may restart alone.
   if (linked) self->link_to(store->get());
   self->state.store = store_link{std::move(store), "inventory"};
-  auto late = [self](const call_context& ctx) { return past_deadline(ctx, self->clock().now()); };
+  auto late = [self, max_queue](const call_context& ctx) {
+    return refuse_late(ctx, self->clock().now(), "inventory", max_queue);
+  };
   return {
       [self, late](set_stock& cmd) -> caf::result<stock_item> {
-        if (late(cmd.ctx)) return deadline_passed("inventory");
+        if (auto refused = late(cmd.ctx)) return refused;
         if (auto v = rules::check_stock(cmd.item))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         return self->state.store.ask<stock_item>(self, std::move(cmd));
       },
       [self, late](get_stock& query) -> caf::result<stock_item> {
-        if (late(query.ctx)) return deadline_passed("inventory");
+        if (auto refused = late(query.ctx)) return refused;
         if (!rules::valid_sku(query.sku))
           return make_error(errc::not_found, "no stock of '" + query.sku + "'");
         return self->state.store.ask<stock_item>(self, std::move(query));
       },
       [self, late](reserve_stock& cmd) -> caf::result<reservation> {
-        if (late(cmd.ctx)) return deadline_passed("inventory");
+        if (auto refused = late(cmd.ctx)) return refused;
         if (auto v = rules::check_lines(cmd.lines))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         return self->state.store.ask<reservation>(self, std::move(cmd));
@@ -222,7 +225,7 @@ inventory_actor spawn_inventory(caf::actor_system& system, const inventory_confi
   bool supervised = static_cast<bool>(config.supervise);
   auto store =
       supervised ? config.supervise("store", start) : std::make_shared<child_ref>("store", start());
-  return system.spawn(front_behavior, store, !supervised);
+  return system.spawn(front_behavior, store, !supervised, config.max_queue);
 }
 
 void register_inventory_types(caf::actor_system_config& cfg) {
@@ -244,7 +247,7 @@ capability inventory_capability() {
   cap.register_types = register_inventory_types;
   cap.spawn = [](const capability_context& ctx) {
     return caf::actor_cast<caf::actor>(
-        spawn_inventory(*ctx.system, {ctx.database_path, true, ctx.supervise}));
+        spawn_inventory(*ctx.system, {ctx.database_path, true, ctx.supervise, ctx.max_queue}));
   };
   cap.routes = inventory_routes();
   return cap;

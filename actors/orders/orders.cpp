@@ -408,7 +408,8 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
                                            caf::actor read_model, saga::host host,
                                            std::shared_ptr<const saga::registry> known,
                                            std::shared_ptr<readiness_gates> gates,
-                                           std::vector<events::subscription_config> subs) {
+                                           std::vector<events::subscription_config> subs,
+                                           std::chrono::milliseconds max_queue) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
   st.store = store_link{store, "orders"};
@@ -424,10 +425,12 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
   // Linked: a restart of the capability restarts its subscriptions too.
   for (auto& cfg : subs) self->link_to(events::spawn_subscription(self->system(), cfg));
   recover(self);
-  auto late = [self](const call_context& ctx) { return past_deadline(ctx, self->clock().now()); };
+  auto late = [self, max_queue](const call_context& ctx) {
+    return refuse_late(ctx, self->clock().now(), "orders", max_queue);
+  };
   return {
       [self, late](place_order& cmd) -> caf::result<saga::result> {
-        if (late(cmd.ctx)) return deadline_passed("orders");
+        if (auto refused = late(cmd.ctx)) return refused;
         // Stopping: a saga started now could not finish before the node goes.
         if (self->state.draining)
           return make_error(errc::unavailable, "orders is shutting down; retry shortly", {},
@@ -466,13 +469,13 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
         return rp;
       },
       [self, late](get_order& query) -> caf::result<order_view> {
-        if (late(query.ctx)) return deadline_passed("orders");
+        if (auto refused = late(query.ctx)) return refused;
         if (!d::valid_order_id(query.id))
           return make_error(errc::not_found, "no order '" + query.id + "'");
         return self->state.store.ask<order_view>(self, std::move(query));
       },
       [self, late](add_order_item& cmd) -> caf::result<order_view> {
-        if (late(cmd.ctx)) return deadline_passed("orders");
+        if (auto refused = late(cmd.ctx)) return refused;
         if (!d::valid_order_id(cmd.order_id))
           return make_error(errc::not_found, "no order '" + cmd.order_id + "'");
         std::vector<domain::inventory::line> wanted{{cmd.item.sku, cmd.item.quantity, 0}};
@@ -481,13 +484,13 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
         return self->state.store.ask<order_view>(self, std::move(cmd));
       },
       [self, late](list_orders& query) -> caf::result<order_page> {
-        if (late(query.ctx)) return deadline_passed("orders");
+        if (auto refused = late(query.ctx)) return refused;
         if (query.limit < 1 || query.limit > 100)
           return make_error(errc::invalid_argument, "limit must be from 1 to 100", "limit");
         return self->state.read_model.ask<order_page>(self, std::move(query));
       },
       [self, late](get_order_stats& query) -> caf::result<order_stats> {
-        if (late(query.ctx)) return deadline_passed("orders");
+        if (auto refused = late(query.ctx)) return refused;
         return self->state.read_model.ask<order_stats>(self, std::move(query));
       },
       [self](create_order& cmd) -> caf::result<order_view> {
@@ -592,8 +595,9 @@ capability orders_capability() {
           lag.progress(applied, newest);
         };
       }
-    auto front = sys.spawn(front_behavior, store, read_model, host, known, ctx.gates,
-                           std::vector<events::subscription_config>{read, customers});
+    auto front =
+        sys.spawn(front_behavior, store, read_model, host, known, ctx.gates,
+                  std::vector<events::subscription_config>{read, customers}, ctx.max_queue);
     return caf::actor_cast<caf::actor>(front);
   };
   cap.routes = orders_routes();

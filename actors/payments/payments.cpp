@@ -199,7 +199,7 @@ struct front_state {
 
 payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<front_state> self,
                                              std::shared_ptr<child_ref> store, caf::actor processor,
-                                             bool linked) {
+                                             bool linked, std::chrono::milliseconds max_queue) {
   self->set_exception_handler(exit_reason_of);
   // Unsupervised: one fate with the store. Supervised, the store may restart alone. The fake
   // processor holds nothing worth keeping: it shares the front's fate either way.
@@ -208,8 +208,9 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
   self->state.processor = processor;
   self->link_to(processor);
   return {
-      [self](charge_payment& cmd) -> caf::result<charge> {
-        if (past_deadline(cmd.ctx, self->clock().now())) return deadline_passed("payments");
+      [self, max_queue](charge_payment& cmd) -> caf::result<charge> {
+        if (auto refused = refuse_late(cmd.ctx, self->clock().now(), "payments", max_queue))
+          return refused;
         // Refused before the processor is asked: without a key a repeat would charge twice.
         if (auto missing = saga::require_key(cmd.ctx.idempotency_key)) return missing;
         if (auto v = rules::check_charge(cmd.customer, cmd.amount, cmd.currency))
@@ -249,8 +250,9 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
       [self](refund_payment& cmd) -> caf::result<charge> {
         return self->state.store.ask<charge>(self, std::move(cmd));
       },
-      [self](get_payment& query) -> caf::result<charge> {
-        if (past_deadline(query.ctx, self->clock().now())) return deadline_passed("payments");
+      [self, max_queue](get_payment& query) -> caf::result<charge> {
+        if (auto refused = refuse_late(query.ctx, self->clock().now(), "payments", max_queue))
+          return refused;
         if (query.id.size() > 64) return make_error(errc::not_found, "no such payment");
         return self->state.store.ask<charge>(self, std::move(query));
       },
@@ -276,7 +278,7 @@ payments_actor spawn_payments(caf::actor_system& system, const payments_config& 
   auto store =
       supervised ? config.supervise("store", start) : std::make_shared<child_ref>("store", start());
   auto processor = system.spawn(processor_behavior, config.processor);
-  return system.spawn(front_behavior, store, processor, !supervised);
+  return system.spawn(front_behavior, store, processor, !supervised, config.max_queue);
 }
 
 void register_payments_types(caf::actor_system_config& cfg) {
@@ -303,7 +305,7 @@ capability payments_capability() {
   cap.register_types = register_payments_types;
   cap.spawn = [](const capability_context& ctx) {
     payments_config cfg{ctx.database_path, ctx.settings_as<payments_settings>(), true,
-                        ctx.supervise};
+                        ctx.supervise, ctx.max_queue};
     return caf::actor_cast<caf::actor>(spawn_payments(*ctx.system, cfg));
   };
   cap.routes = payments_routes();

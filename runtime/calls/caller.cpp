@@ -107,6 +107,7 @@ call_context caller::context_for(call_options opts) const {
   ctx.principal = std::move(opts.principal);
   ctx.caller = name_;
   ctx.idempotency_key = std::move(opts.idempotency_key);
+  ctx.queued_since = self_->clock().now();
   return ctx;
 }
 

@@ -25,6 +25,9 @@ struct call_context {
   std::string principal;        // authenticated subject, empty when anonymous
   std::string caller;           // the calling capability, e.g. "gateway"
   std::string idempotency_key;  // empty when the caller gave none
+  // When it was sent, or arrived from another node: the time since is what it spent queued
+  // (load shedding, see core/error.hpp refuse_late). Never on the wire. Unset: not tracked.
+  clock::time_point queued_since{};
 };
 
 // The budget as it travels: microseconds left now (<= 0: already late; INT64_MAX: none).
@@ -38,6 +41,7 @@ typename Inspector::result_type inspect(Inspector& f, call_context& x) {
   return f(caf::meta::type_name("troupe.call_context"), x.trace_id, x.span_id, budget_us,
            caf::meta::load_callback([&]() -> caf::error {
              set_deadline_from_wire(x, budget_us);
+             x.queued_since = call_context::clock::now();
              return caf::error{};
            }),
            x.principal, x.caller, x.idempotency_key);

@@ -62,6 +62,21 @@ caf::error make_error(errc code, std::string message, std::string field,
                                       static_cast<std::int64_t>(retry_after.count()))};
 }
 
+caf::error refuse_late(const call_context& ctx, call_context::clock::time_point now,
+                       const std::string& capability, std::chrono::milliseconds max_queue) {
+  if (past_deadline(ctx, now)) return deadline_passed(capability);
+  if (max_queue.count() > 0 && ctx.queued_since != call_context::clock::time_point{} &&
+      now - ctx.queued_since > max_queue) {
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - ctx.queued_since);
+    return make_error(errc::unavailable,
+                      "'" + capability + "' is overloaded: the request waited " +
+                          std::to_string(waited.count()) + " ms in its queue (bound " +
+                          std::to_string(max_queue.count()) + " ms); retry later",
+                      {}, std::chrono::seconds{1});
+  }
+  return {};
+}
+
 caf::error deadline_passed(const std::string& capability) {
   return make_error(errc::deadline_exceeded,
                     "the deadline passed before the " + capability +

@@ -13,6 +13,8 @@
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
 
+#include "runtime/core/call_context.hpp"
+
 namespace troupe {
 
 // Codes are part of the wire protocol between nodes: append, never renumber.
@@ -72,6 +74,13 @@ const char* code_name(errc code);
 
 // The answer to work whose deadline passed before `capability` got to it.
 caf::error deadline_passed(const std::string& capability);
+
+// Whether `capability` should refuse work before starting it, and with what: its deadline
+// passed (deadline_exceeded), or it waited in queues longer than `max_queue` (0: no bound),
+// which means the capability is overloaded: the work is shed with 503 `unavailable` and a
+// Retry-After rather than served late, so queues stay short and what is accepted stays fast.
+caf::error refuse_late(const call_context& ctx, call_context::clock::time_point now,
+                       const std::string& capability, std::chrono::milliseconds max_queue);
 
 // For set_exception_handler: an exception escaping a handler becomes the actor's exit
 // reason, naming the cause (which the supervisor logs).

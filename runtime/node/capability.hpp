@@ -4,6 +4,7 @@
 #pragma once
 
 #include <any>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,6 +42,8 @@ struct capability_context {
   // siblings reach it through the child_ref. Empty outside a supervisor (tests): then use
   // supervised() below, which spawns the child once.
   supervise_function supervise;
+  // Work waiting longer than this in queues is shed (core/error.hpp refuse_late); 0: never.
+  std::chrono::milliseconds max_queue{0};
 
   std::shared_ptr<child_ref> supervised(const std::string& name,
                                         std::function<caf::actor()> start) const {

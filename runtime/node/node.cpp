@@ -266,6 +266,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     ctx.scheduler_threads = threads.scheduler;
     ctx.node_metrics = &node_metrics;
     ctx.gates = gates;
+    ctx.max_queue = topo.call_limits.max_queue_for(cap->name);
     if (cap->has_database) databases.push_back({cap->name + ".db", ctx.database_path});
     auto start = [cap, ctx](const supervise_function& supervise) {
       auto with = ctx;

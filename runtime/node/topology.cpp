@@ -189,6 +189,7 @@ class checker {
           static_cast<int>(r.integer("max_in_flight", 1, 1'000'000, calls.max_in_flight));
       auto defaults = r.section("breaker");
       calls.breaker = read_breaker(defaults, calls.breaker);
+      calls.max_queue = r.milliseconds("max_queue_ms", 0, 3'600'000, calls.max_queue.count());
       auto per_callee = r.section("per_callee");
       for (auto& name : per_callee.keys()) {
         if (!known(name))
@@ -196,7 +197,9 @@ class checker {
                                "unknown capability '" + name + "' (known: " + known_names() + ")");
         auto callee = per_callee.section(name);
         auto breaker = callee.section("breaker");
-        calls.per_callee[name] = read_breaker(breaker, calls.breaker);
+        auto& mine = calls.per_callee[name];
+        mine.breaker = read_breaker(breaker, calls.breaker);
+        mine.max_queue = callee.milliseconds("max_queue_ms", 0, 3'600'000, calls.max_queue.count());
         callee.finish();
       }
       per_callee.finish();

@@ -62,11 +62,22 @@ struct failure_detection {
 struct call_settings {
   int max_in_flight = 1024;  // per callee, from one node
   breaker_settings breaker;  // every callee's, unless per_callee says otherwise
-  std::map<std::string, breaker_settings> per_callee;
+  // Work a capability picks up after waiting longer than this in its queues is shed (503 +
+  // Retry-After, core/error.hpp refuse_late). 0: no bound.
+  std::chrono::milliseconds max_queue{1000};
+  struct callee_settings {
+    breaker_settings breaker;
+    std::chrono::milliseconds max_queue;
+  };
+  std::map<std::string, callee_settings> per_callee;
 
   const breaker_settings& breaker_for(const std::string& callee) const {
     auto it = per_callee.find(callee);
-    return it == per_callee.end() ? breaker : it->second;
+    return it == per_callee.end() ? breaker : it->second.breaker;
+  }
+  std::chrono::milliseconds max_queue_for(const std::string& callee) const {
+    auto it = per_callee.find(callee);
+    return it == per_callee.end() ? max_queue : it->second.max_queue;
   }
 };
 
