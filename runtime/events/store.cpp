@@ -15,7 +15,10 @@ sqlite::database& migrated(sqlite::database& db) {
 
 }  // namespace
 
-caf::error failed_at(const std::string& point) {
+caf::error failed_at(const std::string& point, bool done) {
+  // Before the work nothing happened (unavailable); after the commit the effect stays and
+  // only the answer is lost, which a caller cannot tell from a lost reply (outcome_unknown).
+  if (done) return make_error(errc::outcome_unknown, "failpoint " + point);
   return make_error(errc::unavailable, "failpoint " + point, {}, std::chrono::seconds{1});
 }
 

@@ -21,7 +21,7 @@
 namespace troupe::events {
 
 // The answer of a failpoint set to `error`.
-caf::error failed_at(const std::string& point);
+caf::error failed_at(const std::string& point, bool done);
 
 class store_core {
  public:
@@ -38,16 +38,17 @@ class store_core {
   // Failpoints (core/failpoint.hpp) let tests make a participant fail, hang or die at a step:
   // `point` is passed before the work, `point + ".after"` after the commit (the effect stays,
   // the answer is lost). They run on the store's own thread, so a hang stalls this capability
-  // only; `error` answers a transient `unavailable`, which a saga retries. Empty: none.
+  // only; `error` answers `unavailable` before the work (nothing done) and `outcome_unknown`
+  // after it (done, answer lost); a saga retries both. Empty: none.
   template <class T, class Work>
   void answer(caf::typed_response_promise<T> rp, const std::string& point, Work work) {
     if (!point.empty() && failpoint(point)) {
-      rp.deliver(failed_at(point));
+      rp.deliver(failed_at(point, false));
       return;
     }
     if (point.empty()) return batch.answer(rp, std::move(work));
     batch.answer(rp, std::move(work), [after = point + ".after"]() -> caf::error {
-      return failpoint(after) ? failed_at(after) : caf::error{};
+      return failpoint(after) ? failed_at(after, true) : caf::error{};
     });
   }
 

@@ -28,6 +28,9 @@ struct saga_state {
   saga_metrics stats;
   std::uint64_t token = 0;  // of the attempt in flight
   bool stuck = false;       // counted in the stuck gauge
+  // Some attempt of the current forward step may have had its effect: it was answered with
+  // something else than `unavailable` (which means not sent, or refused before any work).
+  bool step_maybe_done = false;
   std::vector<caf::response_promise> awaiting;
   std::optional<result> final;
   bool answered = false;  // awaiting callers got the (certain) outcome before the end
@@ -368,6 +371,7 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
     st.record.step = index + 1;
     st.record.step_name = next.name;
     st.record.attempts = 1;
+    st.step_maybe_done = false;
     answer_if_certain(self);
     if (logged) return run_current(self);
     return advance(self);
@@ -377,7 +381,9 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   // Compensations are retried until they succeed.
   if (compensating) return retry_while_stuck(self);
   if (s.fallback && not_answered(*err)) return run_fallback_of_current(self, *err);
-  bool rejected = is_rejection(describe(*err).code);
+  auto code = describe(*err).code;
+  bool rejected = is_rejection(code);
+  if (code != errc::unavailable) st.step_maybe_done = true;
   if (!rejected && (s.retry_until_done || st.record.attempts < st.def->max_attempts)) {
     ++st.record.attempts;
     return retry_later(self);
@@ -385,8 +391,10 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   // Past the answer the outcome is given: a refusal is not undone but retried until done.
   if (st.answered) return retry_while_stuck(self);
   record_failure(self, *err);
-  // A rejected step did nothing; a step that kept failing may have happened: undo it too.
-  compensate_from(self, rejected ? index - 1 : index);
+  // A rejected step did nothing, nor did one whose every attempt was refused unsent
+  // (`unavailable`); a step that failed otherwise may have happened: undo it too. (A resumed
+  // run still compensates from what it may have sent before the crash: compensate_from.)
+  compensate_from(self, rejected || !st.step_maybe_done ? index - 1 : index);
 }
 
 // Ends the forward run with `err`, without a retry: the current step (read-only: it has a

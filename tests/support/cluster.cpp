@@ -11,8 +11,10 @@
 namespace troupe::test {
 
 troupe_node::troupe_node(std::vector<std::string> args, const std::string& workdir,
-                         const std::string& label, process_options options) {
+                         const std::string& label, process_options options,
+                         std::vector<std::string> wrapper) {
   args.insert(args.begin(), troupe_binary());
+  args.insert(args.begin(), wrapper.begin(), wrapper.end());
   proc_ = std::make_unique<child_process>(std::move(args), workdir, workdir + "/" + label,
                                           std::move(options));
   ready_line_ = proc_->wait_for_line("troupe: ready", std::chrono::seconds{60});

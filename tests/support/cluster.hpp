@@ -17,8 +17,9 @@ namespace troupe::test {
 class troupe_node {
  public:
   // `args` follow the binary name; runs in `workdir`; logs under workdir/<label>.
+  // `wrapper` runs before the binary (e.g. {"ip", "netns", "exec", "ns1"}).
   troupe_node(std::vector<std::string> args, const std::string& workdir, const std::string& label,
-              process_options options = {});
+              process_options options = {}, std::vector<std::string> wrapper = {});
   const std::string& http() const { return http_; }    // "host:port" or "-"
   const std::string& admin() const { return admin_; }  // "host:port" or "-"
   const std::string& ready_line() const { return ready_line_; }
