@@ -176,6 +176,9 @@ class caller {
 template <class Reply, class Message, class OnReply, class OnError>
 void caller::call(callee to, Message msg, call_options opts, OnReply on_reply, OnError on_error) {
   if (opts.trace_id.empty()) opts.trace_id = new_trace_id();  // one trace for every attempt
+  // One deadline for every attempt, too.
+  if (opts.deadline == clock::time_point::max())
+    opts.deadline = self_->clock().now() + default_budget_;
   if (opts.retry.attempts <= 1)
     return send<Reply>(to, std::move(msg), std::move(opts), std::move(on_reply),
                        [on_error = std::move(on_error)](const caf::error& err, failure) mutable {
