@@ -309,6 +309,13 @@ void saga_ended(front_actor self, const caf::down_msg& down) {
 void start_saga(front_actor self, const place_order& cmd, const std::string& saga_id,
                 const std::string& order_id, caf::typed_response_promise<saga::result> rp) {
   auto& st = self->state;
+  // A claim answered after the drain began (the drain saw no saga running): none starts now.
+  // A replay after the restart finds the claim without a saga and starts it then.
+  if (st.draining) {
+    rp.deliver(make_error(errc::unavailable, "orders is shutting down; retry shortly", {},
+                          std::chrono::seconds{1}));
+    return;
+  }
   json items = json::array();
   for (auto& l : cmd.items) items.push_back({{"sku", l.sku}, {"quantity", l.quantity}});
   json data = {{"order_id", order_id}, {"customer", cmd.customer}, {"items", items}};

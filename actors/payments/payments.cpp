@@ -217,18 +217,29 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         auto rp = self->make_response_promise<charge>();
         // Records the processor's verdict (approved: empty) and answers with the store's answer.
+        // The processor has decided by now: a failure to record is not "nothing was done"
+        // (unavailable) but an unknown outcome, which a saga compensates (refund, keyed).
         auto record = [self, rp, cmd](std::string declined) mutable {
+          auto unknown = [](const std::string& why) {
+            return make_error(
+                errc::outcome_unknown,
+                "the card processor answered but the payment was not recorded: " + why);
+          };
           auto& store = self->state.store.store();
           if (!store) {
-            rp.deliver(make_error(errc::unavailable, "the payments store is restarting", {},
-                                  std::chrono::seconds{1}));
+            rp.deliver(unknown("the payments store is restarting"));
             return;
           }
           self->request(store, caf::infinite,
                         record_charge{cmd.ctx, cmd.customer, cmd.amount, cmd.currency,
                                       std::move(declined)})
               .then([rp](charge& c) mutable { rp.deliver(std::move(c)); },
-                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                    [rp, unknown](caf::error& err) mutable {
+                      auto info = describe(err);
+                      if (info.code == errc::unavailable)
+                        return rp.deliver(unknown(info.message)), void();
+                      rp.deliver(std::move(err));
+                    });
         };
         // The processor's wait counts against the caller's budget.
         auto left = cmd.ctx.deadline == call_context::clock::time_point::max()

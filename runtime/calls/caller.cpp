@@ -128,12 +128,17 @@ caller::failure caller::finish(const key& k, const caf::error* err) {
   auto& call = it->second;
   // The callee did not answer: the caller gave up on it (deadline, lost handle) or CAF says
   // it was gone. Anything the callee answered, however negative, says it is there.
-  bool system = err && err->category() == caf::atom("system");
-  bool not_answering = err && (call.failing || system);
+  // The callee was gone before it processed the call (CAF bounced it)...
+  bool bounced = err && err->category() == caf::atom("system") &&
+                 static_cast<caf::sec>(err->code()) == caf::sec::request_receiver_down;
+  // ...or the caller gave up on it: the outcome_unknown tick() injected (an answer of the
+  // callee's own that was already on its way when tick() gave up is still an answer).
+  bool given_up = err && call.failing && describe(*err).code == errc::outcome_unknown;
+  bool not_answering = bounced || given_up;
   auto why = failure::answered;
-  if (system)
+  if (bounced)
     why = failure::lost;
-  else if (call.failing)
+  else if (given_up)
     why = call.lost ? failure::lost : failure::final;
   view_->breaker(call.slot).record(call.ticket, not_answering, std::chrono::steady_clock::now());
   view_->release(it->second.slot);

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -49,17 +50,27 @@ class store_link {
     if (!store)
       return make_error(errc::unavailable, "the " + name_ + " store is restarting", {},
                         std::chrono::seconds{1});
+    // Requests a crashed store held are never answered (CAF 0.17 has no broken promises):
+    // the backlog counts those of the current store only.
+    auto epoch = ref_->epoch();
+    if (epoch != backlog_epoch_) {
+      backlog_ = 0;
+      backlog_epoch_ = epoch;
+    }
     ++backlog_;
     auto rp = self->template make_response_promise<Reply>();
+    auto done = [this, epoch] {
+      if (epoch == backlog_epoch_ && backlog_ > 0) --backlog_;
+    };
     self->request(store, caf::infinite, std::forward<Message>(msg))
         .then(
-            [this, rp, then](Reply& reply) mutable {
-              --backlog_;
+            [done, rp, then](Reply& reply) mutable {
+              done();
               then(reply);
               rp.deliver(std::move(reply));
             },
-            [this, rp](caf::error& err) mutable {
-              --backlog_;
+            [done, rp](caf::error& err) mutable {
+              done();
               rp.deliver(std::move(err));
             });
     return rp;
@@ -75,6 +86,7 @@ class store_link {
   std::string name_;
   std::size_t max_backlog_ = 4096;
   std::size_t backlog_ = 0;
+  std::uint64_t backlog_epoch_ = 0;
 };
 
 }  // namespace troupe

@@ -72,13 +72,15 @@ bool may_restart(supervisor_actor* self, const std::string& what, const std::str
     st.failed = true;
     stop_all(self);
     announce(self);
+    // The node hears of it before the directory stops counting it against readiness, so a
+    // node still starting cannot become ready in between and keep serving without it.
+    if (st.on_give_up) st.on_give_up(st.capability, what + " failed: " + why);
     self->send(st.directory, given_up_atom::value, st.capability, why);
     st.stats.up(false);
     log_error("supervisor", "capability '" + st.capability + "' exceeded " +
                                 std::to_string(st.settings.max_restarts) + " restarts in " +
                                 std::to_string(st.settings.window.count()) +
                                 " ms; it is down: " + what + " failed: " + why);
-    if (st.on_give_up) st.on_give_up(st.capability, what + " failed: " + why);
     return false;
   }
   delay = backoff_delay(st.settings.backoff, static_cast<int>(st.restarts.size()));
