@@ -11,7 +11,6 @@
 #include "runtime/events/outbox.hpp"
 #include "runtime/events/store.hpp"
 #include "runtime/saga/ledger.hpp"
-#include "runtime/storage/sqlite.hpp"
 #include "runtime/storage/store_link.hpp"
 
 namespace troupe::inventory {
@@ -215,16 +214,9 @@ inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<
 }  // namespace
 
 inventory_actor spawn_inventory(caf::actor_system& system, const inventory_config& config) {
-  auto start = [&system, config] {
-    // A database that cannot be opened fails the start itself (counted by the supervisor
-    // before the capability registers), rather than the store right after it.
-    { sqlite::database probe{config.database_path}; }
-    return config.detached_store ? system.spawn<caf::detached>(store_behavior, config.database_path)
-                                 : system.spawn(store_behavior, config.database_path);
-  };
   bool supervised = static_cast<bool>(config.supervise);
-  auto store =
-      supervised ? config.supervise("store", start) : std::make_shared<child_ref>("store", start());
+  auto store = spawn_store(system, config.supervise, store_behavior, config.database_path,
+                           config.detached_store);
   return system.spawn(front_behavior, store, !supervised, config.max_queue);
 }
 

@@ -78,7 +78,7 @@ caf::error caller::admit(callee to, clock::time_point& deadline, admission& out,
                           " calls in flight from this node",
                       {}, 1s);
   auto& breaker = view_->breaker(to.slot);
-  out.ticket = breaker.admit(std::chrono::steady_clock::now());
+  out.ticket = breaker.admit(now);  // the actor clock is the steady clock
   if (!out.ticket.admitted) {
     view_->release(to.slot);
     auto wait = std::chrono::ceil<std::chrono::seconds>(out.ticket.retry_in);

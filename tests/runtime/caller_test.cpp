@@ -52,6 +52,22 @@ struct client_state {
   int unexpected = 0;
 };
 
+// One call of `value` to the target; reports "value N", or the error code and retry hint.
+void call_and_report(caf::stateful_actor<client_state>* self, const caf::actor& report, int value,
+                     int deadline_ms, int attempts) {
+  calls::call_options options;
+  options.deadline = self->clock().now() + std::chrono::milliseconds{deadline_ms};
+  options.retry.attempts = attempts;
+  options.retry.backoff = {20ms, 200ms};
+  self->state.calls->call<int>(
+      self->state.target, ping{{}, value}, options,
+      [self, report](int answer) { self->send(report, "value " + std::to_string(answer)); },
+      [self, report](const caf::error& err) {
+        auto info = describe(err);
+        self->send(report, std::string(info.name), info.retry_after.count());
+      });
+}
+
 // Makes one call per (call_atom, value, deadline_ms) and reports "value N" or the error code
 // to `report`; (count_atom) answers the calls it still tracks and the stray messages it saw.
 caf::behavior client(caf::stateful_actor<client_state>* self, std::shared_ptr<directory_view> view,
@@ -65,29 +81,11 @@ caf::behavior client(caf::stateful_actor<client_state>* self, std::shared_ptr<di
   self->state.target = self->state.calls->resolve("echo");
   return {
       [self, report](call_atom, int value, int deadline_ms) {
-        calls::call_options options;
-        options.deadline = self->clock().now() + std::chrono::milliseconds{deadline_ms};
-        self->state.calls->call<int>(
-            self->state.target, ping{{}, value}, options,
-            [self, report](int answer) { self->send(report, "value " + std::to_string(answer)); },
-            [self, report](const caf::error& err) {
-              auto info = describe(err);
-              self->send(report, std::string(info.name), info.retry_after.count());
-            });
+        call_and_report(self, report, value, deadline_ms, 1);
       },
       // The same, declared idempotent: up to `attempts` sends, backoff 20 ms doubling.
       [self, report](call_atom, int value, int deadline_ms, int attempts) {
-        calls::call_options options;
-        options.deadline = self->clock().now() + std::chrono::milliseconds{deadline_ms};
-        options.retry.attempts = attempts;
-        options.retry.backoff = {20ms, 200ms};
-        self->state.calls->call<int>(
-            self->state.target, ping{{}, value}, options,
-            [self, report](int answer) { self->send(report, "value " + std::to_string(answer)); },
-            [self, report](const caf::error& err) {
-              auto info = describe(err);
-              self->send(report, std::string(info.name), info.retry_after.count());
-            });
+        call_and_report(self, report, value, deadline_ms, attempts);
       },
       [self](calls::tick_atom) { self->state.calls->tick(); },
       [self](count_atom) {

@@ -206,17 +206,32 @@ caf::actor child_of(caf::scoped_actor& self, const caf::actor& entry) {
   return out;
 }
 
+// The toy capability with a child, under a supervisor, in a directory hosting it here; its
+// entry once started, and how often the entry and the child were started.
+struct toy_child_setup {
+  std::shared_ptr<directory_view> view =
+      std::make_shared<directory_view>(std::vector<std::string>{"toy"}, 100);
+  std::shared_ptr<std::atomic<int>> entries = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> children = std::make_shared<std::atomic<int>>(0);
+  caf::actor entry;
+
+  toy_child_setup(fixture& fx, const restart_policy& policy) {
+    auto dir = fx.directory(view, {"toy"});
+    fx.supervise(toy_with_child(fx.sys, entries, children), dir, policy);
+    entry = await_handle(*view, [](auto& h) { return h != nullptr; });
+  }
+};
+
 }  // namespace
 
 TEST_CASE("one-for-one restarts a crashed child alone; its siblings get the new one") {
   fixture fx;
   caf::scoped_actor self{fx.sys};
-  auto view = std::make_shared<directory_view>(std::vector<std::string>{"toy"}, 100);
-  auto dir = fx.directory(view, {"toy"});
-  auto entries = std::make_shared<std::atomic<int>>(0);
-  auto children = std::make_shared<std::atomic<int>>(0);
-  fx.supervise(toy_with_child(fx.sys, entries, children), dir, quick);
-  auto entry = await_handle(*view, [](auto& h) { return h != nullptr; });
+  toy_child_setup toy{fx, quick};
+  auto& view = toy.view;
+  auto& entries = toy.entries;
+  auto& children = toy.children;
+  auto& entry = toy.entry;
   auto epoch = view->epoch(0);
   auto first = child_of(self, entry);
   REQUIRE(first);
@@ -239,14 +254,13 @@ TEST_CASE("one-for-one restarts a crashed child alone; its siblings get the new 
 TEST_CASE("all-for-one restarts the whole capability when a child crashes") {
   fixture fx;
   caf::scoped_actor self{fx.sys};
-  auto view = std::make_shared<directory_view>(std::vector<std::string>{"toy"}, 100);
-  auto dir = fx.directory(view, {"toy"});
-  auto entries = std::make_shared<std::atomic<int>>(0);
-  auto children = std::make_shared<std::atomic<int>>(0);
   auto policy = quick;
   policy.strategy = supervision_settings::strategy_kind::all_for_one;
-  fx.supervise(toy_with_child(fx.sys, entries, children), dir, policy);
-  auto entry = await_handle(*view, [](auto& h) { return h != nullptr; });
+  toy_child_setup toy{fx, policy};
+  auto& view = toy.view;
+  auto& entries = toy.entries;
+  auto& children = toy.children;
+  auto& entry = toy.entry;
   auto first = child_of(self, entry);
   caf::anon_send(first, crash_atom::value);
   auto again = await_handle(*view, [&](auto& h) { return h && h != entry; });
@@ -260,12 +274,11 @@ TEST_CASE("all-for-one restarts the whole capability when a child crashes") {
 TEST_CASE("under one-for-one the entry's crash still restarts everything") {
   fixture fx;
   caf::scoped_actor self{fx.sys};
-  auto view = std::make_shared<directory_view>(std::vector<std::string>{"toy"}, 100);
-  auto dir = fx.directory(view, {"toy"});
-  auto entries = std::make_shared<std::atomic<int>>(0);
-  auto children = std::make_shared<std::atomic<int>>(0);
-  fx.supervise(toy_with_child(fx.sys, entries, children), dir, quick);
-  auto entry = await_handle(*view, [](auto& h) { return h != nullptr; });
+  toy_child_setup toy{fx, quick};
+  auto& view = toy.view;
+  auto& entries = toy.entries;
+  auto& children = toy.children;
+  auto& entry = toy.entry;
   auto first = child_of(self, entry);
   self->monitor(first);
   caf::anon_send(entry, crash_atom::value);
