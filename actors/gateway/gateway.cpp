@@ -29,8 +29,9 @@ void serve(worker_actor* self, http_exchange& ex) {
     return ex.reply(error_response(errc::not_found, "no route for this path", ex.request.id));
   auto& r = st.cfg.routes->at(index);
   // Overload: a request that waited too long for a worker is shed before anything is sent.
-  auto waited = self->clock().now() - ex.request.received_at;
-  if (st.cfg.max_queue.count() > 0 && waited > st.cfg.max_queue)
+  auto now = self->clock().now();
+  auto waited = now - ex.request.received_at;
+  if (st.cfg.shedding.shed(ex.request.received_at, now))
     return ex.reply(error_response(
         make_error(errc::unavailable,
                    "the gateway is overloaded: the request waited " +
@@ -143,7 +144,7 @@ capability gateway_capability() {
                        settings.workers > 0 ? settings.workers : ctx.scheduler_threads,
                        settings.max_request_timeout,
                        settings.retry,
-                       ctx.max_queue};
+                       ctx.shedding};
     return spawn_gateway(*ctx.system, std::move(cfg));
   };
   return cap;

@@ -41,7 +41,7 @@ struct gateway_config {
   int workers = 1;
   std::chrono::milliseconds max_request_timeout{60000};
   calls::call_options::retry_policy retry;
-  std::chrono::milliseconds max_queue{0};  // requests waiting longer for a worker are shed
+  queue_bound shedding;  // requests waiting longer for a worker are shed
 };
 
 // The header a client shortens (or, up to the bound, lengthens) its request's budget with:

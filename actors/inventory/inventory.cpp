@@ -169,13 +169,13 @@ struct front_state {
 
 inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<front_state> self,
                                               std::shared_ptr<child_ref> store, bool linked,
-                                              std::chrono::milliseconds max_queue) {
+                                              queue_bound shedding) {
   self->set_exception_handler(exit_reason_of);
   // Unsupervised: one fate with the store. Supervised, the store may restart alone.
   if (linked) self->link_to(store->get());
   self->state.store = store_link{std::move(store), "inventory"};
-  auto late = [self, max_queue](const call_context& ctx) {
-    return refuse_late(ctx, self->clock().now(), "inventory", max_queue);
+  auto late = [self, shedding](const call_context& ctx) {
+    return shedding.refuse_late(ctx, self->clock().now());
   };
   return {
       [self, late](set_stock& cmd) -> caf::result<stock_item> {
@@ -217,7 +217,7 @@ inventory_actor spawn_inventory(caf::actor_system& system, const inventory_confi
   bool supervised = static_cast<bool>(config.supervise);
   auto store = spawn_store(system, config.supervise, store_behavior, config.database_path,
                            config.detached_store);
-  return system.spawn(front_behavior, store, !supervised, config.max_queue);
+  return system.spawn(front_behavior, store, !supervised, config.shedding);
 }
 
 void register_inventory_types(caf::actor_system_config& cfg) {
@@ -239,7 +239,7 @@ capability inventory_capability() {
   cap.register_types = register_inventory_types;
   cap.spawn = [](const capability_context& ctx) {
     return caf::actor_cast<caf::actor>(
-        spawn_inventory(*ctx.system, {ctx.database_path, true, ctx.supervise, ctx.max_queue}));
+        spawn_inventory(*ctx.system, {ctx.database_path, true, ctx.supervise, ctx.shedding}));
   };
   cap.routes = inventory_routes();
   return cap;

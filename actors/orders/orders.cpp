@@ -416,7 +416,7 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
                                            std::shared_ptr<const saga::registry> known,
                                            std::shared_ptr<readiness_gates> gates,
                                            std::vector<events::subscription_config> subs,
-                                           std::chrono::milliseconds max_queue) {
+                                           queue_bound shedding) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
   st.store = store_link{store, "orders"};
@@ -432,8 +432,8 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
   // Linked: a restart of the capability restarts its subscriptions too.
   for (auto& cfg : subs) self->link_to(events::spawn_subscription(self->system(), cfg));
   recover(self);
-  auto late = [self, max_queue](const call_context& ctx) {
-    return refuse_late(ctx, self->clock().now(), "orders", max_queue);
+  auto late = [self, shedding](const call_context& ctx) {
+    return shedding.refuse_late(ctx, self->clock().now());
   };
   return {
       [self, late](place_order& cmd) -> caf::result<saga::result> {
@@ -604,7 +604,7 @@ capability orders_capability() {
       }
     auto front =
         sys.spawn(front_behavior, store, read_model, host, known, ctx.gates,
-                  std::vector<events::subscription_config>{read, customers}, ctx.max_queue);
+                  std::vector<events::subscription_config>{read, customers}, ctx.shedding);
     return caf::actor_cast<caf::actor>(front);
   };
   cap.routes = orders_routes();

@@ -198,7 +198,7 @@ struct front_state {
 
 payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<front_state> self,
                                              std::shared_ptr<child_ref> store, caf::actor processor,
-                                             bool linked, std::chrono::milliseconds max_queue) {
+                                             bool linked, queue_bound shedding) {
   self->set_exception_handler(exit_reason_of);
   // Unsupervised: one fate with the store. Supervised, the store may restart alone. The fake
   // processor holds nothing worth keeping: it shares the front's fate either way.
@@ -207,8 +207,8 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
   self->state.processor = processor;
   self->link_to(processor);
   return {
-      [self, max_queue](charge_payment& cmd) -> caf::result<charge> {
-        if (auto refused = refuse_late(cmd.ctx, self->clock().now(), "payments", max_queue))
+      [self, shedding](charge_payment& cmd) -> caf::result<charge> {
+        if (auto refused = shedding.refuse_late(cmd.ctx, self->clock().now()))
           return refused;
         // Refused before the processor is asked: without a key a repeat would charge twice.
         if (auto missing = saga::require_key(cmd.ctx.idempotency_key)) return missing;
@@ -260,8 +260,8 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
       [self](refund_payment& cmd) -> caf::result<charge> {
         return self->state.store.ask<charge>(self, std::move(cmd));
       },
-      [self, max_queue](get_payment& query) -> caf::result<charge> {
-        if (auto refused = refuse_late(query.ctx, self->clock().now(), "payments", max_queue))
+      [self, shedding](get_payment& query) -> caf::result<charge> {
+        if (auto refused = shedding.refuse_late(query.ctx, self->clock().now()))
           return refused;
         if (query.id.size() > 64) return make_error(errc::not_found, "no such payment");
         return self->state.store.ask<charge>(self, std::move(query));
@@ -281,7 +281,7 @@ payments_actor spawn_payments(caf::actor_system& system, const payments_config& 
   auto store = spawn_store(system, config.supervise, store_behavior, config.database_path,
                            config.detached_store);
   auto processor = system.spawn(processor_behavior, config.processor);
-  return system.spawn(front_behavior, store, processor, !supervised, config.max_queue);
+  return system.spawn(front_behavior, store, processor, !supervised, config.shedding);
 }
 
 void register_payments_types(caf::actor_system_config& cfg) {
@@ -308,7 +308,7 @@ capability payments_capability() {
   cap.register_types = register_payments_types;
   cap.spawn = [](const capability_context& ctx) {
     payments_config cfg{ctx.database_path, ctx.settings_as<payments_settings>(), true,
-                        ctx.supervise, ctx.max_queue};
+                        ctx.supervise, ctx.shedding};
     return caf::actor_cast<caf::actor>(spawn_payments(*ctx.system, cfg));
   };
   cap.routes = payments_routes();

@@ -84,8 +84,8 @@ struct payments_config {
   // Under a supervisor (capability_context::supervise): the store is a child restarted on its
   // own under one-for-one. Empty: the store is spawned once and linked to the front.
   supervise_function supervise;
-  // Work that waited longer than this in queues is shed (core/error.hpp refuse_late).
-  std::chrono::milliseconds max_queue{0};
+  // Work that waited longer than its bound in queues is shed (core/error.hpp queue_bound).
+  queue_bound shedding{};
 };
 
 payments_actor spawn_payments(caf::actor_system& system, const payments_config& config);

@@ -85,7 +85,7 @@ auto remember(users_actor::stateful_pointer<front_state> self) {
 users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_state> self,
                                           std::shared_ptr<child_ref> store,
                                           std::size_t cache_entries, bool linked,
-                                          std::chrono::milliseconds max_queue) {
+                                          queue_bound shedding) {
   self->set_exception_handler(exit_reason_of);
   // Unsupervised: one fate with the store. Supervised, the store may restart alone; the
   // cache stays coherent, as the store keeps only what it committed and answered.
@@ -93,8 +93,8 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
   self->state.store = store_link{std::move(store), "users"};
   self->state.cache = lru_cache<std::string, user>{cache_entries};
   return {
-      [self, max_queue](create_user& cmd) -> caf::result<user> {
-        if (auto refused = refuse_late(cmd.ctx, self->clock().now(), "users", max_queue))
+      [self, shedding](create_user& cmd) -> caf::result<user> {
+        if (auto refused = shedding.refuse_late(cmd.ctx, self->clock().now()))
           return refused;
         failpoint("users.create");
         if (auto v = rules::check_new_user({cmd.id, cmd.name, cmd.email}))
@@ -105,8 +105,8 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
         }
         return self->state.store.ask<user>(self, std::move(cmd), remember(self));
       },
-      [self, max_queue](get_user& query) -> caf::result<user> {
-        if (auto refused = refuse_late(query.ctx, self->clock().now(), "users", max_queue))
+      [self, shedding](get_user& query) -> caf::result<user> {
+        if (auto refused = shedding.refuse_late(query.ctx, self->clock().now()))
           return refused;
         failpoint("users.get");
         // An id that breaks the id rules cannot name a stored user.
@@ -135,7 +135,7 @@ users_actor spawn_users(caf::actor_system& system, const users_config& config) {
   bool supervised = static_cast<bool>(config.supervise);
   auto store = spawn_store(system, config.supervise, store_behavior, config.database_path,
                            config.detached_store);
-  return system.spawn(front_behavior, store, config.cache_entries, !supervised, config.max_queue);
+  return system.spawn(front_behavior, store, config.cache_entries, !supervised, config.shedding);
 }
 
 void register_users_types(caf::actor_system_config& cfg) {
@@ -157,7 +157,7 @@ capability users_capability() {
   cap.register_types = register_users_types;
   cap.spawn = [](const capability_context& ctx) {
     users_config cfg{ctx.database_path, true, ctx.settings_as<users_settings>().cache_entries,
-                     ctx.supervise, ctx.max_queue};
+                     ctx.supervise, ctx.shedding};
     return caf::actor_cast<caf::actor>(spawn_users(*ctx.system, cfg));
   };
   cap.routes = users_routes();

@@ -77,6 +77,23 @@ caf::error refuse_late(const call_context& ctx, call_context::clock::time_point 
   return {};
 }
 
+caf::error queue_bound::refuse_late(const call_context& ctx,
+                                    call_context::clock::time_point now) const {
+  auto refused = troupe::refuse_late(ctx, now, capability, max_queue);
+  if (refused && on_refused)
+    on_refused(refused.code() == static_cast<std::uint8_t>(errc::deadline_exceeded)
+                   ? reason::deadline
+                   : reason::queue_time);
+  return refused;
+}
+
+bool queue_bound::shed(call_context::clock::time_point since,
+                       call_context::clock::time_point now) const {
+  if (max_queue.count() <= 0 || now - since <= max_queue) return false;
+  if (on_refused) on_refused(reason::queue_time);
+  return true;
+}
+
 caf::error deadline_passed(const std::string& capability) {
   return make_error(errc::deadline_exceeded,
                     "the deadline passed before the " + capability +

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -81,6 +82,20 @@ caf::error deadline_passed(const std::string& capability);
 // Retry-After rather than served late, so queues stay short and what is accepted stays fast.
 caf::error refuse_late(const call_context& ctx, call_context::clock::time_point now,
                        const std::string& capability, std::chrono::milliseconds max_queue);
+
+// A capability's queue bound (topology calls.max_queue_ms) with whoever counts what it
+// refuses (the node's requests_shed_total). Default: no bound, counts nothing.
+struct queue_bound {
+  enum class reason { queue_time, deadline };
+  std::string capability;
+  std::chrono::milliseconds max_queue{0};  // 0: no bound
+  std::function<void(reason)> on_refused;  // empty: not counted
+
+  // refuse_late above, counted.
+  caf::error refuse_late(const call_context& ctx, call_context::clock::time_point now) const;
+  // Whether work that waited since `since` is past the bound (and, if so, counted).
+  bool shed(call_context::clock::time_point since, call_context::clock::time_point now) const;
+};
 
 // For set_exception_handler: an exception escaping a handler becomes the actor's exit
 // reason, naming the cause (which the supervisor logs).

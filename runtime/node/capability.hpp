@@ -16,6 +16,7 @@
 
 #include "runtime/cluster/directory_view.hpp"
 #include "runtime/cluster/readiness_gates.hpp"
+#include "runtime/core/error.hpp"
 #include "runtime/core/settings.hpp"
 #include "runtime/http/router.hpp"
 #include "runtime/supervision/child.hpp"
@@ -42,8 +43,8 @@ struct capability_context {
   // siblings reach it through the child_ref. Empty outside a supervisor (tests): then use
   // supervised() below, which spawns the child once.
   supervise_function supervise;
-  // Work waiting longer than this in queues is shed (core/error.hpp refuse_late); 0: never.
-  std::chrono::milliseconds max_queue{0};
+  // Work waiting longer than its bound in queues is shed, and counted (core/error.hpp).
+  queue_bound shedding;
 
   std::shared_ptr<child_ref> supervised(const std::string& name,
                                         std::function<caf::actor()> start) const {

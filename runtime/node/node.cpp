@@ -157,6 +157,15 @@ void drain_capabilities(caf::actor_system& sys,
   }
 }
 
+queue_bound counted_queue_bound(const std::string& capability, std::chrono::milliseconds max_queue,
+                               metrics& node_metrics) {
+  auto counter = node_metrics.for_shedding(capability);
+  return {capability, max_queue,
+          [counter](queue_bound::reason why) mutable {
+            counter.shed(why == queue_bound::reason::deadline);
+          }};
+}
+
 std::string failing(const readiness& r) {
   std::string out;
   for (auto& c : r.checks)
@@ -266,7 +275,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     ctx.scheduler_threads = threads.scheduler;
     ctx.node_metrics = &node_metrics;
     ctx.gates = gates;
-    ctx.max_queue = topo.call_limits.max_queue_for(cap->name);
+    ctx.shedding = counted_queue_bound(cap->name, topo.call_limits.max_queue_for(cap->name),
+                                       node_metrics);
     if (cap->has_database) databases.push_back({cap->name + ".db", ctx.database_path});
     auto start = [cap, ctx](const supervise_function& supervise) {
       auto with = ctx;

@@ -90,6 +90,13 @@ struct metrics::impl {
           .Name("call_breaker_transitions_total")
           .Help("Circuit breaker changes of state, by callee and the state entered")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& requests_shed =
+      prometheus::BuildCounter()
+          .Name("requests_shed_total")
+          .Help(
+              "Requests a capability refused before doing any work (503 or 504), by reason: "
+              "queue_time (waited longer than calls.max_queue_ms), deadline (already past it)")
+          .Register(*registry);
   // Family::Add finds or creates a series under the family's lock (~100 ns); each thread
   // keeps the series it used, so counting a request takes neither.
   std::uint64_t instance = next_instance++;
@@ -212,6 +219,18 @@ breaker_metrics metrics::for_breaker(std::string_view callee) {
   for (int i = 0; i < 3; ++i)
     out.entered_[i] = &impl_->breaker_transitions.Add({{"callee", name}, {"to", states[i]}});
   return out;
+}
+
+shedding_metrics metrics::for_shedding(std::string_view capability) {
+  std::string name{capability};
+  shedding_metrics out;
+  out.queue_time_ = &impl_->requests_shed.Add({{"capability", name}, {"reason", "queue_time"}});
+  out.deadline_ = &impl_->requests_shed.Add({{"capability", name}, {"reason", "deadline"}});
+  return out;
+}
+
+void shedding_metrics::shed(bool deadline) {
+  if (auto c = deadline ? deadline_ : queue_time_) c->Increment();
 }
 
 void breaker_metrics::entered(int state) {

@@ -90,6 +90,20 @@ class supervision_metrics {
   std::string capability_;
 };
 
+// A capability's load shedding (core/error.hpp queue_bound): requests_shed_total{capability,
+// reason}, reason "queue_time" (waited past its queue bound) or "deadline" (its deadline
+// passed before the capability got to it). Thread-safe; a default-constructed one counts
+// nothing.
+class shedding_metrics {
+ public:
+  void shed(bool deadline);
+
+ private:
+  friend class metrics;
+  prometheus::Counter* queue_time_ = nullptr;
+  prometheus::Counter* deadline_ = nullptr;
+};
+
 class metrics {
  public:
   metrics();
@@ -117,6 +131,8 @@ class metrics {
   breaker_metrics for_breaker(std::string_view callee);
   // `capability` is a capability name from the topology.
   supervision_metrics for_capability(std::string_view capability);
+  // `capability` is a capability name from the topology, or "gateway".
+  shedding_metrics for_shedding(std::string_view capability);
 
   // The Prometheus text exposition format.
   std::string render() const;

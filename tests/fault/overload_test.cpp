@@ -121,6 +121,15 @@ TEST_CASE("past its capacity a capability sheds load: accepted work stays fast, 
   CHECK(p99(storm) < 600);  // queue bound 200 ms + a read, not the 1.3 s a full queue takes
   CHECK(storm.accepted_ms.size() >= capacity * 2);  // the capability kept working meanwhile
   CHECK(rss_peak - rss_before < 64 * 1024);         // bounded queues: no growth to speak of
+  // Every 503 was counted where it was shed: at the users front (core) or, when the gateway's
+  // workers fell behind, at the gateway (edge).
+  auto shed_at = [](troupe_node& n, const std::string& capability) {
+    return std::max(0.0, metric_value(n.admin(), "requests_shed_total{capability=\"" +
+                                                     capability + "\",reason=\"queue_time\"}"));
+  };
+  auto users_shed = shed_at(c.node("core"), "users");
+  CHECK(users_shed > 0);
+  CHECK(users_shed + shed_at(c.node("edge"), "gateway") == storm.shed);
 
   // The load is gone: served again at once, not after a backlog drains.
   auto after = hammer(c.http(), 1, std::chrono::steady_clock::now() + 500ms);

@@ -157,4 +157,13 @@ int gateway_calls_in_flight(const std::string& admin) {
   return -1;
 }
 
+double metric_value(const std::string& admin, const std::string& series) {
+  http_client client{admin};
+  auto text = client.get("/metrics").body;
+  for (std::size_t at = text.find(series + " "); at != std::string::npos;
+       at = text.find(series + " ", at + 1))
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+  return -1;
+}
+
 }  // namespace troupe::test

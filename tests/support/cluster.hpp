@@ -116,4 +116,9 @@ class two_node_cluster {
 // ("host:port"); -1 when it does not say.
 int gateway_calls_in_flight(const std::string& admin);
 
+// The value of one series in the /metrics of the listener at `admin`, written as the
+// exposition format writes it (`requests_shed_total{capability="users",reason="deadline"}`);
+// -1 when the node does not have it.
+double metric_value(const std::string& admin, const std::string& series);
+
 }  // namespace troupe::test
