@@ -174,6 +174,7 @@ inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<
   // Unsupervised: one fate with the store. Supervised, the store may restart alone.
   if (linked) self->link_to(store->get());
   self->state.store = store_link{std::move(store), "inventory"};
+  self->set_down_handler([self](caf::down_msg& down) { self->state.store.store_down(down); });
   auto late = [self, shedding](const call_context& ctx) {
     return shedding.refuse_late(ctx, self->clock().now());
   };

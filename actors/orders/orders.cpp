@@ -426,7 +426,10 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
   st.place_order = known->find(place_order_name, place_order_version);
   st.known = std::move(known);
   st.gates = std::move(gates);
-  self->set_down_handler([self](caf::down_msg& down) { saga_ended(self, down); });
+  self->set_down_handler([self](caf::down_msg& down) {
+    if (!self->state.store.store_down(down) && !self->state.read_model.store_down(down))
+      saga_ended(self, down);
+  });
   self->link_to(store);
   self->link_to(read_model);
   // Linked: a restart of the capability restarts its subscriptions too.
@@ -602,9 +605,8 @@ capability orders_capability() {
           lag.progress(applied, newest);
         };
       }
-    auto front =
-        sys.spawn(front_behavior, store, read_model, host, known, ctx.gates,
-                  std::vector<events::subscription_config>{read, customers}, ctx.shedding);
+    auto front = sys.spawn(front_behavior, store, read_model, host, known, ctx.gates,
+                           std::vector<events::subscription_config>{read, customers}, ctx.shedding);
     return caf::actor_cast<caf::actor>(front);
   };
   cap.routes = orders_routes();

@@ -204,12 +204,12 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
   // processor holds nothing worth keeping: it shares the front's fate either way.
   if (linked) self->link_to(store->get());
   self->state.store = store_link{std::move(store), "payments"};
+  self->set_down_handler([self](caf::down_msg& down) { self->state.store.store_down(down); });
   self->state.processor = processor;
   self->link_to(processor);
   return {
       [self, shedding](charge_payment& cmd) -> caf::result<charge> {
-        if (auto refused = shedding.refuse_late(cmd.ctx, self->clock().now()))
-          return refused;
+        if (auto refused = shedding.refuse_late(cmd.ctx, self->clock().now())) return refused;
         // Refused before the processor is asked: without a key a repeat would charge twice.
         if (auto missing = saga::require_key(cmd.ctx.idempotency_key)) return missing;
         if (auto v = rules::check_charge(cmd.customer, cmd.amount, cmd.currency))
@@ -261,8 +261,7 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
         return self->state.store.ask<charge>(self, std::move(cmd));
       },
       [self, shedding](get_payment& query) -> caf::result<charge> {
-        if (auto refused = shedding.refuse_late(query.ctx, self->clock().now()))
-          return refused;
+        if (auto refused = shedding.refuse_late(query.ctx, self->clock().now())) return refused;
         if (query.id.size() > 64) return make_error(errc::not_found, "no such payment");
         return self->state.store.ask<charge>(self, std::move(query));
       },

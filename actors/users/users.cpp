@@ -91,11 +91,11 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
   // cache stays coherent, as the store keeps only what it committed and answered.
   if (linked) self->link_to(store->get());
   self->state.store = store_link{std::move(store), "users"};
+  self->set_down_handler([self](caf::down_msg& down) { self->state.store.store_down(down); });
   self->state.cache = lru_cache<std::string, user>{cache_entries};
   return {
       [self, shedding](create_user& cmd) -> caf::result<user> {
-        if (auto refused = shedding.refuse_late(cmd.ctx, self->clock().now()))
-          return refused;
+        if (auto refused = shedding.refuse_late(cmd.ctx, self->clock().now())) return refused;
         failpoint("users.create");
         if (auto v = rules::check_new_user({cmd.id, cmd.name, cmd.email}))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
@@ -106,8 +106,7 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
         return self->state.store.ask<user>(self, std::move(cmd), remember(self));
       },
       [self, shedding](get_user& query) -> caf::result<user> {
-        if (auto refused = shedding.refuse_late(query.ctx, self->clock().now()))
-          return refused;
+        if (auto refused = shedding.refuse_late(query.ctx, self->clock().now())) return refused;
         failpoint("users.get");
         // An id that breaks the id rules cannot name a stored user.
         if (!rules::valid_user_id(query.id))

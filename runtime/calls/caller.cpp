@@ -71,6 +71,14 @@ caf::error caller::admit(callee to, clock::time_point& deadline, admission& out,
     // error may reach an HTTP client, so it names the capability only.
     return make_error(errc::unavailable, "capability '" + capability + "' is unavailable", {}, 1s);
   }
+  // The handle's actor stopped and the directory has not dropped it yet: a CAF 0.17 proxy of
+  // a stopped remote actor drops a call without a word, so it is not sent (safe to retry).
+  if (caf::actor_cast<caf::abstract_actor*>(out.target)
+          ->getf(caf::abstract_actor::is_terminated_flag)) {
+    why = failure::not_sent;
+    return make_error(errc::unavailable,
+                      "capability '" + capability + "' has stopped; nothing was sent", {}, 1s);
+  }
   if (!view_->try_acquire(to.slot))
     return make_error(errc::unavailable,
                       "capability '" + capability + "' already has " +
@@ -196,20 +204,47 @@ void caller::tick() {
                                  "' before the deadline; the call was sent, so its effect may "
                                  "have happened"));
   }
-  // A handle that changed since a call was sent is gone, and so is that call's answer.
+  // A handle that changed since a call was sent is gone, and so is that call's answer, unless
+  // its actor stopped on a node still connected: then CAF bounces the calls it had not
+  // processed, which the callee's clean shutdown relies on (503, nothing done, rather than
+  // 504), so those calls get a moment for that answer first.
+  auto lose = [this](const key& k, pending_call& call) {
+    call.failing = true;
+    call.lost = true;
+    complete_with(k.second, make_error(errc::outcome_unknown,
+                                       "'" + view_->name_of(call.slot) +
+                                           "' was lost after the call was sent; its effect "
+                                           "may have happened"));
+  };
   for (std::size_t slot = 0; slot < seen_epoch_.size(); ++slot) {
     auto current = view_->epoch(slot);
     if (current == seen_epoch_[slot]) continue;
     seen_epoch_[slot] = current;
+    bool still_answering = view_->dropped_still_answering(slot);
     for (auto& [k, call] : pending_) {
       if (call.slot != slot || call.failing || call.epoch == current) continue;
-      call.failing = true;
-      call.lost = true;
-      complete_with(k.second, make_error(errc::outcome_unknown,
-                                         "'" + view_->name_of(slot) +
-                                             "' was lost after the call was sent; its effect "
-                                             "may have happened"));
+      if (!still_answering) {
+        lose(k, call);
+      } else if (call.lost_at == clock::time_point::max()) {
+        call.lost_at = now + bounce_grace;
+        ++awaiting_bounce_;
+        schedule(call.lost_at);
+      }
     }
+  }
+  if (awaiting_bounce_ > 0) {
+    awaiting_bounce_ = 0;
+    auto next = clock::time_point::max();
+    for (auto& [k, call] : pending_) {
+      if (call.failing || call.lost_at == clock::time_point::max()) continue;
+      if (call.lost_at <= now) {
+        lose(k, call);
+      } else {
+        ++awaiting_bounce_;
+        next = std::min(next, call.lost_at);
+      }
+    }
+    if (next != clock::time_point::max()) schedule(next);
   }
   for (auto& [k, call] : pending_)
     if (!call.failing) {

@@ -137,6 +137,9 @@ class caller {
     circuit_breaker::ticket ticket;
     bool failing = false;  // an outcome was injected; waiting for its handler to run
     bool lost = false;     // ... because the handle it went to was lost
+    // Its handle stopped on a node still connected: lost only if no answer (CAF bounces
+    // what the stopped actor had not processed) comes by then.
+    clock::time_point lost_at = clock::time_point::max();
   };
   // What admit() gives a call it lets through.
   struct admission {
@@ -169,6 +172,9 @@ class caller {
   void schedule(clock::time_point at);
   std::map<key, pending_call> pending_;
   std::multimap<clock::time_point, std::function<void()>> retries_;
+  std::size_t awaiting_bounce_ = 0;  // pending calls with a lost_at, as of the last count
+  // How long a call whose handle stopped on a connected node waits for CAF's bounce.
+  static constexpr std::chrono::milliseconds bounce_grace{250};
   std::vector<std::uint64_t> seen_epoch_;               // per slot, as of the last tick
   std::vector<directory_view::cached_handle> handles_;  // per slot
 };

@@ -84,11 +84,12 @@ using directory_actor = caf::stateful_actor<directory_state>;
 
 // The one place an entry changes: the view first, so readers never lag behind readiness.
 void set_entry(directory_actor* self, const std::string& cap, caf::strong_actor_ptr handle,
-               std::string why) {
+               std::string why, bool still_answering = false) {
   auto& e = self->state.entries[cap];
   e.handle = std::move(handle);
   e.why_unavailable = e.handle ? std::string{} : std::move(why);
-  self->state.cfg.view->set(e.slot, caf::actor_cast<caf::actor>(e.handle), e.why_unavailable);
+  self->state.cfg.view->set(e.slot, caf::actor_cast<caf::actor>(e.handle), e.why_unavailable,
+                            still_answering);
 }
 
 void start_connect(directory_actor* self, const std::string& node) {
@@ -105,7 +106,10 @@ void retry_later(directory_actor* self, const std::string& node) {
                      retry_atom::value, node);
 }
 
-void lose_node(directory_actor* self, const std::string& node, const std::string& why) {
+// `still_answering`: the node is leaving (its node actor stopped) but still connected, so CAF
+// bounces the calls its capabilities did not process (see directory_view::set).
+void lose_node(directory_actor* self, const std::string& node, const std::string& why,
+               bool still_answering = false) {
   auto& st = self->state;
   auto& r = st.remotes[node];
   if (!r.node_actor) return;
@@ -115,7 +119,8 @@ void lose_node(directory_actor* self, const std::string& node, const std::string
   for (auto it = st.remote_caps.begin(); it != st.remote_caps.end();)
     it = st.entries[it->second].node == node ? st.remote_caps.erase(it) : std::next(it);
   r.node_actor = nullptr;  // old proxies never revive; fetch fresh ones
-  for (auto& cap : r.caps) set_entry(self, cap, nullptr, "node '" + node + "' unreachable: " + why);
+  for (auto& cap : r.caps)
+    set_entry(self, cap, nullptr, "node '" + node + "' unreachable: " + why, still_answering);
   retry_later(self, node);
 }
 
@@ -192,7 +197,7 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
     auto why = self->system().render(msg.reason);
     if (auto it = st.node_actors.find(msg.source); it != st.node_actors.end()) {
       auto node = it->second;
-      return lose_node(self, node, why);
+      return lose_node(self, node, why, msg.reason != caf::exit_reason::remote_link_unreachable);
     }
     auto it = st.remote_caps.find(msg.source);
     if (it == st.remote_caps.end()) return;
@@ -201,7 +206,7 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
     auto node = st.entries[cap].node;
     if (msg.reason == caf::exit_reason::remote_link_unreachable) return lose_node(self, node, why);
     log_warn("directory", "capability '" + cap + "' on node '" + node + "' went down: " + why);
-    set_entry(self, cap, nullptr, "restarting on node '" + node + "': " + why);
+    set_entry(self, cap, nullptr, "restarting on node '" + node + "': " + why, true);
     auto& e = st.entries[cap];
     self->delayed_send(self, backoff_delay(st.cfg.reconnect, e.refetch_failures++),
                        refetch_atom::value, cap);
@@ -211,13 +216,13 @@ caf::behavior directory_behavior(directory_actor* self, directory_config cfg) {
       [self](register_atom, const std::string& cap, caf::strong_actor_ptr& handle) {
         auto& e = self->state.entries[cap];
         if (!e.local) return;  // only capabilities hosted here register
-        set_entry(self, cap, std::move(handle), "capability is restarting or failed");
+        set_entry(self, cap, std::move(handle), "capability is restarting or failed", true);
       },
       [self](given_up_atom, const std::string& cap, const std::string& why) {
         auto& e = self->state.entries[cap];
         if (!e.local) return;
         e.given_up = true;
-        set_entry(self, cap, nullptr, "down: " + why);
+        set_entry(self, cap, nullptr, "down: " + why, true);
       },
       [self](lookup_atom, const std::string& cap, bool local_only) {
         return lookup(self, cap, local_only);

@@ -39,12 +39,14 @@ std::string directory_view::why_unavailable(std::size_t i) const {
   return s.handle ? std::string{} : s.why;
 }
 
-void directory_view::set(std::size_t i, caf::actor handle, std::string why) {
+void directory_view::set(std::size_t i, caf::actor handle, std::string why, bool still_answering) {
   auto& s = *slots_[i];
   bool changed = false;
   {
     std::lock_guard<std::mutex> guard{s.mtx};
     changed = s.handle != handle;
+    // Kept while a new handle replaces none: callers read it after the epoch moved.
+    if (changed && s.handle) s.still_answering.store(still_answering, std::memory_order_release);
     s.handle = std::move(handle);
     s.why = std::move(why);
     if (changed) s.epoch.fetch_add(1, std::memory_order_release);

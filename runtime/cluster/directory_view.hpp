@@ -94,7 +94,14 @@ class directory_view {
 
   // Writing: the directory actor only. A null handle means unavailable for `why`. The epoch
   // changes only when the handle does, and then every watcher gets a call_tick_atom.
-  void set(std::size_t slot, caf::actor handle, std::string why);
+  // `still_answering`: the old actor stopped on a node that is still connected (or here), so
+  // CAF answers the calls it did not process (request_receiver_down) and callers wait a little
+  // for those answers; false: its node was lost, and so are the answers.
+  void set(std::size_t slot, caf::actor handle, std::string why, bool still_answering = false);
+  // How the slot's last handle went (see set()).
+  bool dropped_still_answering(std::size_t slot) const {
+    return slots_[slot]->still_answering.load(std::memory_order_acquire);
+  }
 
   // Actors waiting for calls (calls/caller.hpp) watch the view while they do: a changed
   // handle fails their calls to it at once, with no periodic polling.
@@ -106,6 +113,7 @@ class directory_view {
     std::string name;
     std::atomic<std::uint64_t> epoch{0};
     std::atomic<int> in_flight{0};
+    std::atomic<bool> still_answering{false};
     mutable std::mutex mtx;
     caf::actor handle;
     std::string why = "not resolved yet";

@@ -127,41 +127,64 @@ readiness ask_ready(caf::scoped_actor& self, const caf::actor& directory) {
   return out;
 }
 
-// Asks every hosted capability to drain (core/atoms.hpp drain_atom), waiting until `until`.
+// Asks every hosted capability to drain (core/atoms.hpp drain_atom), all at once, waiting
+// until `until` at most: each gets the whole time left, not what the ones before it left.
 void drain_capabilities(caf::actor_system& sys,
                         const std::vector<std::pair<std::string, caf::actor>>& supervisors,
                         std::chrono::steady_clock::time_point until) {
-  caf::scoped_actor self{sys};
-  for (auto& [name, sup] : supervisors) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
-    if (left <= std::chrono::milliseconds{0}) {
-      log_warn("node", "drain deadline reached before '" + name + "' was asked to drain");
-      continue;
-    }
-    auto t0 = std::chrono::steady_clock::now();
-    self->request(sup, left + std::chrono::milliseconds{100}, drain_atom::value,
-                  static_cast<std::int64_t>(left.count()))
-        .receive(
-            [&](bool) {
-              auto took = std::chrono::steady_clock::now() - t0;
-              if (took > std::chrono::milliseconds{100})
-                log_info(
-                    "node",
-                    "'" + name + "' drained in " +
-                        std::to_string(
-                            std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
-                        " ms");
-            },
-            [&](caf::error&) {});
+  auto t0 = std::chrono::steady_clock::now();
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - t0);
+  if (left <= std::chrono::milliseconds{0}) {
+    if (!supervisors.empty())
+      log_warn("node",
+               "the drain deadline passed while HTTP requests were answered: "
+               "capabilities were not asked to drain (their running work resumes "
+               "after a restart)");
+    return;
   }
+  caf::scoped_actor self{sys};
+  using handle =
+      decltype(self->request(caf::actor{}, caf::infinite, drain_atom::value, std::int64_t{}));
+  std::vector<handle> asked;
+  for (auto& [name, sup] : supervisors)
+    asked.push_back(self->request(sup, left + std::chrono::milliseconds{100}, drain_atom::value,
+                                  static_cast<std::int64_t>(left.count())));
+  for (std::size_t i = 0; i < asked.size(); ++i)
+    asked[i].receive(
+        [&](bool) {
+          auto took = std::chrono::steady_clock::now() - t0;
+          if (took > std::chrono::milliseconds{100})
+            log_info("node",
+                     "'" + supervisors[i].first + "' drained in " +
+                         std::to_string(
+                             std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
+                         " ms");
+        },
+        [&](caf::error&) {
+          log_warn("node", "'" + supervisors[i].first + "' did not finish draining in time");
+        });
+}
+
+// A node whose capabilities peers call, leaving: waits for its stopped actors to be gone
+// (CAF tells the peers, which drop their handles), then keeps the connections open for
+// `linger` so that calls already on the way are bounced by CAF (the caller answers 503,
+// nothing done) instead of vanishing with the connection (504, outcome unknown).
+void leave_cluster(caf::actor_system& sys, const std::vector<caf::actor>& stopped,
+                   std::chrono::milliseconds linger) {
+  caf::scoped_actor self{sys};
+  for (auto& a : stopped) self->monitor(a);
+  std::size_t down = 0;
+  bool waiting = true;
+  self->receive_while([&] { return waiting && down < stopped.size(); })(
+      [&](caf::down_msg&) { ++down; },
+      caf::after(std::chrono::seconds{5}) >> [&] { waiting = false; });
+  self->receive(caf::after(linger) >> [] {});
 }
 
 queue_bound counted_queue_bound(const std::string& capability, std::chrono::milliseconds max_queue,
-                               metrics& node_metrics) {
+                                metrics& node_metrics) {
   auto counter = node_metrics.for_shedding(capability);
-  return {capability, max_queue,
-          [counter](queue_bound::reason why) mutable {
+  return {capability, max_queue, [counter](queue_bound::reason why) mutable {
             counter.shed(why == queue_bound::reason::deadline);
           }};
 }
@@ -275,8 +298,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     ctx.scheduler_threads = threads.scheduler;
     ctx.node_metrics = &node_metrics;
     ctx.gates = gates;
-    ctx.shedding = counted_queue_bound(cap->name, topo.call_limits.max_queue_for(cap->name),
-                                       node_metrics);
+    ctx.shedding =
+        counted_queue_bound(cap->name, topo.call_limits.max_queue_for(cap->name), node_metrics);
     if (cap->has_database) databases.push_back({cap->name + ".db", ctx.database_path});
     auto start = [cap, ctx](const supervise_function& supervise) {
       auto with = ctx;
@@ -471,6 +494,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   drain_capabilities(sys, supervisors, drain_until);
   if (admin_server) admin_server->stop();
   stop_actors();
+  if (listen_port) leave_cluster(sys, to_stop, topo.detection.leave);
   if (listen_port) sys.middleman().close(*listen_port);
   std::printf("troupe: stopped node=%s\n", node.name.c_str());
   std::fflush(stdout);

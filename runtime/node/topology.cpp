@@ -178,6 +178,7 @@ class checker {
       d.connection_timeout =
           r.milliseconds("connection_timeout_ms", 100, 600'000, d.connection_timeout.count());
       d.drain = r.milliseconds("drain_ms", 0, 600'000, d.drain.count());
+      d.leave = r.milliseconds("leave_ms", 0, 10'000, d.leave.count());
       if (d.connection_timeout < 2 * d.heartbeat)
         throw settings_error(r.path_of("connection_timeout_ms"),
                              "must be at least twice heartbeat_ms, or a healthy idle peer is "

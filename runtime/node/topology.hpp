@@ -56,6 +56,10 @@ struct failure_detection {
   // On SIGTERM: how long requests in flight and running work (sagas) may take to finish
   // before the node stops its actors anyway ("drain_ms").
   std::chrono::milliseconds drain{10000};
+  // Then, with its actors stopped, how long a node that peers call keeps its connections
+  // open ("leave_ms"): peers see the handles go and drop them, and calls already on the way
+  // are bounced (503, nothing done) rather than lost with the connection (504).
+  std::chrono::milliseconds leave{200};
 };
 
 // "calls": the caller's bounds and circuit breakers.

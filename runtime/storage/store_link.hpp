@@ -2,7 +2,8 @@
 // how many may wait, so a stalled store (a lock, a slow disk) cannot pile up requests
 // without end behind callers that have stopped waiting. The store is a supervised child
 // (supervision/child.hpp): while it restarts, requests are refused as unavailable, and the
-// restarted store is used as soon as it is there.
+// restarted store is used as soon as it is there. Requests the store held when it went down
+// are answered outcome_unknown at once.
 //
 // The front answers its callers itself (not `delegate`): a delegated reply would come from
 // the detached store, which exposes it to remote callers, and CAF then keeps it alive while
@@ -12,12 +13,16 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/result.hpp>
+#include <caf/system_messages.hpp>
 
 #include "runtime/core/error.hpp"
 #include "runtime/storage/sqlite.hpp"
@@ -48,9 +53,15 @@ class store_link {
   store_link(caf::actor store, std::string name, std::size_t max_backlog = 4096)
       : store_link(std::make_shared<child_ref>(name + " store", std::move(store)), name,
                    max_backlog) {}
+  // Handlers capture `this`: the link stays where it was first used (the front's state).
+  store_link(const store_link&) = delete;
+  store_link& operator=(const store_link&) = delete;
+  store_link(store_link&&) = default;
+  store_link& operator=(store_link&&) = default;
 
   // Sends `msg` to the store from `self` (the front) and answers the front's current request
-  // with the store's reply, `then(reply)` applied first when given.
+  // with the store's reply, `then(reply)` applied first when given. The front must pass its
+  // down messages to store_down().
   template <class Reply, class Self, class Message>
   caf::result<Reply> ask(Self* self, Message&& msg) {
     return ask<Reply>(self, std::forward<Message>(msg), [](Reply&) {});
@@ -58,52 +69,72 @@ class store_link {
 
   template <class Reply, class Self, class Message, class Then>
   caf::result<Reply> ask(Self* self, Message&& msg, Then then) {
-    if (backlog_ >= max_backlog_)
-      return make_error(errc::unavailable,
-                        "the " + name_ + " store is behind: " + std::to_string(backlog_) +
-                            " requests are waiting for it",
-                        {}, std::chrono::seconds{1});
     auto& store = current_.get(*ref_);
     if (!store)
       return make_error(errc::unavailable, "the " + name_ + " store is restarting", {},
                         std::chrono::seconds{1});
-    // Requests a crashed store held are never answered (CAF 0.17 has no broken promises):
-    // the backlog counts those of the current store only.
-    auto epoch = ref_->epoch();
-    if (epoch != backlog_epoch_) {
-      backlog_ = 0;
-      backlog_epoch_ = epoch;
+    if (store.address() != watched_) {
+      // A new store: what the one before still held died with it.
+      abandon_pending();
+      watched_ = store.address();
+      self->monitor(store);
     }
-    ++backlog_;
+    if (pending_.size() >= max_backlog_)
+      return make_error(errc::unavailable,
+                        "the " + name_ + " store is behind: " + std::to_string(pending_.size()) +
+                            " requests are waiting for it",
+                        {}, std::chrono::seconds{1});
     auto rp = self->template make_response_promise<Reply>();
-    auto done = [this, epoch] {
-      if (epoch == backlog_epoch_ && backlog_ > 0) --backlog_;
-    };
+    auto serial = ++serial_;
+    pending_.emplace(serial, [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
     self->request(store, caf::infinite, std::forward<Message>(msg))
         .then(
-            [done, rp, then](Reply& reply) mutable {
-              done();
+            [this, serial, rp, then](Reply& reply) mutable {
+              if (!settle(serial)) return;  // answered when its store went down
               then(reply);
               rp.deliver(std::move(reply));
             },
-            [done, rp](caf::error& err) mutable {
-              done();
-              rp.deliver(std::move(err));
+            [this, serial, rp](caf::error& err) mutable {
+              if (settle(serial)) rp.deliver(std::move(err));
             });
     return rp;
   }
 
+  // From the front's down handler: when it is the store going down, the requests it held are
+  // answered now (outcome_unknown: a write may have committed just before), instead of
+  // waiting for their deadlines, since CAF 0.17 drops the promises a crashed actor held.
+  // Returns whether the message was about the store.
+  bool store_down(const caf::down_msg& down) {
+    if (!watched_ || down.source != watched_) return false;
+    abandon_pending();
+    watched_ = nullptr;
+    return true;
+  }
+
   // The store now (null while it restarts).
   const caf::actor& store() { return current_.get(*ref_); }
-  std::size_t backlog() const { return backlog_; }
+  std::size_t backlog() const { return pending_.size(); }
 
  private:
+  bool settle(std::uint64_t serial) { return pending_.erase(serial) > 0; }
+
+  void abandon_pending() {
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& [serial, fail] : pending)
+      fail(make_error(errc::outcome_unknown,
+                      "the " + name_ +
+                          " store stopped while it held this request: it may or may not have "
+                          "been done"));
+  }
+
   std::shared_ptr<child_ref> ref_ = std::make_shared<child_ref>("store");
   child_ref::cached current_;
   std::string name_;
   std::size_t max_backlog_ = 4096;
-  std::size_t backlog_ = 0;
-  std::uint64_t backlog_epoch_ = 0;
+  caf::actor_addr watched_;
+  std::uint64_t serial_ = 0;
+  std::unordered_map<std::uint64_t, std::function<void(caf::error)>> pending_;
 };
 
 }  // namespace troupe

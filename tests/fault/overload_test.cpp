@@ -124,8 +124,8 @@ TEST_CASE("past its capacity a capability sheds load: accepted work stays fast, 
   // Every 503 was counted where it was shed: at the users front (core) or, when the gateway's
   // workers fell behind, at the gateway (edge).
   auto shed_at = [](troupe_node& n, const std::string& capability) {
-    return std::max(0.0, metric_value(n.admin(), "requests_shed_total{capability=\"" +
-                                                     capability + "\",reason=\"queue_time\"}"));
+    return std::max(0.0, metric_value(n.admin(), "requests_shed_total{capability=\"" + capability +
+                                                     "\",reason=\"queue_time\"}"));
   };
   auto users_shed = shed_at(c.node("core"), "users");
   CHECK(users_shed > 0);

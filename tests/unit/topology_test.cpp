@@ -105,14 +105,20 @@ TEST_CASE("failure detection: heartbeat and connection timeout, the timeout at l
   CHECK(plain.detection.heartbeat == 500ms);
   CHECK(plain.detection.connection_timeout == 2000ms);
   auto fast = parse_topology(R"({"nodes": {"n": {"capabilities": ["users"]}},
-      "cluster": {"heartbeat_ms": 100, "connection_timeout_ms": 400}})",
+      "cluster": {"heartbeat_ms": 100, "connection_timeout_ms": 400, "drain_ms": 3000,
+                  "leave_ms": 50}})",
                              "t", known);
   CHECK(fast.detection.heartbeat == 100ms);
   CHECK(fast.detection.connection_timeout == 400ms);
+  CHECK(fast.detection.drain == 3000ms);
+  CHECK(fast.detection.leave == 50ms);
+  CHECK(plain.detection.drain == 10000ms);
+  CHECK(plain.detection.leave == 200ms);
   auto base = std::string(R"({"nodes": {"n": {"capabilities": ["users"]}}, "cluster": )");
   CHECK(path_of_error(base + R"({"heartbeat_ms": 500, "connection_timeout_ms": 600}})") ==
         "/cluster/connection_timeout_ms");
   CHECK(path_of_error(base + R"({"heartbeat_ms": 0}})") == "/cluster/heartbeat_ms");
+  CHECK(path_of_error(base + R"({"leave_ms": 20000}})") == "/cluster/leave_ms");
   CHECK(path_of_error(base + R"({"heartbeat": 5}})") == "/cluster/heartbeat");
 }
 
