@@ -165,20 +165,21 @@ void drain_capabilities(caf::actor_system& sys,
         });
 }
 
-// A node whose capabilities peers call, leaving: waits for its stopped actors to be gone
-// (CAF tells the peers, which drop their handles), then keeps the connections open for
-// `linger` so that calls already on the way are bounced by CAF (the caller answers 503,
-// nothing done) instead of vanishing with the connection (504, outcome unknown).
-void leave_cluster(caf::actor_system& sys, const std::vector<caf::actor>& stopped,
+// A node whose capabilities peers call, leaving: waits (5 s at most) for the capabilities'
+// entry actors to be gone (CAF tells the peers, which drop their handles), then keeps the
+// connections open for `linger` so that calls already on the way are bounced by CAF (the
+// caller answers 503, nothing done) instead of vanishing with the connection (504).
+void leave_cluster(caf::actor_system& sys, const std::vector<caf::actor>& entries,
                    std::chrono::milliseconds linger) {
   caf::scoped_actor self{sys};
-  for (auto& a : stopped) self->monitor(a);
+  for (auto& a : entries) self->monitor(a);
   std::size_t down = 0;
   bool waiting = true;
-  self->receive_while([&] { return waiting && down < stopped.size(); })(
+  self->receive_while([&] { return waiting && down < entries.size(); })(
       [&](caf::down_msg&) { ++down; },
       caf::after(std::chrono::seconds{5}) >> [&] { waiting = false; });
-  self->receive(caf::after(linger) >> [] {});
+  // A grace period for messages in flight on the network: nothing to wait on but time.
+  std::this_thread::sleep_for(linger);
 }
 
 queue_bound counted_queue_bound(const std::string& capability, std::chrono::milliseconds max_queue,
@@ -323,7 +324,9 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   for (auto& [name, sup] : supervisors) to_stop.push_back(sup);
   // Every way out stops the actors and bounds how long the actor system may take to go.
   auto stop_actors = [&] {
-    watchdog.arm(std::chrono::seconds{15});
+    // A node that peers call may also wait for its capabilities to go (5 s) and linger.
+    watchdog.arm(std::chrono::seconds{20} +
+                 std::chrono::ceil<std::chrono::seconds>(topo.detection.leave));
     for (auto& a : to_stop) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };
   auto stop_servers = [&] {
@@ -493,8 +496,12 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   }
   drain_capabilities(sys, supervisors, drain_until);
   if (admin_server) admin_server->stop();
+  // The entry actors peers hold handles of: the node leaves once they are gone.
+  std::vector<caf::actor> entries;
+  for (auto& name : node.capabilities)
+    if (auto handle = view->handle(*view->index_of(name))) entries.push_back(handle);
   stop_actors();
-  if (listen_port) leave_cluster(sys, to_stop, topo.detection.leave);
+  if (listen_port) leave_cluster(sys, entries, topo.detection.leave);
   if (listen_port) sys.middleman().close(*listen_port);
   std::printf("troupe: stopped node=%s\n", node.name.c_str());
   std::fflush(stdout);

@@ -18,8 +18,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include <caf/abstract_actor.hpp>
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/result.hpp>
 #include <caf/system_messages.hpp>
@@ -70,7 +72,9 @@ class store_link {
   template <class Reply, class Self, class Message, class Then>
   caf::result<Reply> ask(Self* self, Message&& msg, Then then) {
     auto& store = current_.get(*ref_);
-    if (!store)
+    // Null, or gone and not yet replaced (the supervisor hears of it after the front may).
+    if (!store || store.address() == dead_ ||
+        caf::actor_cast<caf::abstract_actor*>(store)->getf(caf::abstract_actor::is_terminated_flag))
       return make_error(errc::unavailable, "the " + name_ + " store is restarting", {},
                         std::chrono::seconds{1});
     if (store.address() != watched_) {
@@ -107,6 +111,7 @@ class store_link {
   bool store_down(const caf::down_msg& down) {
     if (!watched_ || down.source != watched_) return false;
     abandon_pending();
+    dead_ = watched_;
     watched_ = nullptr;
     return true;
   }
@@ -133,6 +138,7 @@ class store_link {
   std::string name_;
   std::size_t max_backlog_ = 4096;
   caf::actor_addr watched_;
+  caf::actor_addr dead_;  // the store that went down last, until the supervisor replaces it
   std::uint64_t serial_ = 0;
   std::unordered_map<std::uint64_t, std::function<void(caf::error)>> pending_;
 };
