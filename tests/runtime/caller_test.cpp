@@ -197,12 +197,33 @@ TEST_CASE("a handle that changes under a call fails it as outcome_unknown, fast"
   fx.self->send_exit(replacement, caf::exit_reason::kill);
 }
 
+TEST_CASE("a callee that stopped on a connected node gets time for CAF's bounce first") {
+  fixture fx;
+  fx.call(0, 60000);  // held by the callee: its promise dies with it, no bounce will come
+  REQUIRE(test::eventually([&] { return fx.view->in_flight(0) == 1; }, 5s, 1ms));
+  auto t0 = std::chrono::steady_clock::now();
+  // What the directory does when a capability stops while its node stays connected.
+  fx.view->set(0, nullptr, "restarting", true);
+  CHECK(fx.outcome() == "outcome_unknown");
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited >= 200ms);  // the bounce grace, not at once as for a lost node
+  CHECK(waited < 1s);      // nor the 60 s deadline
+  CHECK(fx.view->in_flight(0) == 0);
+}
+
 TEST_CASE("what was never sent says so: no handle, a spent budget, a stopped callee") {
   fixture fx;
   fx.call(1, 0);  // no budget left
   CHECK(fx.outcome() == "deadline_exceeded");
   fx.self->send_exit(fx.echo, caf::exit_reason::kill);
-  fx.call(1, 5000);  // the handle still points at the dead actor: CAF bounces the request
+  // The handle still points at the dead actor: the caller sees it stopped and sends nothing.
+  REQUIRE(test::eventually(
+      [&] {
+        return caf::actor_cast<caf::abstract_actor*>(fx.echo)->getf(
+            caf::abstract_actor::is_terminated_flag);
+      },
+      5s, 1ms));
+  fx.call(1, 5000);
   CHECK(fx.outcome() == "unavailable");
   fx.view->set(0, nullptr, "node 'far' unreachable");
   long retry = 0;
