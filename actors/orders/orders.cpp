@@ -565,6 +565,7 @@ capability orders_capability() {
   cap.calls = {"users", "inventory", "payments"};
   cap.has_database = true;
   cap.owns_sagas = true;
+  cap.drains = true;  // its running sagas
   cap.read_settings = [](settings_reader& s) -> std::any {
     orders_settings out;
     out.snapshot_every = s.integer("snapshot_every", 1, 1000000, out.snapshot_every);

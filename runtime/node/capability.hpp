@@ -91,6 +91,9 @@ struct capability {
   // It owns sagas: its entry actor answers saga::list_sagas and saga::find_saga, which the
   // node's admin listener serves as GET /sagas and /sagas/{id}.
   bool owns_sagas = false;
+  // It has long-running work to finish on SIGTERM: its entry answers drain_atom
+  // (core/atoms.hpp) with true once that work is done, and takes no new such work meanwhile.
+  bool drains = false;
   std::vector<projection> projections;
 };
 

@@ -127,7 +127,7 @@ readiness ask_ready(caf::scoped_actor& self, const caf::actor& directory) {
   return out;
 }
 
-// Asks every hosted capability to drain (core/atoms.hpp drain_atom), all at once, waiting
+// Asks the hosted capabilities that drain (capability::drains) to do so, all at once, waiting
 // until `until` at most: each gets the whole time left, not what the ones before it left.
 void drain_capabilities(caf::actor_system& sys,
                         const std::vector<std::pair<std::string, caf::actor>>& supervisors,
@@ -284,6 +284,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   dir_cfg.gates = gates;
   auto directory = spawn_directory(sys, std::move(dir_cfg));
   std::vector<std::pair<std::string, caf::actor>> supervisors;
+  std::vector<std::pair<std::string, caf::actor>> draining;  // those with long-running work
   std::vector<database_to_check> databases;
   for (auto cap : plan.hosted) {
     capability_context ctx;
@@ -319,6 +320,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     };
     supervisors.emplace_back(cap->name, spawn_supervisor(sys, cap->name, start, directory,
                                                          supervision, give_up, &node_metrics));
+    if (cap->drains) draining.push_back(supervisors.back());
   }
   std::vector<caf::actor> to_stop{directory};
   for (auto& [name, sup] : supervisors) to_stop.push_back(sup);
@@ -494,7 +496,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       log_warn("node", std::to_string(api_server->in_flight()) +
                            " requests were still unanswered at the drain deadline");
   }
-  drain_capabilities(sys, supervisors, drain_until);
+  drain_capabilities(sys, draining, drain_until);
   if (admin_server) admin_server->stop();
   // The entry actors peers hold handles of: the node leaves once they are gone.
   std::vector<caf::actor> entries;

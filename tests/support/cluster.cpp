@@ -1,6 +1,7 @@
 #include "tests/support/cluster.hpp"
 
 #include <csignal>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -104,6 +105,11 @@ int cluster::stop(const std::string& name) {
   auto status = running_.at(name)->stop();
   running_.erase(name);
   return status;
+}
+
+std::string cluster::stderr_of(const std::string& name) const {
+  std::ifstream in{dir_.file(name + "-" + std::to_string(starts_.at(name)) + ".err")};
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 int cluster::wait_exit(const std::string& name, std::chrono::milliseconds deadline) {

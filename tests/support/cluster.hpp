@@ -63,6 +63,8 @@ class cluster {
   std::string http() const;
   void kill(const std::string& name);  // SIGKILL
   int stop(const std::string& name);   // SIGTERM
+  // What the latest run of `name` wrote to stderr, also after it stopped.
+  std::string stderr_of(const std::string& name) const;
   // Waits for a node that is meant to die by itself (a failpoint); its exit status.
   int wait_exit(const std::string& name, std::chrono::milliseconds deadline);
   // Starts a stopped or killed node again (logs under a fresh label); `options` replace the

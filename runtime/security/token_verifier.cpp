@@ -1,0 +1,298 @@
+#include "runtime/security/token_verifier.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <jwt/jwt.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/json.hpp"
+
+namespace troupe::security {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t max_nesting = 8;
+constexpr std::size_t max_subject_bytes = 256;
+constexpr std::size_t max_scopes = 64;
+constexpr std::size_t max_scope_bytes = 128;
+
+const EVP_MD* hmac_digest(std::string_view alg) {
+  if (alg == "HS256") return EVP_sha256();
+  if (alg == "HS384") return EVP_sha384();
+  if (alg == "HS512") return EVP_sha512();
+  return nullptr;
+}
+
+bool asymmetric(std::string_view alg) {
+  return alg == "RS256" || alg == "RS384" || alg == "RS512" || alg == "ES256" || alg == "ES384" ||
+         alg == "ES512";
+}
+
+constexpr char base64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64url_encode(std::string_view s) {
+  std::string out;
+  out.reserve((s.size() * 4 + 2) / 3);
+  std::size_t i = 0;
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  for (; i + 2 < s.size(); i += 3) {
+    unsigned v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    for (int shift : {18, 12, 6, 0}) out += base64url_alphabet[(v >> shift) & 63];
+  }
+  if (s.size() - i == 1) {
+    unsigned v = byte(i) << 16;
+    for (int shift : {18, 12}) out += base64url_alphabet[(v >> shift) & 63];
+  } else if (s.size() - i == 2) {
+    unsigned v = byte(i) << 16 | byte(i + 1) << 8;
+    for (int shift : {18, 12, 6}) out += base64url_alphabet[(v >> shift) & 63];
+  }
+  return out;
+}
+
+// Strict: only the canonical encoding of some bytes decodes (cpp-jwt's decoder pads and
+// accepts more), so a token has one spelling and a changed character always changes it.
+std::optional<std::string> base64url_decode(std::string_view s) {
+  if (s.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(s.size() * 3 / 4);
+  unsigned acc = 0;
+  int bits = 0;
+  for (unsigned char c : s) {
+    auto at = std::strchr(base64url_alphabet, c);
+    if (c == 0 || !at) return std::nullopt;
+    acc = (acc << 6) | static_cast<unsigned>(at - base64url_alphabet);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  if (base64url_encode(out) != s) return std::nullopt;
+  return out;
+}
+
+std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(md, key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len))
+    throw std::runtime_error("HMAC failed");
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+bool pem_verify(std::string_view alg, std::string_view key, std::string_view signed_part,
+                std::string_view signature) {
+  jwt::verify_result_t r;
+  if (alg == "RS256")
+    r = jwt::PEMSign<jwt::algo::RS256>::verify(key, signed_part, signature);
+  else if (alg == "RS384")
+    r = jwt::PEMSign<jwt::algo::RS384>::verify(key, signed_part, signature);
+  else if (alg == "RS512")
+    r = jwt::PEMSign<jwt::algo::RS512>::verify(key, signed_part, signature);
+  else if (alg == "ES256")
+    r = jwt::PEMSign<jwt::algo::ES256>::verify(key, signed_part, signature);
+  else if (alg == "ES384")
+    r = jwt::PEMSign<jwt::algo::ES384>::verify(key, signed_part, signature);
+  else if (alg == "ES512")
+    r = jwt::PEMSign<jwt::algo::ES512>::verify(key, signed_part, signature);
+  else
+    return false;
+  return r.first && !r.second;
+}
+
+// A segment as a JSON object, or nothing.
+std::optional<json> json_segment(std::string_view segment) {
+  auto decoded = base64url_decode(segment);
+  if (!decoded) return std::nullopt;
+  auto& text = *decoded;
+  if (json_nesting_depth(text, max_nesting + 1) > max_nesting) return std::nullopt;
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  return doc;
+}
+
+// A NumericDate (RFC 7519: seconds, possibly fractional), or nothing.
+std::optional<std::int64_t> numeric_date(const json& claims, const char* name) {
+  auto it = claims.find(name);
+  if (it == claims.end() || !it->is_number()) return std::nullopt;
+  auto v = it->get<double>();
+  if (!(v > -1e15 && v < 1e15)) return std::nullopt;  // NaN, infinities, absurd dates
+  return static_cast<std::int64_t>(v);
+}
+
+verdict refuse(std::string why) {
+  return {std::nullopt, std::move(why)};
+}
+
+}  // namespace
+
+bool principal::has_scope(std::string_view scope) const {
+  return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+}
+
+token_verifier::token_verifier(token_settings settings) : settings_(std::move(settings)) {
+  if (settings_.algorithms.empty())
+    throw std::invalid_argument("algorithms: list at least one (HS256 by default)");
+  bool any_hs = false, any_asymmetric = false;
+  for (auto& alg : settings_.algorithms) {
+    if (hmac_digest(alg))
+      any_hs = true;
+    else if (asymmetric(alg))
+      any_asymmetric = true;
+    else
+      throw std::invalid_argument("algorithms: '" + alg +
+                                  "' is not one of HS256, HS384, HS512, RS256, RS384, RS512, "
+                                  "ES256, ES384, ES512");
+  }
+  // RFC 8725 2.1: a verifier that accepts both lets an attacker sign an HS token with the
+  // public key as the secret.
+  if (any_hs && any_asymmetric)
+    throw std::invalid_argument(
+        "algorithms: HS algorithms and RS/ES ones cannot be allowed together");
+  symmetric_ = any_hs;
+  if (symmetric_) {
+    if (!settings_.public_key_pem.empty())
+      throw std::invalid_argument(
+          "algorithms: HS algorithms are refused when a public key is configured");
+    if (settings_.secret.size() < min_secret_bytes)
+      throw std::invalid_argument("the JWT secret is " + std::to_string(settings_.secret.size()) +
+                                  " bytes; at least " + std::to_string(min_secret_bytes) +
+                                  " are needed (e.g. `openssl rand -base64 48`)");
+  } else {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio{
+        BIO_new_mem_buf(settings_.public_key_pem.data(),
+                        static_cast<int>(settings_.public_key_pem.size())),
+        &BIO_free};
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
+        bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr, &EVP_PKEY_free};
+    if (!key)
+      throw std::invalid_argument("public_key_file: not a PEM public key (BEGIN PUBLIC KEY)");
+  }
+  if (settings_.leeway.count() < 0 || settings_.leeway.count() > 3600)
+    throw std::invalid_argument("leeway_s: must be from 0 to 3600");
+}
+
+verdict token_verifier::verify(std::string_view token, std::int64_t now) const {
+  if (token.empty()) return refuse("empty token");
+  if (token.size() > max_token_bytes) return refuse("token longer than 8 KiB");
+  auto dot1 = token.find('.');
+  auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
+    return refuse("not three dot-separated segments");
+  auto head = token.substr(0, dot1);
+  auto body = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  auto signature = token.substr(dot2 + 1);
+  if (head.empty() || body.empty() || signature.empty())
+    return refuse("an empty segment (unsigned tokens are never accepted)");
+
+  auto header = json_segment(head);
+  if (!header) return refuse("the header is not a base64url JSON object");
+  auto alg_it = header->find("alg");
+  if (alg_it == header->end() || !alg_it->is_string()) return refuse("the header has no alg");
+  auto alg = alg_it->get<std::string>();
+  auto& allowed = settings_.algorithms;
+  if (std::find(allowed.begin(), allowed.end(), alg) == allowed.end())
+    return refuse("algorithm '" + alg.substr(0, 16) + "' is not allowed");
+  if (header->contains("crit")) return refuse("the header has crit extensions");
+
+  // The signature before any claim is believed.
+  auto signed_part = token.substr(0, dot2);
+  if (symmetric_) {
+    auto expected = hmac(hmac_digest(alg), settings_.secret, signed_part);
+    auto given = base64url_decode(signature);
+    if (!given || given->size() != expected.size() ||
+        CRYPTO_memcmp(given->data(), expected.data(), expected.size()) != 0)
+      return refuse("bad signature");
+  } else if (!base64url_decode(signature) ||
+             !pem_verify(alg, settings_.public_key_pem, signed_part, signature)) {
+    return refuse("bad signature");
+  }
+
+  auto claims = json_segment(body);
+  if (!claims) return refuse("the payload is not a base64url JSON object");
+  auto leeway = settings_.leeway.count();
+  auto exp = numeric_date(*claims, "exp");
+  if (!exp) return refuse("no exp claim (a number)");
+  if (now >= *exp + leeway) return refuse("expired");
+  if (claims->contains("nbf")) {
+    auto nbf = numeric_date(*claims, "nbf");
+    if (!nbf) return refuse("nbf is not a number");
+    if (now + leeway < *nbf) return refuse("not valid yet (nbf)");
+  }
+  if (!settings_.issuer.empty()) {
+    auto iss = claims->find("iss");
+    if (iss == claims->end() || !iss->is_string() || iss->get<std::string>() != settings_.issuer)
+      return refuse("wrong issuer");
+  }
+  if (!settings_.audience.empty()) {
+    auto aud = claims->find("aud");
+    bool ours = false;
+    if (aud != claims->end() && aud->is_string())
+      ours = aud->get<std::string>() == settings_.audience;
+    if (aud != claims->end() && aud->is_array())
+      for (auto& a : *aud)
+        ours = ours || (a.is_string() && a.get<std::string>() == settings_.audience);
+    if (!ours) return refuse("wrong audience");
+  }
+  auto sub = claims->find("sub");
+  if (sub == claims->end() || !sub->is_string() || sub->get<std::string>().empty() ||
+      sub->get<std::string>().size() > max_subject_bytes)
+    return refuse("no sub claim (a string of 1 to 256 bytes)");
+
+  principal who;
+  who.subject = sub->get<std::string>();
+  who.expires_at = *exp;
+  auto add_scope = [&](const std::string& s) {
+    if (s.empty()) return true;
+    if (s.size() > max_scope_bytes || who.scopes.size() >= max_scopes) return false;
+    who.scopes.push_back(s);
+    return true;
+  };
+  if (auto scope = claims->find("scope"); scope != claims->end()) {
+    if (!scope->is_string()) return refuse("scope is not a string");
+    auto text = scope->get<std::string>();
+    for (std::size_t at = 0; at <= text.size();) {
+      auto space = std::min(text.find(' ', at), text.size());
+      if (!add_scope(text.substr(at, space - at))) return refuse("too many or too long scopes");
+      at = space + 1;
+    }
+  } else if (auto scp = claims->find("scp"); scp != claims->end()) {
+    if (!scp->is_array()) return refuse("scp is not an array");
+    for (auto& s : *scp)
+      if (!s.is_string() || !add_scope(s.get<std::string>()))
+        return refuse("scp holds a non-string, or too many or too long scopes");
+  }
+  return {std::move(who), {}};
+}
+
+std::string mint_token(const token_settings& settings, const principal& who, std::int64_t now,
+                       std::chrono::seconds ttl) {
+  if (settings.algorithms.empty() || !hmac_digest(settings.algorithms.front()))
+    throw std::invalid_argument("minting needs an HS algorithm and its secret");
+  if (settings.secret.size() < min_secret_bytes)
+    throw std::invalid_argument("the JWT secret is shorter than 32 bytes");
+  auto& alg = settings.algorithms.front();
+  json header = {{"alg", alg}, {"typ", "JWT"}};
+  json claims = {{"sub", who.subject}, {"iat", now}, {"exp", now + ttl.count()}};
+  if (!who.scopes.empty()) {
+    std::string scope;
+    for (auto& s : who.scopes) scope += (scope.empty() ? "" : " ") + s;
+    claims["scope"] = scope;
+  }
+  if (!settings.issuer.empty()) claims["iss"] = settings.issuer;
+  if (!settings.audience.empty()) claims["aud"] = settings.audience;
+  auto signed_part =
+      base64url_encode(dump_json(header)) + "." + base64url_encode(dump_json(claims));
+  return signed_part + "." + base64url_encode(hmac(hmac_digest(alg), settings.secret, signed_part));
+}
+
+}  // namespace troupe::security

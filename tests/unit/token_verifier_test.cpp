@@ -1,0 +1,270 @@
+// Bearer token verification against forged and broken tokens. Good tokens are minted by an
+// independent implementation (cpp-jwt's signers and base64, with keys OpenSSL generates
+// here), as well as by troupe's own mint_token, which cpp-jwt must accept in turn.
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <jwt/jwt.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/security/token_verifier.hpp"
+
+using namespace troupe::security;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string secret = "0123456789abcdef0123456789abcdef-test-secret";
+const std::int64_t now = 1'800'000'000;
+
+std::string b64url(const std::string& bytes) {
+  auto text = jwt::base64_encode(bytes.data(), bytes.size());
+  text.resize(jwt::base64_uri_encode(&text[0], text.size()));
+  return text;
+}
+
+// header.payload.signature with cpp-jwt's signer for `alg` (key: secret or private PEM).
+std::string forge(const json& header, const json& claims, const std::string& key) {
+  auto alg = header.value("alg", "none");
+  auto part = b64url(header.dump()) + "." + b64url(claims.dump());
+  jwt::sign_result_t signed_ = {std::string{}, std::error_code{}};
+  if (alg == "HS256")
+    signed_ = jwt::HMACSign<jwt::algo::HS256>::sign(key, part);
+  else if (alg == "HS384")
+    signed_ = jwt::HMACSign<jwt::algo::HS384>::sign(key, part);
+  else if (alg == "HS512")
+    signed_ = jwt::HMACSign<jwt::algo::HS512>::sign(key, part);
+  else if (alg == "RS256")
+    signed_ = jwt::PEMSign<jwt::algo::RS256>::sign(key, part);
+  else if (alg == "ES256")
+    signed_ = jwt::PEMSign<jwt::algo::ES256>::sign(key, part);
+  REQUIRE_FALSE(signed_.second);
+  return part + "." + b64url(signed_.first);
+}
+
+json claims_for(const std::string& sub) {
+  return {{"sub", sub}, {"exp", now + 600}, {"iat", now}, {"scope", "orders:read admin"}};
+}
+
+json hs256() {
+  return {{"alg", "HS256"}, {"typ", "JWT"}};
+}
+
+token_settings hs_settings() {
+  token_settings s;
+  s.secret = secret;
+  return s;
+}
+
+struct key_pair {
+  std::string private_pem, public_pem;
+};
+
+key_pair generate(bool rsa) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
+      rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"), &EVP_PKEY_free};
+  REQUIRE(key);
+  auto to_string = [](BIO* bio) {
+    char* data = nullptr;
+    auto len = BIO_get_mem_data(bio, &data);
+    std::string out(data, static_cast<std::size_t>(len));
+    BIO_free(bio);
+    return out;
+  };
+  BIO* priv = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(priv, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  BIO* pub = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(pub, key.get());
+  return {to_string(priv), to_string(pub)};
+}
+
+std::string why_refused(const token_verifier& v, const std::string& token) {
+  auto r = v.verify(token, now);
+  return r ? "accepted" : r.why;
+}
+
+}  // namespace
+
+TEST_CASE("a token from another implementation is accepted with its subject and scopes") {
+  token_verifier v{hs_settings()};
+  auto r = v.verify(forge(hs256(), claims_for("alice"), secret), now);
+  REQUIRE(r);
+  CHECK(r.who->subject == "alice");
+  CHECK(r.who->scopes == std::vector<std::string>{"orders:read", "admin"});
+  CHECK(r.who->has_scope("admin"));
+  CHECK_FALSE(r.who->has_scope("orders"));
+  CHECK(r.who->expires_at == now + 600);
+  auto scp = claims_for("bob");
+  scp.erase("scope");
+  scp["scp"] = {"inventory:write"};
+  auto with_scp = v.verify(forge(hs256(), scp, secret), now);
+  REQUIRE(with_scp);
+  CHECK(with_scp.who->scopes == std::vector<std::string>{"inventory:write"});
+}
+
+TEST_CASE("troupe's own tokens verify, here and with cpp-jwt") {
+  auto s = hs_settings();
+  s.issuer = "troupe-dev";
+  s.audience = "shop";
+  token_verifier v{s};
+  auto token = mint_token(s, {"carol", {"inventory:write"}, 0}, now, 3600s);
+  auto r = v.verify(token, now);
+  REQUIRE(r);
+  CHECK(r.who->subject == "carol");
+  CHECK(r.who->has_scope("inventory:write"));
+  CHECK(r.who->expires_at == now + 3600);
+  std::error_code ec;
+  auto decoded = jwt::decode(token, jwt::params::algorithms({"HS256"}), ec,
+                             jwt::params::secret(secret), jwt::params::verify(false));
+  CHECK_FALSE(ec);
+  CHECK(decoded.payload().get_claim_value<std::string>("sub") == "carol");
+  CHECK(decoded.payload().get_claim_value<std::string>("iss") == "troupe-dev");
+  // cpp-jwt checks the signature too (its clock is the real one: exp is years ahead).
+  auto real_now = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  auto fresh = mint_token(s, {"carol", {}, 0}, real_now, 3600s);
+  std::error_code ec2;
+  jwt::decode(fresh, jwt::params::algorithms({"HS256"}), ec2, jwt::params::secret(secret),
+              jwt::params::issuer("troupe-dev"), jwt::params::aud("shop"));
+  CHECK_FALSE(ec2);
+}
+
+TEST_CASE("forged and broken tokens are refused, every one") {
+  token_verifier v{hs_settings()};
+  auto good = forge(hs256(), claims_for("alice"), secret);
+  REQUIRE(why_refused(v, good) == "accepted");
+
+  // No algorithm, in every spelling, with or without a signature.
+  for (auto alg : {"none", "NONE", "None", "nOnE"}) {
+    auto part = b64url(json{{"alg", alg}}.dump()) + "." + b64url(claims_for("alice").dump());
+    CHECK(why_refused(v, part + ".") != "accepted");
+    CHECK(why_refused(v, part + "." + b64url("x")) != "accepted");
+  }
+  // The right key with an algorithm that is not allowed.
+  CHECK(why_refused(v, forge({{"alg", "HS512"}}, claims_for("alice"), secret)) ==
+        "algorithm 'HS512' is not allowed");
+  // The wrong key.
+  CHECK(why_refused(v, forge(hs256(), claims_for("alice"), secret + "x")) == "bad signature");
+  // Time.
+  auto expired = claims_for("alice");
+  expired["exp"] = now - 31;
+  CHECK(why_refused(v, forge(hs256(), expired, secret)) == "expired");
+  auto within_leeway = claims_for("alice");
+  within_leeway["exp"] = now - 29;
+  CHECK(why_refused(v, forge(hs256(), within_leeway, secret)) == "accepted");
+  auto early = claims_for("alice");
+  early["nbf"] = now + 31;
+  CHECK(why_refused(v, forge(hs256(), early, secret)) == "not valid yet (nbf)");
+  auto no_exp = claims_for("alice");
+  no_exp.erase("exp");
+  CHECK(why_refused(v, forge(hs256(), no_exp, secret)) == "no exp claim (a number)");
+  auto text_exp = claims_for("alice");
+  text_exp["exp"] = "tomorrow";
+  CHECK(why_refused(v, forge(hs256(), text_exp, secret)) == "no exp claim (a number)");
+  auto no_sub = claims_for("alice");
+  no_sub.erase("sub");
+  CHECK(why_refused(v, forge(hs256(), no_sub, secret)) != "accepted");
+
+  // A flipped bit in the signature, and a payload swapped in under a valid signature.
+  auto sig_at = good.rfind('.') + 1;
+  auto flipped = good;
+  flipped[sig_at] = flipped[sig_at] == 'A' ? 'B' : 'A';
+  CHECK(why_refused(v, flipped) == "bad signature");
+  auto mallory = forge(hs256(), claims_for("mallory"), secret);
+  auto swapped = good.substr(0, good.find('.')) +
+                 mallory.substr(mallory.find('.'), mallory.rfind('.') - mallory.find('.')) +
+                 good.substr(good.rfind('.'));
+  CHECK(why_refused(v, swapped) == "bad signature");
+  // A different spelling of the same signature bytes (non-zero unused bits) is not the token.
+  auto last = good.back();
+  auto respelled = good;
+  respelled.back() = static_cast<char>(last + 1);
+  CHECK(why_refused(v, respelled) != "accepted");
+
+  // Malformed.
+  std::vector<std::string> malformed = {"",
+                                        "abc",
+                                        "a.b",
+                                        good + ".x",
+                                        "..",
+                                        good.substr(0, good.rfind('.')) + ".",
+                                        "." + good.substr(good.find('.') + 1),
+                                        good + "=",
+                                        "e30.e30.e30",
+                                        "%%%.e30.abc",
+                                        std::string(9000, 'a')};
+  for (auto& bad : malformed) CHECK(why_refused(v, bad) != "accepted");
+  auto deep = claims_for("alice");
+  json nested = 1;
+  for (int i = 0; i < 50; ++i) nested = json::array({nested});
+  deep["x"] = nested;
+  CHECK(why_refused(v, forge(hs256(), deep, secret)) ==
+        "the payload is not a base64url JSON object");
+}
+
+TEST_CASE("issuer and audience, the audience also as an array") {
+  auto s = hs_settings();
+  s.issuer = "https://auth.example";
+  s.audience = "shop";
+  token_verifier v{s};
+  auto c = claims_for("alice");
+  c["iss"] = "https://auth.example";
+  c["aud"] = "shop";
+  CHECK(why_refused(v, forge(hs256(), c, secret)) == "accepted");
+  c["aud"] = json::array({"billing", "shop"});
+  CHECK(why_refused(v, forge(hs256(), c, secret)) == "accepted");
+  c["aud"] = json::array({"billing"});
+  CHECK(why_refused(v, forge(hs256(), c, secret)) == "wrong audience");
+  c["aud"] = "shop";
+  c["iss"] = "https://evil.example";
+  CHECK(why_refused(v, forge(hs256(), c, secret)) == "wrong issuer");
+  c.erase("iss");
+  CHECK(why_refused(v, forge(hs256(), c, secret)) == "wrong issuer");
+}
+
+TEST_CASE("public keys: RS256 and ES256 accepted, HS tokens signed with the key refused") {
+  for (bool rsa : {true, false}) {
+    auto keys = generate(rsa);
+    token_settings s;
+    s.algorithms = {rsa ? "RS256" : "ES256"};
+    s.public_key_pem = keys.public_pem;
+    token_verifier v{s};
+    json header = {{"alg", s.algorithms.front()}, {"typ", "JWT"}};
+    auto r = v.verify(forge(header, claims_for("dave"), keys.private_pem), now);
+    INFO(r.why);
+    CHECK(r);
+    // The classic confusion: an HS256 token whose secret is the public key itself.
+    CHECK(why_refused(v, forge(hs256(), claims_for("dave"), keys.public_pem)) ==
+          "algorithm 'HS256' is not allowed");
+    // Signed by another key of the same kind.
+    auto other = generate(rsa);
+    CHECK(why_refused(v, forge(header, claims_for("dave"), other.private_pem)) == "bad signature");
+    // An allowlist that mixes HS with a configured public key is refused at start.
+    s.algorithms = {"HS256", s.algorithms.front()};
+    CHECK_THROWS_WITH(token_verifier{s}, Catch::Contains("cannot be allowed together"));
+    s.algorithms = {"HS256"};
+    s.secret = secret;
+    CHECK_THROWS_WITH(token_verifier{s}, Catch::Contains("public key is configured"));
+  }
+}
+
+TEST_CASE("settings that cannot be safe are refused at start with a clear message") {
+  auto s = hs_settings();
+  s.secret = "short-secret";
+  CHECK_THROWS_WITH(token_verifier{s}, Catch::Contains("12 bytes; at least 32"));
+  s = hs_settings();
+  s.algorithms = {"none"};
+  CHECK_THROWS_WITH(token_verifier{s}, Catch::Contains("'none' is not one of"));
+  s.algorithms = {};
+  CHECK_THROWS_WITH(token_verifier{s}, Catch::Contains("at least one"));
+  token_settings rs;
+  rs.algorithms = {"RS256"};
+  rs.public_key_pem = "not a key";
+  CHECK_THROWS_WITH(token_verifier{rs}, Catch::Contains("not a PEM public key"));
+  CHECK_THROWS(mint_token(rs, {"x", {}, 0}, now, 60s));
+}
