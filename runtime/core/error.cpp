@@ -35,6 +35,7 @@ constexpr table_row table[] = {
     {errc::unknown_customer, "unknown_customer", 404},
     {errc::idempotency_key_reused, "idempotency_key_reused", 422},
     {errc::compensated, "compensated", 409},
+    {errc::uri_too_long, "uri_too_long", 414},
 };
 
 const table_row* find_row(std::uint8_t code) {

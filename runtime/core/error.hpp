@@ -40,6 +40,7 @@ enum class errc : std::uint8_t {
   unknown_customer,        // 404 an order names a customer that does not exist
   idempotency_key_reused,  // 422 an Idempotency-Key came back with a different request
   compensated,             // 409 a saga step arrived after its compensation: nothing done
+  uri_too_long,            // 414 the request line or its target is over the limit
 };
 
 // Rejections are answers about the business, not failures of the call: a saga compensates

@@ -99,7 +99,9 @@ class session : public std::enable_shared_from_this<session> {
     out_ = {};
     out_.version(version_);
     out_.result(static_cast<unsigned>(res.status));
-    out_.set(http::field::server, "troupe");
+    // No Server banner; helmet's defaults for an API (HSTS comes with TLS). A handler's own
+    // headers, set below, override these.
+    for (auto& [name, value] : security_headers) out_.set(name, value);
     out_.set(http::field::content_type,
              res.content_type.empty() ? std::string_view("application/json") : res.content_type);
     for (auto& [key, value] : res.headers) out_.set(key, value);
@@ -151,6 +153,14 @@ class session : public std::enable_shared_from_this<session> {
     // A client that sent "Expect: 100-continue" waits for our go-ahead before the body
     // (curl waits a second, then sends anyway).
     bool expects_go_ahead = beast::iequals(msg[http::field::expect], "100-continue");
+    if (msg.target().size() > max_target_bytes) {
+      keep_alive_ = false;
+      drain_ = head.has_body;
+      return write(error_response(
+          errc::uri_too_long,
+          "the request target is longer than " + std::to_string(max_target_bytes) + " bytes",
+          request_id_));
+    }
     if (admission_.refusal) {
       // A small body is read and dropped so the connection stays usable (on_read answers
       // with the refusal); a large, chunked or not yet sent one is not read at all: answer,
@@ -197,9 +207,17 @@ class session : public std::enable_shared_from_this<session> {
         return write(error_response(errc::payload_too_large,
                                     "the request body is larger than this route accepts",
                                     request_id_));
-      if (ec == http::error::header_limit)
+      if (ec == http::error::header_limit) {
+        // No line end in all that was read: the request line alone is over the limit.
+        auto read = beast::buffers_to_string(buffer_.data());
+        if (read.find("\r\n") == std::string::npos)
+          return write(error_response(errc::uri_too_long,
+                                      "the request line is longer than " +
+                                          std::to_string(cfg_->limits.header_bytes) + " bytes",
+                                      request_id_));
         return write(error_response(errc::headers_too_large, "the request headers are too large",
                                     request_id_));
+      }
       if (ec.category() == http::make_error_code(http::error::bad_target).category())
         return write(error_response(errc::bad_request, "malformed HTTP request: " + ec.message(),
                                     request_id_));
@@ -298,6 +316,20 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t drained_ = 0;
   static constexpr std::size_t max_drain_bytes = 16 << 20;
   static constexpr std::uint64_t max_discard_bytes = 64 << 10;
+  static constexpr std::size_t max_target_bytes = 8 << 10;
+  static constexpr std::pair<const char*, const char*> security_headers[] = {
+      {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+      {"Cross-Origin-Opener-Policy", "same-origin"},
+      {"Cross-Origin-Resource-Policy", "same-origin"},
+      {"Origin-Agent-Cluster", "?1"},
+      {"Referrer-Policy", "no-referrer"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-DNS-Prefetch-Control", "off"},
+      {"X-Download-Options", "noopen"},
+      {"X-Frame-Options", "DENY"},
+      {"X-Permitted-Cross-Domain-Policies", "none"},
+      {"X-XSS-Protection", "0"},
+  };
 };
 
 bool out_of_descriptors(const beast::error_code& ec) {

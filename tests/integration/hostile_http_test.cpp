@@ -171,3 +171,50 @@ TEST_CASE("hostile method tokens and targets get clear refusals, never a crash")
   CHECK(client.get("/ready").status == 200);  // still serving
   CHECK(node.stop() == 0);
 }
+
+TEST_CASE("every answer carries the security headers and no server banner; long lines get 414") {
+  temp_dir dir;
+  troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev");
+  auto answer_to = [&](const std::string& raw) {
+    raw_connection conn{node.http()};
+    conn.send(raw);
+    return conn.read(10s);
+  };
+  auto has_security_headers = [](const http_result& r) {
+    INFO(r.status << " " << r.body);
+    CHECK(r.headers.count("server") == 0);
+    CHECK(r.headers.at("x-content-type-options") == "nosniff");
+    CHECK(r.headers.at("x-frame-options") == "DENY");
+    CHECK(r.headers.at("referrer-policy") == "no-referrer");
+    CHECK(r.headers.at("content-security-policy") == "default-src 'none'; frame-ancestors 'none'");
+    CHECK(r.headers.at("cross-origin-resource-policy") == "same-origin");
+    CHECK(r.headers.count("strict-transport-security") == 0);  // only over TLS
+  };
+  http_client client{node.http()};
+  auto created =
+      client.post_json("/api/users", R"({"id":"ann","name":"Ann","email":"ann@example.com"})");
+  CHECK(created.status == 201);
+  has_security_headers(created);
+  auto missing = client.get("/api/users/nobody");
+  CHECK(missing.status == 404);
+  has_security_headers(missing);
+  auto broken = client.post_json("/api/users", "{not json");
+  CHECK(broken.status == 400);
+  has_security_headers(broken);
+  // A target over 8 KiB, within the header limit: 414 from the head.
+  auto long_target =
+      answer_to("GET /api/users/" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(long_target.status == 414);
+  CHECK(long_target.body.find("uri_too_long") != std::string::npos);
+  has_security_headers(long_target);
+  // A request line that does not end within the header limit (16 KiB): 414, not 431.
+  auto long_line = answer_to("GET /" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(long_line.status == 414);
+  has_security_headers(long_line);
+  auto big_headers = answer_to(
+      "GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  CHECK(big_headers.status == 431);
+  has_security_headers(big_headers);
+  CHECK(client.get("/ready").status == 200);  // still serving
+  CHECK(node.stop() == 0);
+}
