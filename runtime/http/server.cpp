@@ -148,11 +148,6 @@ class session : public std::enable_shared_from_this<session> {
     if (auto length = parser_->content_length()) head.content_length = *length;
     head.has_body = parser_->chunked() || (head.content_length && *head.content_length > 0);
     head.request_id = request_id_;
-    admission_ = cfg_->service.admit(head);
-    route_label_ = admission_.route_label;
-    // A client that sent "Expect: 100-continue" waits for our go-ahead before the body
-    // (curl waits a second, then sends anyway).
-    bool expects_go_ahead = beast::iequals(msg[http::field::expect], "100-continue");
     if (msg.target().size() > max_target_bytes) {
       keep_alive_ = false;
       drain_ = head.has_body;
@@ -161,6 +156,11 @@ class session : public std::enable_shared_from_this<session> {
           "the request target is longer than " + std::to_string(max_target_bytes) + " bytes",
           request_id_));
     }
+    admission_ = cfg_->service.admit(head);
+    route_label_ = admission_.route_label;
+    // A client that sent "Expect: 100-continue" waits for our go-ahead before the body
+    // (curl waits a second, then sends anyway).
+    bool expects_go_ahead = beast::iequals(msg[http::field::expect], "100-continue");
     if (admission_.refusal) {
       // A small body is read and dropped so the connection stays usable (on_read answers
       // with the refusal); a large, chunked or not yet sent one is not read at all: answer,
@@ -208,12 +208,13 @@ class session : public std::enable_shared_from_this<session> {
                                     "the request body is larger than this route accepts",
                                     request_id_));
       if (ec == http::error::header_limit) {
-        // No line end in all that was read: the request line alone is over the limit.
-        auto read = beast::buffers_to_string(buffer_.data());
-        if (read.find("\r\n") == std::string::npos)
+        // The parser takes the request line once it is complete: without a target, the line
+        // itself never ended within the limit.
+        auto target = parser_->get().target();
+        if (target.empty() || target.size() > max_target_bytes)
           return write(error_response(errc::uri_too_long,
-                                      "the request line is longer than " +
-                                          std::to_string(cfg_->limits.header_bytes) + " bytes",
+                                      "the request line is longer than the limit (" +
+                                          std::to_string(max_target_bytes) + " bytes of target)",
                                       request_id_));
         return write(error_response(errc::headers_too_large, "the request headers are too large",
                                     request_id_));

@@ -1,6 +1,7 @@
 #include "runtime/security/token_verifier.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -59,7 +60,9 @@ std::string base64url_encode(std::string_view s) {
 }
 
 // Strict: only the canonical encoding of some bytes decodes (cpp-jwt's decoder pads and
-// accepts more), so a token has one spelling and a changed character always changes it.
+// accepts more; it only ever sees what this one accepted), so a changed character always
+// changes the bytes. (ECDSA signatures still have two valid forms: never key anything on the
+// token's bytes.)
 std::optional<std::string> base64url_decode(std::string_view s) {
   if (s.size() % 4 == 1) return std::nullopt;
   std::string out;
@@ -115,18 +118,60 @@ std::optional<json> json_segment(std::string_view segment) {
   if (!decoded) return std::nullopt;
   auto& text = *decoded;
   if (json_nesting_depth(text, max_nesting + 1) > max_nesting) return std::nullopt;
-  auto doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  // Duplicate member names are refused: issuers and verifiers may read them differently.
+  std::vector<std::vector<std::string>> seen;  // member names per open object
+  bool duplicate = false;
+  json::parser_callback_t check = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start)
+      seen.emplace_back();
+    else if (event == json::parse_event_t::object_end && !seen.empty())
+      seen.pop_back();
+    else if (event == json::parse_event_t::key && !seen.empty() && parsed.is_string()) {
+      auto& names = seen.back();
+      auto name = parsed.get<std::string>();
+      if (std::find(names.begin(), names.end(), name) != names.end()) duplicate = true;
+      names.push_back(std::move(name));
+    }
+    return true;
+  };
+  auto doc = json::parse(text, check, false);
+  if (duplicate || doc.is_discarded() || !doc.is_object()) return std::nullopt;
   return doc;
 }
 
-// A NumericDate (RFC 7519: seconds, possibly fractional), or nothing.
-std::optional<std::int64_t> numeric_date(const json& claims, const char* name) {
+// A NumericDate (RFC 7519: seconds, possibly fractional), or nothing; `round_up` for a
+// start (nbf), so that a fraction never lets a token in early.
+std::optional<std::int64_t> numeric_date(const json& claims, const char* name,
+                                         bool round_up = false) {
   auto it = claims.find(name);
   if (it == claims.end() || !it->is_number()) return std::nullopt;
   auto v = it->get<double>();
   if (!(v > -1e15 && v < 1e15)) return std::nullopt;  // NaN, infinities, absurd dates
-  return static_cast<std::int64_t>(v);
+  return static_cast<std::int64_t>(round_up ? std::ceil(v) : std::floor(v));
+}
+
+// Attacker-chosen text for a log line: printable ASCII only, short.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text.substr(0, 32)) out += (c >= 0x20 && c < 0x7f) ? char(c) : '?';
+  return out;
+}
+
+// The key type and size an asymmetric algorithm needs, or why the key does not fit.
+std::string key_mismatch(EVP_PKEY* key, const std::string& alg) {
+  auto id = EVP_PKEY_get_base_id(key);
+  if (alg[0] == 'R') {
+    if (id != EVP_PKEY_RSA) return alg + " needs an RSA key";
+    if (EVP_PKEY_get_bits(key) < 2048) return alg + " needs an RSA key of at least 2048 bits";
+    return {};
+  }
+  if (id != EVP_PKEY_EC) return alg + " needs an EC key";
+  char curve[64] = {};
+  std::size_t len = 0;
+  EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof curve, &len);
+  std::string want = alg == "ES256" ? "prime256v1" : alg == "ES384" ? "secp384r1" : "secp521r1";
+  if (want != curve) return alg + " needs a key on curve " + want + ", not '" + curve + "'";
+  return {};
 }
 
 verdict refuse(std::string why) {
@@ -176,12 +221,24 @@ token_verifier::token_verifier(token_settings settings) : settings_(std::move(se
         bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr, &EVP_PKEY_free};
     if (!key)
       throw std::invalid_argument("public_key_file: not a PEM public key (BEGIN PUBLIC KEY)");
+    for (auto& alg : settings_.algorithms)
+      if (auto why = key_mismatch(key.get(), alg); !why.empty())
+        throw std::invalid_argument("public_key_file: " + why);
   }
   if (settings_.leeway.count() < 0 || settings_.leeway.count() > 3600)
     throw std::invalid_argument("leeway_s: must be from 0 to 3600");
 }
 
 verdict token_verifier::verify(std::string_view token, std::int64_t now) const {
+  // Never throws: an allocation or OpenSSL failure refuses the token.
+  try {
+    return check(token, now);
+  } catch (const std::exception& e) {
+    return refuse(std::string("could not check the token: ") + e.what());
+  }
+}
+
+verdict token_verifier::check(std::string_view token, std::int64_t now) const {
   if (token.empty()) return refuse("empty token");
   if (token.size() > max_token_bytes) return refuse("token longer than 8 KiB");
   auto dot1 = token.find('.');
@@ -201,7 +258,7 @@ verdict token_verifier::verify(std::string_view token, std::int64_t now) const {
   auto alg = alg_it->get<std::string>();
   auto& allowed = settings_.algorithms;
   if (std::find(allowed.begin(), allowed.end(), alg) == allowed.end())
-    return refuse("algorithm '" + alg.substr(0, 16) + "' is not allowed");
+    return refuse("algorithm '" + printable(alg) + "' is not allowed");
   if (header->contains("crit")) return refuse("the header has crit extensions");
 
   // The signature before any claim is believed.
@@ -224,7 +281,7 @@ verdict token_verifier::verify(std::string_view token, std::int64_t now) const {
   if (!exp) return refuse("no exp claim (a number)");
   if (now >= *exp + leeway) return refuse("expired");
   if (claims->contains("nbf")) {
-    auto nbf = numeric_date(*claims, "nbf");
+    auto nbf = numeric_date(*claims, "nbf", true);
     if (!nbf) return refuse("nbf is not a number");
     if (now + leeway < *nbf) return refuse("not valid yet (nbf)");
   }
@@ -233,7 +290,10 @@ verdict token_verifier::verify(std::string_view token, std::int64_t now) const {
     if (iss == claims->end() || !iss->is_string() || iss->get<std::string>() != settings_.issuer)
       return refuse("wrong issuer");
   }
-  if (!settings_.audience.empty()) {
+  if (settings_.audience.empty()) {
+    // RFC 7519 4.1.3: a token meant for named audiences is not for a verifier that names none.
+    if (claims->contains("aud")) return refuse("the token names an audience; none is configured");
+  } else {
     auto aud = claims->find("aud");
     bool ours = false;
     if (aud != claims->end() && aud->is_string())
@@ -280,6 +340,8 @@ std::string mint_token(const token_settings& settings, const principal& who, std
     throw std::invalid_argument("minting needs an HS algorithm and its secret");
   if (settings.secret.size() < min_secret_bytes)
     throw std::invalid_argument("the JWT secret is shorter than 32 bytes");
+  if (ttl.count() < 1 || ttl.count() > 10LL * 366 * 24 * 3600)
+    throw std::invalid_argument("ttl: from 1 s to 10 years");
   auto& alg = settings.algorithms.front();
   json header = {{"alg", alg}, {"typ", "JWT"}};
   json claims = {{"sub", who.subject}, {"iat", now}, {"exp", now + ttl.count()}};

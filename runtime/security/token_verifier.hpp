@@ -9,8 +9,9 @@
 //  - the signature: HMAC compared in constant time (CRYPTO_memcmp), RSA and ECDSA with
 //    cpp-jwt's PEM verifier;
 //  - then the claims: `exp` required (cpp-jwt accepts tokens without it), `exp` and `nbf`
-//    within the leeway, `iss` and `aud` when configured (`aud` a string or an array), `sub` a
-//    non-empty string.
+//    within the leeway, `iss` when configured, `aud` (a string or an array) holding the
+//    configured audience, or absent when none is configured, `sub` a non-empty string.
+// Duplicate JSON member names are refused. verify() never throws.
 // No CAF, Beast or SQLite here: plain C++ over OpenSSL, cpp-jwt and nlohmann_json.
 #pragma once
 
@@ -57,7 +58,8 @@ struct verdict {
 class token_verifier {
  public:
   // Throws std::invalid_argument naming what is wrong: an unknown or mixed allowlist, a
-  // secret shorter than min_secret_bytes, a missing or unreadable public key.
+  // secret shorter than min_secret_bytes, a missing or unreadable public key, or one that does
+  // not fit an allowed algorithm (RSA under 2048 bits, an EC key on another curve).
   explicit token_verifier(token_settings settings);
 
   // `now` in seconds since the epoch.
@@ -66,6 +68,8 @@ class token_verifier {
   const token_settings& settings() const { return settings_; }
 
  private:
+  verdict check(std::string_view token, std::int64_t now) const;
+
   token_settings settings_;
   bool symmetric_ = true;
 };

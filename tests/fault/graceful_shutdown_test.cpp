@@ -83,10 +83,11 @@ TEST_CASE("SIGTERM on the orders node lets the running sagas finish, then exits 
   REQUIRE(shop.create_user("alice", "Alice").status == 201);
   REQUIRE(shop.set_stock("A", 100, 250).status == 200);
   auto orders = place_many(c.http(), 8);
-  REQUIRE(
-      eventually([&] { return running_sagas(c.node("shop").admin()) == 8; }, 5s, 1ms));
+  REQUIRE(eventually([&] { return running_sagas(c.node("shop").admin()) == 8; }, 5s, 1ms));
   auto t0 = std::chrono::steady_clock::now();
-  CHECK(c.stop("shop") == 0);
+  auto stopped = c.stop("shop");
+  INFO(c.stderr_of("shop"));
+  CHECK(stopped == 0);
   auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0);
   std::vector<std::string> ids;
   for (auto& f : orders) {
@@ -118,9 +119,10 @@ TEST_CASE("sagas cut off at the drain deadline resume after the restart and end 
   REQUIRE(shop.create_user("alice", "Alice").status == 201);
   REQUIRE(shop.set_stock("A", 100, 250).status == 200);
   auto orders = place_many(c.http(), 4);
-  REQUIRE(
-      eventually([&] { return running_sagas(c.node("shop").admin()) == 4; }, 5s, 1ms));
-  CHECK(c.stop("shop") == 0);
+  REQUIRE(eventually([&] { return running_sagas(c.node("shop").admin()) == 4; }, 5s, 1ms));
+  auto stopped = c.stop("shop");
+  INFO(c.stderr_of("shop"));
+  CHECK(stopped == 0);
   for (auto& f : orders) CHECK(f.get().status != 201);  // their node went before they finished
   c.start("shop");  // ready only once every resumed saga is final
   http_client admin{c.node("shop").admin()};

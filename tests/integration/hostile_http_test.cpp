@@ -215,6 +215,10 @@ TEST_CASE("every answer carries the security headers and no server banner; long 
       "GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
   CHECK(big_headers.status == 431);
   has_security_headers(big_headers);
+  // A header that never ends, after a complete request line: 431, not 414.
+  auto endless_header =
+      answer_to("GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a'));
+  CHECK(endless_header.status == 431);
   CHECK(client.get("/ready").status == 200);  // still serving
   CHECK(node.stop() == 0);
 }
