@@ -54,6 +54,12 @@ TEST_CASE("a node asked to stop answers the requests it already has before it ex
 
 namespace {
 
+// Alice, and `units` of A at 250 each.
+void open_shop(shop_client& shop, long units) {
+  REQUIRE(shop.create_user("alice", "Alice").status == 201);
+  REQUIRE(shop.set_stock("A", units, 250).status == 200);
+}
+
 // Places `count` orders at once, each one unit of A for alice; their HTTP statuses and bodies.
 std::vector<std::future<http_result>> place_many(const std::string& where, int count) {
   std::vector<std::future<http_result>> out;
@@ -80,8 +86,7 @@ TEST_CASE("SIGTERM on the orders node lets the running sagas finish, then exits 
   // The card processor takes 400 ms: sagas are in flight when the signal comes.
   cluster c{dir, three_node_plan(), R"("payments": {"latency_ms": 400})"};
   shop_client shop{c.http()};
-  REQUIRE(shop.create_user("alice", "Alice").status == 201);
-  REQUIRE(shop.set_stock("A", 100, 250).status == 200);
+  open_shop(shop, 100);
   auto orders = place_many(c.http(), 8);
   REQUIRE(eventually([&] { return running_sagas(c.node("shop").admin()) == 8; }, 5s, 1ms));
   auto t0 = std::chrono::steady_clock::now();
@@ -116,8 +121,7 @@ TEST_CASE("sagas cut off at the drain deadline resume after the restart and end 
             {},
             R"("cluster": {"drain_ms": 100})"};
   shop_client shop{c.http()};
-  REQUIRE(shop.create_user("alice", "Alice").status == 201);
-  REQUIRE(shop.set_stock("A", 100, 250).status == 200);
+  open_shop(shop, 100);
   auto orders = place_many(c.http(), 4);
   REQUIRE(eventually([&] { return running_sagas(c.node("shop").admin()) == 4; }, 5s, 1ms));
   auto stopped = c.stop("shop");
@@ -174,8 +178,7 @@ TEST_CASE("SIGTERM under sustained load: every order accepted before it complete
   // Each charge takes 100 ms, so about as many sagas as clients are running at any time.
   cluster c{dir, three_node_plan(), R"("payments": {"latency_ms": 100})"};
   shop_client shop{c.http()};
-  REQUIRE(shop.create_user("alice", "Alice").status == 201);
-  REQUIRE(shop.set_stock("A", 100000, 250).status == 200);
+  open_shop(shop, 100000);
 
   std::atomic<bool> stop{false};
   std::atomic<int> answered{0};

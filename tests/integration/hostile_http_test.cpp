@@ -45,6 +45,13 @@ void hostile_requests(const std::string& http, int count,
   }
 }
 
+// The answer to `raw` bytes sent on a connection of their own.
+http_result answer_to(const std::string& http, const std::string& raw) {
+  raw_connection conn{http};
+  conn.send(raw);
+  return conn.read(10s);
+}
+
 }  // namespace
 
 TEST_CASE("made-up methods and paths cannot grow /metrics") {
@@ -155,11 +162,7 @@ TEST_CASE("a body over the route's limit is refused from its Content-Length, bef
 TEST_CASE("hostile method tokens and targets get clear refusals, never a crash") {
   temp_dir dir;
   troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev");
-  auto status_of = [&](const std::string& raw) {
-    raw_connection conn{node.http()};
-    conn.send(raw);
-    return conn.read(10s).status;
-  };
+  auto status_of = [&](const std::string& raw) { return answer_to(node.http(), raw).status; };
   CHECK(status_of("get /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n") ==
         501);  // methods are case-sensitive
   CHECK(status_of(std::string(4000, 'Q') + " / HTTP/1.1\r\nHost: t\r\n\r\n") == 501);
@@ -175,11 +178,6 @@ TEST_CASE("hostile method tokens and targets get clear refusals, never a crash")
 TEST_CASE("every answer carries the security headers and no server banner; long lines get 414") {
   temp_dir dir;
   troupe_node node({"--http", "127.0.0.1:0", "--data", dir.file("data")}, dir.path(), "dev");
-  auto answer_to = [&](const std::string& raw) {
-    raw_connection conn{node.http()};
-    conn.send(raw);
-    return conn.read(10s);
-  };
   auto has_security_headers = [](const http_result& r) {
     INFO(r.status << " " << r.body);
     CHECK(r.headers.count("server") == 0);
@@ -202,22 +200,23 @@ TEST_CASE("every answer carries the security headers and no server banner; long 
   CHECK(broken.status == 400);
   has_security_headers(broken);
   // A target over 8 KiB, within the header limit: 414 from the head.
-  auto long_target =
-      answer_to("GET /api/users/" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto long_target = answer_to(
+      node.http(), "GET /api/users/" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n");
   CHECK(long_target.status == 414);
   CHECK(long_target.body.find("uri_too_long") != std::string::npos);
   has_security_headers(long_target);
   // A request line that does not end within the header limit (16 KiB): 414, not 431.
-  auto long_line = answer_to("GET /" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto long_line =
+      answer_to(node.http(), "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n");
   CHECK(long_line.status == 414);
   has_security_headers(long_line);
-  auto big_headers = answer_to(
-      "GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  auto big_headers = answer_to(node.http(), "GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " +
+                                                std::string(20000, 'a') + "\r\n\r\n");
   CHECK(big_headers.status == 431);
   has_security_headers(big_headers);
   // A header that never ends, after a complete request line: 431, not 414.
-  auto endless_header =
-      answer_to("GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a'));
+  auto endless_header = answer_to(
+      node.http(), "GET /api/users/x HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a'));
   CHECK(endless_header.status == 431);
   CHECK(client.get("/ready").status == 200);  // still serving
   CHECK(node.stop() == 0);
