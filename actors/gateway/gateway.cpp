@@ -22,6 +22,21 @@ struct worker_state {
 
 using worker_actor = caf::stateful_actor<worker_state>;
 
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// RFC 6750 section 3: the challenge names the realm, and for a token that was sent, why it
+// failed in the protocol's terms (never the verifier's own reason).
+http_response challenge(errc code, const std::string& message, const std::string& request_id,
+                        const std::string& www_authenticate) {
+  auto res = error_response(make_error(code, message), request_id);
+  res.headers.emplace_back("WWW-Authenticate", www_authenticate);
+  return res;
+}
+
 void serve(worker_actor* self, http_exchange& ex) {
   auto& st = self->state;
   auto index = ex.request.route;
@@ -40,10 +55,16 @@ void serve(worker_actor* self, http_exchange& ex) {
                        " ms for a worker; retry later",
                    {}, std::chrono::seconds{1}),
         ex.request.id));
+  auto auth = authenticate(r, ex.request, st.cfg.verifier.get(), unix_seconds());
+  if (auth.refusal) return ex.reply(std::move(*auth.refusal));
   auto budget =
       request_budget(ex.request, r.timeout, st.cfg.request_timeout, st.cfg.max_request_timeout);
   if (!budget) return ex.reply(error_response(budget.error(), ex.request.id));
   calls::call_options options;
+  if (auth.who) {
+    options.principal = std::move(auth.who->subject);
+    options.scopes = std::move(auth.who->scopes);
+  }
   // The budget started when the request arrived: time queued on the way here counts.
   options.deadline = ex.request.received_at + *budget;
   options.trace_id = ex.request.id;
@@ -80,6 +101,50 @@ caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
 }
 
 }  // namespace
+
+authentication authenticate(const route& r, const http_request& request,
+                            const security::token_verifier* verifier, std::int64_t now) {
+  authentication out;
+  if (r.public_access || !verifier) return out;
+  const std::string* header = nullptr;
+  int count = 0;
+  for (auto& [name, value] : request.headers)
+    if (ascii_iequals(name, "Authorization")) {
+      header = &value;
+      ++count;
+    }
+  constexpr const char* realm = "Bearer realm=\"troupe\"";
+  if (count == 0) {
+    out.why = "no Authorization header";
+    out.refusal =
+        challenge(errc::unauthenticated, "this route needs a bearer token", request.id, realm);
+    return out;
+  }
+  auto invalid = [&](std::string why) {
+    out.why = std::move(why);
+    out.refusal = challenge(errc::unauthenticated, "the bearer token is not valid", request.id,
+                            std::string(realm) + ", error=\"invalid_token\"");
+    return out;
+  };
+  if (count > 1) return invalid("more than one Authorization header");
+  // "Bearer" is case-insensitive (RFC 7235); one space, then the token, nothing after it.
+  std::string_view value = *header;
+  constexpr std::string_view scheme = "bearer ";
+  if (value.size() <= scheme.size() || !ascii_iequals(value.substr(0, scheme.size()), scheme))
+    return invalid("the Authorization scheme is not Bearer");
+  auto verdict = verifier->verify(value.substr(scheme.size()), now);
+  if (!verdict) return invalid(verdict.why);
+  if (!r.scope.empty() && !verdict.who->has_scope(r.scope) &&
+      !verdict.who->has_scope(admin_scope)) {
+    out.why = "the token lacks scope " + r.scope;
+    out.refusal =
+        challenge(errc::forbidden, "this route needs the scope '" + r.scope + "'", request.id,
+                  std::string(realm) + ", error=\"insufficient_scope\", scope=\"" + r.scope + "\"");
+    return out;
+  }
+  out.who = std::move(verdict.who);
+  return out;
+}
 
 caf::expected<std::chrono::milliseconds> request_budget(const http_request& request,
                                                         std::chrono::milliseconds route_timeout,
@@ -134,7 +199,27 @@ capability gateway_capability() {
     if (out.retry.backoff.max < out.retry.backoff.min)
       throw settings_error(retry.path_of("backoff_max_ms"), "must be at least backoff_min_ms");
     retry.finish();
+    auto auth = s.section("auth");
+    auto& a = out.auth;
+    // null stands for "not given" in every optional key.
+    auto optional_text = [&auth](const char* key, std::size_t max, std::string fallback) {
+      return auth.is_null(key) ? fallback : auth.text(key, max, std::move(fallback));
+    };
+    a.secret_env = optional_text("secret_env", 128, a.secret_env);
+    a.secret_file = optional_text("secret_file", 4096, "");
+    a.public_key_file = optional_text("public_key_file", 4096, "");
+    a.algorithms = auth.strings("algorithms", 9, 8, a.algorithms);
+    a.issuer = optional_text("issuer", 1024, "");
+    a.audience = optional_text("audience", 1024, "");
+    a.leeway = std::chrono::seconds{auth.integer("leeway_s", 0, 300, a.leeway.count())};
+    a.generate_secret = auth.boolean("generate_secret", false);
+    if (a.algorithms.empty())
+      throw settings_error(auth.path_of("algorithms"), "must list at least one algorithm");
+    auth.finish();
     return out;
+  };
+  cap.auth_of = [](const std::any& settings) -> const security::auth_config* {
+    return &std::any_cast<const gateway_settings&>(settings).auth;
   };
   cap.spawn = [](const capability_context& ctx) {
     auto& settings = ctx.settings_as<gateway_settings>();
@@ -144,7 +229,8 @@ capability gateway_capability() {
                        settings.workers > 0 ? settings.workers : ctx.scheduler_threads,
                        settings.max_request_timeout,
                        settings.retry,
-                       ctx.shedding};
+                       ctx.shedding,
+                       ctx.verifier};
     return spawn_gateway(*ctx.system, std::move(cfg));
   };
   return cap;

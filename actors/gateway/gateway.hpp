@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <caf/expected.hpp>
 
@@ -18,12 +20,17 @@
 #include "runtime/cluster/directory_view.hpp"
 #include "runtime/http/router.hpp"
 #include "runtime/node/capability.hpp"
+#include "runtime/security/key_source.hpp"
+#include "runtime/security/token_verifier.hpp"
 
 namespace troupe::gateway {
 
 // Topology: "capabilities": {"gateway": {"request_timeout_ms": 5000,
 //   "max_request_timeout_ms": 60000, "workers": 0,
-//   "retry": {"attempts": 3, "backoff_min_ms": 20, "backoff_max_ms": 500}}}.
+//   "retry": {"attempts": 3, "backoff_min_ms": 20, "backoff_max_ms": 500},
+//   "auth": {"secret_env": "TROUPE_JWT_SECRET", "secret_file": null, "public_key_file": null,
+//            "algorithms": ["HS256"], "issuer": null, "audience": null, "leeway_s": 30,
+//            "generate_secret": false}}}.
 struct gateway_settings {
   std::chrono::milliseconds request_timeout{5000};  // each request's budget, from arrival
   // The most a client may ask for with X-Request-Timeout-Ms.
@@ -32,6 +39,7 @@ struct gateway_settings {
   // For idempotent routes (see http/router.hpp route::idempotent): sends in all, backoff.
   calls::call_options::retry_policy retry{
       3, {std::chrono::milliseconds{20}, std::chrono::milliseconds{500}}};
+  security::auth_config auth;  // where the key that verifies bearer tokens comes from
 };
 
 struct gateway_config {
@@ -42,7 +50,22 @@ struct gateway_config {
   std::chrono::milliseconds max_request_timeout{60000};
   calls::call_options::retry_policy retry;
   queue_bound shedding;  // requests waiting longer for a worker are shed
+  // Verifies every request's bearer token (routes that are not public). Null: nothing is
+  // verified, every request is anonymous; only tests that spawn a gateway alone do that.
+  std::shared_ptr<const security::token_verifier> verifier;
 };
+
+// Who a request acts for, or the answer refusing it: 401 with WWW-Authenticate (RFC 6750)
+// when the route is not public and the request has no valid bearer token, 403 when the
+// token lacks the route's scope. The reason a token was refused goes to `why`, not to the
+// client. `now`: seconds since the epoch.
+struct authentication {
+  std::optional<security::principal> who;  // empty for a public route or no verifier
+  std::optional<http_response> refusal;
+  std::string why;
+};
+authentication authenticate(const route& r, const http_request& request,
+                            const security::token_verifier* verifier, std::int64_t now);
 
 // The header a client shortens (or, up to the bound, lengthens) its request's budget with:
 // whole milliseconds.

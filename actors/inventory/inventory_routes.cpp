@@ -44,10 +44,12 @@ nlohmann::json stock_json(const stock_item& item) {
 std::vector<route> inventory_routes() {
   auto to_response = [](stock_item& item) { return json_response(200, stock_json(item)); };
   return {
-      make_route<stock_item>(
-          http_method::put, "/api/inventory/{sku}", stock_body_limit,
-          [](const route_input& in) { return set_stock_from_json(in.param(0), in.body); },
-          to_response),
+      with_scope(
+          make_route<stock_item>(
+              http_method::put, "/api/inventory/{sku}", stock_body_limit,
+              [](const route_input& in) { return set_stock_from_json(in.param(0), in.body); },
+              to_response),
+          "inventory:write"),
       make_route<stock_item>(
           http_method::get, "/api/inventory/{sku}", no_body,
           [](const route_input& in) -> caf::expected<get_stock> {

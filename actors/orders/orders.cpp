@@ -114,7 +114,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
         auto rp = self->make_response_promise<order_view>();
         core.answer(rp, "", [&]() -> caf::expected<order_view> {
           auto o = load_order(db, cmd.order_id);
-          if (o.state == d::status::none)
+          if (o.state == d::status::none || !acts_for(cmd.ctx, o.customer))
             return make_error(errc::not_found, "no order '" + cmd.order_id + "'");
           return decide(db, o, d::add_item(o, cmd.item), cmd.ctx, snapshot_every);
         });
@@ -124,7 +124,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
         auto rp = self->make_response_promise<order_view>();
         core.answer(rp, "", [&]() -> caf::expected<order_view> {
           auto o = load_order(db, query.id);
-          if (o.state == d::status::none)
+          if (o.state == d::status::none || !acts_for(query.ctx, o.customer))
             return make_error(errc::not_found, "no order '" + query.id + "'");
           auto v = view_of(o);
           v.history = history_of(db, query.id);
@@ -237,7 +237,13 @@ struct front_state {
   std::set<std::string> recovering;  // saga ids resumed at start, not final yet
   std::shared_ptr<readiness_gates> gates;
   bool draining = false;                                   // the node is stopping: no new sagas
-  std::vector<caf::typed_response_promise<bool>> drained;  // answered when none runs
+  std::vector<caf::typed_response_promise<bool>> drained;  // answered when nothing is held
+  int asking = 0;  // requests to the store this front awaits outside the links (claims)
+  // Nothing this front must still answer: CAF 0.17 drops a stopped actor's promises, so a
+  // drain that ended with a request held would leave its caller to time out.
+  bool idle() const {
+    return running.empty() && asking == 0 && store.backlog() == 0 && read_model.backlog() == 0;
+  }
 };
 
 using front_actor = orders_actor::stateful_pointer<front_state>;
@@ -291,6 +297,19 @@ void track_saga(front_actor self, const std::string& id, const caf::actor& actor
 
 void release_gate_if_done(front_actor self);
 
+void answer_drained_if_idle(front_actor self) {
+  auto& st = self->state;
+  if (!st.draining || !st.idle()) return;
+  for (auto& rp : st.drained) rp.deliver(true);
+  st.drained.clear();
+}
+
+// A request to the store awaited outside the links has been handled (called last).
+void asked(front_actor self) {
+  --self->state.asking;
+  answer_drained_if_idle(self);
+}
+
 void saga_ended(front_actor self, const caf::down_msg& down) {
   auto& st = self->state;
   for (auto it = st.running.begin(); it != st.running.end(); ++it)
@@ -298,10 +317,7 @@ void saga_ended(front_actor self, const caf::down_msg& down) {
       bool was_recovering = st.recovering.erase(it->first) > 0;
       st.running.erase(it);
       if (was_recovering) release_gate_if_done(self);
-      if (st.draining && st.running.empty()) {
-        for (auto& rp : st.drained) rp.deliver(true);
-        st.drained.clear();
-      }
+      answer_drained_if_idle(self);
       return;
     }
 }
@@ -331,27 +347,31 @@ void answer_claimed(front_actor self, const claim_answer& claim, const place_ord
   auto& st = self->state;
   if (auto it = st.running.find(claim.saga_id); it != st.running.end())
     return await_saga(self, claim.saga_id, it->second, rp);
+  ++st.asking;
   self->request(st.store.store(), caf::infinite, saga::find_saga{claim.saga_id})
       .then(
           [self, rp, claim, cmd](saga::saga_record& r) mutable {
             if (r.state == saga::state_done)
-              return rp.deliver(saga::result{r.id, r.outcome, r.reply}), void();
-            if (auto it = self->state.running.find(r.id); it != self->state.running.end())
-              return await_saga(self, r.id, it->second, rp);
-            rp.deliver(make_error(errc::unavailable,
-                                  "the order for this Idempotency-Key is being recovered", {},
-                                  std::chrono::seconds{1}));
+              rp.deliver(saga::result{r.id, r.outcome, r.reply});
+            else if (auto it = self->state.running.find(r.id); it != self->state.running.end())
+              await_saga(self, r.id, it->second, rp);
+            else
+              rp.deliver(make_error(errc::unavailable,
+                                    "the order for this Idempotency-Key is being recovered", {},
+                                    std::chrono::seconds{1}));
+            asked(self);
           },
           [self, rp, claim, cmd](caf::error& err) mutable {
             // Claimed, then the node stopped before the saga's first log row: start it now
             // (unless a replay that came first already did).
-            if (describe(err).code == errc::not_found) {
-              auto& running = self->state.running;
-              if (auto it = running.find(claim.saga_id); it != running.end())
-                return await_saga(self, claim.saga_id, it->second, rp);
-              return start_saga(self, cmd, claim.saga_id, claim.order_id, rp);
-            }
-            rp.deliver(std::move(err));
+            auto& running = self->state.running;
+            if (describe(err).code != errc::not_found)
+              rp.deliver(std::move(err));
+            else if (auto it = running.find(claim.saga_id); it != running.end())
+              await_saga(self, claim.saga_id, it->second, rp);
+            else
+              start_saga(self, cmd, claim.saga_id, claim.order_id, rp);
+            asked(self);
           });
 }
 
@@ -421,6 +441,8 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
   auto& st = self->state;
   st.store = store_link{store, "orders"};
   st.read_model = store_link{read_model, "orders read model"};
+  st.store.when_idle([self] { answer_drained_if_idle(self); });
+  st.read_model.when_idle([self] { answer_drained_if_idle(self); });
   st.host = std::move(host);
   st.host.store = store;
   st.place_order = known->find(place_order_name, place_order_version);
@@ -449,6 +471,9 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
           return make_error(errc::invalid_argument,
                             "customer must be a user id (1 to 64 letters, digits, '-' or '_')",
                             "customer");
+        if (!acts_for(cmd.ctx, cmd.customer))
+          return make_error(errc::forbidden, "an order may be placed only for yourself",
+                            "customer");
         std::vector<domain::inventory::line> wanted;
         for (auto& l : cmd.items) wanted.push_back({l.sku, l.quantity, 0});
         if (auto v = domain::inventory::check_lines(wanted))
@@ -462,20 +487,25 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
           return rp;
         }
         auto request = canonical_request(cmd);
+        ++self->state.asking;
         self->request(self->state.store.store(), caf::infinite,
                       claim_request{cmd.request_key, saga_id, order_id, request})
             .then(
                 [self, rp, cmd, request](claim_answer& claim) mutable {
-                  if (claim.fresh) return start_saga(self, cmd, claim.saga_id, claim.order_id, rp);
-                  if (claim.request != request)
-                    return rp.deliver(
-                               make_error(errc::idempotency_key_reused,
+                  if (claim.fresh)
+                    start_saga(self, cmd, claim.saga_id, claim.order_id, rp);
+                  else if (claim.request != request)
+                    rp.deliver(make_error(errc::idempotency_key_reused,
                                           "this Idempotency-Key was used with a different request",
-                                          "Idempotency-Key")),
-                           void();
-                  answer_claimed(self, claim, cmd, rp);
+                                          "Idempotency-Key"));
+                  else
+                    answer_claimed(self, claim, cmd, rp);
+                  asked(self);
                 },
-                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                [self, rp](caf::error& err) mutable {
+                  rp.deliver(std::move(err));
+                  asked(self);
+                });
         return rp;
       },
       [self, late](get_order& query) -> caf::result<order_view> {
@@ -497,6 +527,15 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
         if (auto refused = late(query.ctx)) return refused;
         if (query.limit < 1 || query.limit > 100)
           return make_error(errc::invalid_argument, "limit must be from 1 to 100", "limit");
+        // A customer lists their own orders; only admin_scope lists anyone's, or all.
+        if (!query.ctx.principal.empty() && !has_scope(query.ctx, admin_scope)) {
+          if (!query.customer.empty() && query.customer != query.ctx.principal)
+            return make_error(errc::forbidden, "you may list only your own orders", "customer");
+          query.customer = query.ctx.principal;
+        }
+        if (query.customer.empty())
+          return make_error(errc::invalid_argument, "customer is required: /api/orders?customer=ID",
+                            "customer");
         return self->state.read_model.ask<order_page>(self, std::move(query));
       },
       [self, late](get_order_stats& query) -> caf::result<order_stats> {
@@ -521,9 +560,12 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
       [self](drain_atom) -> caf::result<bool> {
         auto& st = self->state;
         st.draining = true;
-        if (st.running.empty()) return true;
+        if (st.idle()) return true;
         log_info("orders",
-                 "draining: waiting for " + std::to_string(st.running.size()) + " running sagas");
+                 "draining: waiting for " + std::to_string(st.running.size()) +
+                     " running sagas and " +
+                     std::to_string(st.asking + st.store.backlog() + st.read_model.backlog()) +
+                     " requests to its stores");
         auto rp = self->make_response_promise<bool>();
         st.drained.push_back(rp);
         return rp;

@@ -94,8 +94,9 @@ caf::expected<list_orders> list_orders_from_target(std::string_view target) {
           "query");
     }
   }
-  if (!has_customer || q.customer.empty() || q.customer.size() > 64)
-    return bad("customer is required: /api/orders?customer=ID", "customer");
+  // Absent: the orders of whoever the token speaks for (the capability decides).
+  if (has_customer && (q.customer.empty() || q.customer.size() > 64))
+    return bad("customer must be a user id: /api/orders?customer=ID", "customer");
   return q;
 }
 
@@ -178,15 +179,18 @@ std::vector<route> orders_routes() {
                                  {{"orders", orders},
                                   {"next", page.next.empty() ? json(nullptr) : json(page.next)}});
           }),
-      make_route<order_stats>(
-          http_method::get, "/api/orders/stats", no_body,
-          [](const route_input&) -> caf::expected<get_order_stats> { return get_order_stats{}; },
-          [](order_stats& stats) {
-            json by_status = json::object(), revenue = json::object();
-            for (auto& [status, n] : stats.by_status) by_status[status] = n;
-            for (auto& [currency, amount] : stats.revenue) revenue[currency] = amount;
-            return json_response(200, {{"by_status", by_status}, {"revenue", revenue}});
-          }),
+      with_scope(make_route<order_stats>(
+                     http_method::get, "/api/orders/stats", no_body,
+                     [](const route_input&) -> caf::expected<get_order_stats> {
+                       return get_order_stats{};
+                     },
+                     [](order_stats& stats) {
+                       json by_status = json::object(), revenue = json::object();
+                       for (auto& [status, n] : stats.by_status) by_status[status] = n;
+                       for (auto& [currency, amount] : stats.revenue) revenue[currency] = amount;
+                       return json_response(200, {{"by_status", by_status}, {"revenue", revenue}});
+                     }),
+                 admin_scope),
       make_route<order_view>(
           http_method::get, "/api/orders/{id}", no_body,
           [](const route_input& in) -> caf::expected<get_order> {

@@ -181,7 +181,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       [self, &db](get_payment& query) -> caf::result<charge> {
         auto rp = self->make_response_promise<charge>();
         self->state.core->answer(rp, "", [&]() -> caf::expected<charge> {
-          if (auto c = find_charge(db, query.id)) return *c;
+          if (auto c = find_charge(db, query.id); c && acts_for(query.ctx, c->customer)) return *c;
           return make_error(errc::not_found, "no payment '" + query.id + "'");
         });
         return rp;

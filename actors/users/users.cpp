@@ -97,6 +97,15 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
       [self, shedding](create_user& cmd) -> caf::result<user> {
         if (auto refused = shedding.refuse_late(cmd.ctx, self->clock().now())) return refused;
         failpoint("users.create");
+        // A customer creates their own record: its id is their token's subject. Only the
+        // admin scope creates records for others (or with a generated id).
+        auto& ctx = cmd.ctx;
+        if (!ctx.principal.empty() && !has_scope(ctx, admin_scope)) {
+          if (cmd.id.empty()) cmd.id = ctx.principal;
+          if (cmd.id != ctx.principal)
+            return make_error(errc::forbidden,
+                              "id must be your own (the token's subject) to create a user", "id");
+        }
         if (auto v = rules::check_new_user({cmd.id, cmd.name, cmd.email}))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         if (cmd.id.empty()) {
@@ -108,8 +117,9 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
       [self, shedding](get_user& query) -> caf::result<user> {
         if (auto refused = shedding.refuse_late(query.ctx, self->clock().now())) return refused;
         failpoint("users.get");
-        // An id that breaks the id rules cannot name a stored user.
-        if (!rules::valid_user_id(query.id))
+        // An id that breaks the id rules cannot name a stored user; another customer's is
+        // not found either, so ids of others stay unknown.
+        if (!rules::valid_user_id(query.id) || !acts_for(query.ctx, query.id))
           return make_error(errc::not_found, "no user with id '" + query.id + "'");
         if (auto cached = self->state.cache.find(query.id)) return *cached;
         return self->state.store.ask<user>(self, std::move(query), remember(self));

@@ -113,6 +113,7 @@ call_context caller::context_for(call_options opts) const {
   ctx.span_id = random_hex(8);
   ctx.deadline = opts.deadline;
   ctx.principal = std::move(opts.principal);
+  ctx.scopes = std::move(opts.scopes);
   ctx.caller = name_;
   ctx.idempotency_key = std::move(opts.idempotency_key);
   ctx.queued_since = self_->clock().now();

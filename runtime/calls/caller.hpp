@@ -68,8 +68,9 @@ struct callee {
 struct call_options {
   // The caller stops waiting here; max() (unset): the caller's default budget from now.
   call_context::clock::time_point deadline = call_context::clock::time_point::max();
-  std::string trace_id;  // empty: the call starts a new trace
-  std::string principal;
+  std::string trace_id;             // empty: the call starts a new trace
+  std::string principal;            // the end user it acts for (call_context::principal)
+  std::vector<std::string> scopes;  // and their scopes
   std::string idempotency_key;
   // Sending it twice has the effect of sending it once (a read, a keyed write): the caller
   // may retry it (see above), up to `attempts` sends in all.

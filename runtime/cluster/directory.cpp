@@ -30,27 +30,37 @@ typename Inspector::result_type inspect(Inspector& f, node_handles& x) {
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
 using refetch_atom = caf::atom_constant<caf::atom("refetch")>;
 
-// remote_actor blocks, so each connection attempt runs on its own thread.
-void connect_to_node(caf::blocking_actor* self, caf::actor directory, std::string node,
-                     address where, std::vector<std::string> caps,
-                     std::chrono::milliseconds timeout) {
+// remote_actor blocks, so each connection attempt runs on its own thread. An event-based
+// detached actor, not a blocking one: CAF 0.17 releases a blocking actor's last reference on
+// its thread after the actor system stopped waiting for it, so a node could exit while that
+// thread still destroys the actor (seen under AddressSanitizer as exits with status 1). A
+// detached event-based actor's thread is awaited until the actor is destroyed.
+caf::behavior connect_to_node(caf::event_based_actor* self, caf::actor directory, std::string node,
+                              address where, std::vector<std::string> caps,
+                              std::chrono::milliseconds timeout) {
   auto node_actor = self->system().middleman().remote_actor(where.host, where.port);
   if (!node_actor) {
     self->send(directory, failed_atom::value, node, self->system().render(node_actor.error()));
-    return;
+    self->quit();
+    return {};
   }
   node_handles result{node, *node_actor, {}};
   std::string problem;
-  for (auto& cap : caps) {
-    if (!problem.empty()) break;
-    self->request(*node_actor, timeout, lookup_atom::value, cap, true)
-        .receive([&](caf::strong_actor_ptr& handle) { result.handles.emplace_back(cap, handle); },
-                 [&](caf::error& err) { problem = cap + ": " + self->system().render(err); });
+  {
+    caf::scoped_actor blocking{self->system()};
+    for (auto& cap : caps) {
+      if (!problem.empty()) break;
+      blocking->request(*node_actor, timeout, lookup_atom::value, cap, true)
+          .receive([&](caf::strong_actor_ptr& handle) { result.handles.emplace_back(cap, handle); },
+                   [&](caf::error& err) { problem = cap + ": " + self->system().render(err); });
+    }
   }
   if (!problem.empty())
     self->send(directory, failed_atom::value, node, problem);
   else
     self->send(directory, connected_atom::value, std::move(result));
+  self->quit();
+  return {};
 }
 
 struct entry {

@@ -29,6 +29,17 @@ void set_deadline_from_wire(call_context& ctx, std::int64_t budget_us) {
   ctx.deadline = call_context::clock::now() + microseconds{std::min(budget_us, day_us)};
 }
 
+bool has_scope(const call_context& ctx, std::string_view scope) {
+  for (auto& s : ctx.scopes)
+    if (s == scope) return true;
+  return false;
+}
+
+bool acts_for(const call_context& ctx, std::string_view owner) {
+  if (ctx.principal.empty()) return ctx.caller != "gateway";
+  return ctx.principal == owner || has_scope(ctx, admin_scope);
+}
+
 call_context make_call_context(std::string caller, std::chrono::milliseconds budget) {
   call_context ctx;
   ctx.trace_id = random_hex(16);

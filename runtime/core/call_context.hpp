@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
@@ -22,7 +24,11 @@ struct call_context {
   std::string trace_id;  // W3C trace id, 32 hex digits; the HTTP request id at the gateway
   std::string span_id;   // 16 hex digits, the caller's span
   clock::time_point deadline = clock::time_point::max();  // max(): no deadline
-  std::string principal;        // authenticated subject, empty when anonymous
+  // The end user the call acts for, as the gateway's token verification found them: the
+  // token's subject and scopes. Empty when no end user is behind the call (a capability
+  // acting on its own behalf, such as a saga step).
+  std::string principal;
+  std::vector<std::string> scopes;
   std::string caller;           // the calling capability, e.g. "gateway"
   std::string idempotency_key;  // empty when the caller gave none
   // When it was sent, or arrived from another node: the time since is what it spent queued
@@ -44,8 +50,19 @@ typename Inspector::result_type inspect(Inspector& f, call_context& x) {
              x.queued_since = call_context::clock::now();
              return caf::error{};
            }),
-           x.principal, x.caller, x.idempotency_key);
+           x.principal, x.scopes, x.caller, x.idempotency_key);
 }
+
+// The scope that lets an end user read and change what any customer owns.
+inline constexpr const char* admin_scope = "admin";
+
+bool has_scope(const call_context& ctx, std::string_view scope);
+
+// Object-level authorization: whether the call may see or change what `owner` (a user id)
+// owns. Yes when the end user behind it is that owner or holds admin_scope, or when no end
+// user is behind it and it does not come from the HTTP entry (a capability on its own
+// behalf). A capability answers `no` as not_found, so ids of others stay unknown.
+bool acts_for(const call_context& ctx, std::string_view owner);
 
 // A fresh context (new trace) for work entering the system with `budget` to finish.
 call_context make_call_context(std::string caller, std::chrono::milliseconds budget);

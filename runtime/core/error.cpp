@@ -36,6 +36,8 @@ constexpr table_row table[] = {
     {errc::idempotency_key_reused, "idempotency_key_reused", 422},
     {errc::compensated, "compensated", 409},
     {errc::uri_too_long, "uri_too_long", 414},
+    {errc::unauthenticated, "unauthenticated", 401},
+    {errc::forbidden, "forbidden", 403},
 };
 
 const table_row* find_row(std::uint8_t code) {
@@ -122,6 +124,8 @@ bool is_rejection(errc code) {
     case errc::unknown_customer:
     case errc::idempotency_key_reused:
     case errc::compensated:
+    case errc::unauthenticated:
+    case errc::forbidden:
       return true;
     default:
       return false;

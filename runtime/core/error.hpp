@@ -41,6 +41,8 @@ enum class errc : std::uint8_t {
   idempotency_key_reused,  // 422 an Idempotency-Key came back with a different request
   compensated,             // 409 a saga step arrived after its compensation: nothing done
   uri_too_long,            // 414 the request line or its target is over the limit
+  unauthenticated,         // 401 no valid bearer token (the answer says so, never why)
+  forbidden,               // 403 authenticated, but without the scope the route needs
 };
 
 // Rejections are answers about the business, not failures of the call: a saga compensates

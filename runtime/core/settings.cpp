@@ -43,6 +43,18 @@ std::int64_t settings_reader::integer(std::string_view key, std::int64_t min, st
   return value->get<std::int64_t>();
 }
 
+bool settings_reader::boolean(std::string_view key, bool fallback) {
+  auto value = find(key);
+  if (!value) return fallback;
+  if (!value->is_boolean()) throw settings_error(path_of(key), "must be true or false");
+  return value->get<bool>();
+}
+
+bool settings_reader::is_null(std::string_view key) {
+  auto value = find(key);
+  return value && value->is_null();
+}
+
 std::chrono::milliseconds settings_reader::milliseconds(std::string_view key, std::int64_t min_ms,
                                                         std::int64_t max_ms,
                                                         std::int64_t fallback_ms) {

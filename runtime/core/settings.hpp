@@ -49,6 +49,10 @@ class settings_reader {
   // A list of at most `max_count` strings of at most `max_length` bytes each.
   std::vector<std::string> strings(std::string_view key, std::size_t max_count,
                                    std::size_t max_length, std::vector<std::string> fallback);
+  // true or false.
+  bool boolean(std::string_view key, bool fallback);
+  // Whether the key is present and null (JSON's way of saying "not given").
+  bool is_null(std::string_view key);
   // A string of at most `max_length` bytes.
   std::string text(std::string_view key, std::size_t max_length, std::string fallback);
 

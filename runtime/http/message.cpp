@@ -36,6 +36,10 @@ const char* method_name(http_method method) {
   return "OTHER";
 }
 
+bool ascii_iequals(std::string_view a, std::string_view b) {
+  return iequals(a, b);
+}
+
 const std::string* http_request::header(std::string_view name) const {
   for (auto& [key, value] : headers)
     if (iequals(key, name)) return &value;

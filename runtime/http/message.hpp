@@ -21,6 +21,9 @@ http_method parse_method(std::string_view token);
 // "GET" ... "OPTIONS", and "OTHER" for other: the only method label values.
 const char* method_name(http_method method);
 
+// Header names and auth schemes compare without regard to ASCII case.
+bool ascii_iequals(std::string_view a, std::string_view b);
+
 struct http_request {
   http_method method = http_method::get;
   std::string target;  // "/api/users/42?x=1"

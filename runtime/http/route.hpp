@@ -125,4 +125,10 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
   return r;
 }
 
+// `r`, callable only with a token that holds `scope`.
+inline route with_scope(route r, std::string scope) {
+  r.scope = std::move(scope);
+  return r;
+}
+
 }  // namespace troupe

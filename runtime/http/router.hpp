@@ -30,6 +30,10 @@ struct route {
   // Sending its message twice has the effect of sending it once, so the caller may retry it
   // after a transport failure. make_route sets it for GET, HEAD, PUT, DELETE and OPTIONS.
   bool idempotent = false;
+  // Who may call it. Every route needs a verified bearer token unless it is public; one
+  // with a scope ("inventory:write") needs a token holding that scope too.
+  bool public_access = false;
+  std::string scope;
   std::function<void(route_call&)> run;  // request -> message -> call -> response
 };
 

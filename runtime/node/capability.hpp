@@ -19,6 +19,8 @@
 #include "runtime/core/error.hpp"
 #include "runtime/core/settings.hpp"
 #include "runtime/http/router.hpp"
+#include "runtime/security/key_source.hpp"
+#include "runtime/security/token_verifier.hpp"
 #include "runtime/supervision/child.hpp"
 
 namespace troupe {
@@ -45,6 +47,8 @@ struct capability_context {
   supervise_function supervise;
   // Work waiting longer than its bound in queues is shed, and counted (core/error.hpp).
   queue_bound shedding;
+  // The HTTP entry's token verifier, built by the node from auth_of before anything starts.
+  std::shared_ptr<const security::token_verifier> verifier;
 
   std::shared_ptr<child_ref> supervised(const std::string& name,
                                         std::function<caf::actor()> start) const {
@@ -95,6 +99,10 @@ struct capability {
   // (core/atoms.hpp) with true once that work is done, and takes no new such work meanwhile.
   bool drains = false;
   std::vector<projection> projections;
+  // An HTTP entry that verifies bearer tokens: where its settings say the key is. The node
+  // loads the key before it starts anything (a bad key stops it with exit 2), and
+  // `troupe token` mints tokens with the same key.
+  std::function<const security::auth_config*(const std::any& settings)> auth_of;
 };
 
 }  // namespace troupe

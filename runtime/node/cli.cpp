@@ -25,6 +25,9 @@ constexpr const char* usage = R"(usage:
       validate a topology and print its placement plan
   troupe topology default
       print the embedded default topology
+  troupe token --sub ID [--scope S]... [--ttl 1h] [--topology FILE --node NAME] [--data DIR]
+      print a bearer token signed with the key the node's gateway verifies with (dev mode's
+      data directory without --topology); --ttl takes 90s, 15m, 1h, 7d (default 1h)
   troupe projections rebuild NAME [--topology FILE --node NAME] [--data DIR]
       rebuild a read model from its event history while its node is stopped (dev mode's
       data directory without --topology)
@@ -143,6 +146,77 @@ int rebuild_projection(int argc, char** argv, const std::vector<capability>& kno
   return 0;
 }
 
+int mint(int argc, char** argv, const std::vector<capability>& known,
+         const std::string& default_topology_json) {
+  security::principal who;
+  std::chrono::seconds ttl{3600};
+  std::vector<char*> rest{argv[0], argv[1]};
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw usage_error{flag + " needs a value"};
+      return argv[++i];
+    };
+    if (flag == "--sub") {
+      who.subject = value();
+      if (who.subject.empty() || who.subject.size() > 256)
+        throw usage_error{"--sub: must be 1 to 256 bytes"};
+    } else if (flag == "--scope") {
+      auto scope = value();
+      if (scope.empty() || scope.size() > 128 ||
+          scope.find_first_of(" \t\r\n\"\\") != std::string::npos)
+        throw usage_error{"--scope: '" + scope +
+                          "' must be 1 to 128 bytes without spaces, quotes or backslashes"};
+      if (who.scopes.size() >= 64) throw usage_error{"--scope: at most 64 scopes"};
+      who.scopes.push_back(scope);
+    } else if (flag == "--ttl") {
+      auto text = value();
+      try {
+        ttl = security::parse_duration(text);
+      } catch (const std::invalid_argument& e) {
+        throw usage_error{std::string("--ttl: ") + e.what()};
+      }
+      if (ttl < std::chrono::seconds{1} || ttl > std::chrono::hours{24 * 3650})
+        throw usage_error{"--ttl: must be from 1 second to 10 years"};
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (who.subject.empty()) throw usage_error{"token: --sub ID is required"};
+  auto flags = parse_flags(static_cast<int>(rest.size()), rest.data(), 2, true);
+  auto topo = flags.topology ? load_topology(*flags.topology, known)
+                             : parse_topology(default_topology_json, "(embedded default)", known);
+  // The node whose gateway the token is for: --node, or the only node with an HTTP entry.
+  const capability* entry = nullptr;
+  std::string node_name;
+  for (auto& [name, n] : topo.nodes)
+    for (auto& cap_name : n.capabilities)
+      for (auto& cap : known)
+        if (cap.name == cap_name && cap.auth_of && (!flags.node || *flags.node == name)) {
+          if (entry && node_name != name)
+            throw usage_error{"token: nodes '" + node_name + "' and '" + name +
+                              "' both verify tokens: say which with --node"};
+          entry = &cap;
+          node_name = name;
+        }
+  if (!entry)
+    throw usage_error{flags.node ? "token: node '" + *flags.node + "' verifies no tokens"
+                                 : std::string("token: no node of the topology verifies tokens")};
+  auto key = security::load_key(*entry->auth_of(topo.settings.at(entry->name)),
+                                flags.data.value_or(topo.data_dir) + "/" + node_name);
+  if (key.settings.secret.empty())
+    throw std::runtime_error("node '" + node_name + "' verifies " +
+                             key.settings.algorithms.front() +
+                             " tokens with a public key: mint them where the private key is");
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  // The same checks as the node: a key it would refuse mints nothing.
+  security::token_verifier check{key.settings};
+  std::cout << security::mint_token(check.settings(), who, now, ttl) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int troupe_main(int argc, char** argv, const std::vector<capability>& known,
@@ -171,6 +245,7 @@ int troupe_main(int argc, char** argv, const std::vector<capability>& known,
       std::cout << argv[3] << ": valid\n" << describe_plan(topo);
       return 0;
     }
+    if (command == "token") return mint(argc, argv, known, default_topology_json);
     if (command == "projections") {
       std::string sub = argc > 2 ? argv[2] : "";
       if (sub != "rebuild") throw usage_error{"expected: troupe projections rebuild NAME"};

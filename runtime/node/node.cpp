@@ -246,6 +246,29 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   }
   std::shared_ptr<const router> routes;
   if (plan.entry) routes = routes_for(topo, *plan.entry, known);
+  // The entry's token key, before anything starts: no key, a weak one or an unreadable file
+  // stops the node here, naming it.
+  std::shared_ptr<const security::token_verifier> verifier;
+  std::string dev_token;
+  if (plan.entry && plan.entry->auth_of) {
+    try {
+      auto key =
+          security::load_key(*plan.entry->auth_of(topo.settings.at(plan.entry->name)), node_dir);
+      verifier = std::make_shared<const security::token_verifier>(key.settings);
+      log_info("node", "bearer tokens (" + key.settings.algorithms.front() +
+                           ") are verified with the key from " + key.origin);
+      if (key.generated) {
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        dev_token = security::mint_token(key.settings, {"dev", {admin_scope}, 0}, now,
+                                         std::chrono::hours{24});
+      }
+    } catch (const std::exception& e) {
+      log_error("node", std::string("cannot verify bearer tokens: ") + e.what());
+      return 2;
+    }
+  }
 
   // Declared before the actor system so they outlive it: actors may hold replies that
   // reference sessions of these servers until the system is gone.
@@ -296,7 +319,10 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     ctx.directory = directory;
     ctx.view = view;
     ctx.calls = topo.calls.at(cap->name);
-    if (cap == plan.entry) ctx.routes = routes;
+    if (cap == plan.entry) {
+      ctx.routes = routes;
+      ctx.verifier = verifier;
+    }
     ctx.scheduler_threads = threads.scheduler;
     ctx.node_metrics = &node_metrics;
     ctx.gates = gates;
@@ -468,6 +494,14 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     std::printf("  http    %s\n  admin   %s\n  listen  %s\n", shown(node.http, api_server).c_str(),
                 shown(node.admin, admin_server).c_str(), listen_text.c_str());
     for (auto& db : databases) std::printf("  data    %s\n", db.path.c_str());
+    if (!dev_token.empty()) {
+      // Dev mode made its own secret: a token to start with (sub "dev", scope admin, 24 h).
+      std::printf("  token   %s\n", dev_token.c_str());
+      std::printf(
+          "          (sub dev, scope admin, valid 24 h; troupe token --sub ID mints others)\n");
+      std::printf("  try     curl -H 'Authorization: Bearer %s' http://%s/api/orders/stats\n",
+                  dev_token.c_str(), shown(node.http, api_server).c_str());
+    }
     serving->store(true);
     std::printf("troupe: ready node=%s http=%s admin=%s listen=%s\n", node.name.c_str(),
                 shown(node.http, api_server).c_str(), shown(node.admin, admin_server).c_str(),

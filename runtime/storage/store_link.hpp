@@ -119,9 +119,16 @@ class store_link {
   // The store now (null while it restarts).
   const caf::actor& store() { return current_.get(*ref_); }
   std::size_t backlog() const { return pending_.size(); }
+  // Called (in the front) whenever the last request the store held has been answered: a
+  // draining front waits for that, since its promises die with it.
+  void when_idle(std::function<void()> idle) { idle_ = std::move(idle); }
 
  private:
-  bool settle(std::uint64_t serial) { return pending_.erase(serial) > 0; }
+  bool settle(std::uint64_t serial) {
+    if (pending_.erase(serial) == 0) return false;
+    if (pending_.empty() && idle_) idle_();  // runs before the answer is sent, in the same turn
+    return true;
+  }
 
   void abandon_pending() {
     auto pending = std::move(pending_);
@@ -131,6 +138,7 @@ class store_link {
                       "the " + name_ +
                           " store stopped while it held this request: it may or may not have "
                           "been done"));
+    if (!pending.empty() && idle_) idle_();
   }
 
   std::shared_ptr<child_ref> ref_ = std::make_shared<child_ref>("store");
@@ -141,6 +149,7 @@ class store_link {
   caf::actor_addr dead_;  // the store that went down last, until the supervisor replaces it
   std::uint64_t serial_ = 0;
   std::unordered_map<std::uint64_t, std::function<void(caf::error)>> pending_;
+  std::function<void()> idle_;
 };
 
 }  // namespace troupe

@@ -196,7 +196,10 @@ TEST_CASE("SIGTERM under sustained load: every order accepted before it complete
     auto mine = f.get();
     all.insert(all.end(), mine.begin(), mine.end());
   }
-  CHECK(status == 0);
+  {
+    INFO("shop's stderr:\n" << c.stderr_of("shop"));
+    CHECK(status == 0);
+  }
 
   std::vector<std::string> confirmed;
   int completed_during_drain = 0, refused = 0;
@@ -219,10 +222,10 @@ TEST_CASE("SIGTERM under sustained load: every order accepted before it complete
     }
   }
   std::printf(
-      "SIGTERM under load: the orders node exited 0 after %.0f ms; %d orders running at the "
+      "SIGTERM under load: the orders node exited %d after %.0f ms; %d orders running at the "
       "signal completed during the drain, %zu confirmed in all, %d refused with 503\n",
-      std::chrono::duration<double, std::milli>(gone - term).count(), completed_during_drain,
-      confirmed.size(), refused);
+      status, std::chrono::duration<double, std::milli>(gone - term).count(),
+      completed_during_drain, confirmed.size(), refused);
   CHECK(completed_during_drain > 0);  // sagas were running when the signal came, and finished
   CHECK(gone - term < 10s);           // within the drain deadline (cluster.drain_ms)
   CHECK(refused > 0);

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/auth.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -154,7 +155,11 @@ TEST_CASE("a body over the route's limit is refused from its Content-Length, bef
   CHECK(conn2.read(10s).status == 413);
   conn2.send("POST /api/users HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
   CHECK(conn2.read(10s).status == 415);
+  // Limits come before authentication; a request within them without a token is 401.
   conn2.send("GET /api/users/x HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(conn2.read(10s).status == 401);
+  conn2.send("GET /api/users/x HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + admin_token() +
+             "\r\n\r\n");
   CHECK(conn2.read(10s).status == 404);
   CHECK(node.stop() == 0);
 }

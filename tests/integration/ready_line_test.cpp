@@ -73,7 +73,9 @@ TEST_CASE("a node whose callee is unreachable waits, says for what, and is ready
       auto ready = edge.wait_for_line("troupe: ready", 30s);
       CHECK(first_answer(field_of(ready, "http")) == 404);
       edge.signal(SIGTERM);
-      CHECK(edge.wait(30s) == 0);
+      auto edge_status = edge.wait(30s);
+      INFO("edge's stderr:\n" << edge.err());
+      CHECK(edge_status == 0);
       CHECK(core.stop() == 0);
       return;
     } catch (const std::runtime_error& e) {

@@ -1,5 +1,7 @@
 #include "tests/support/http_client.hpp"
 
+#include "tests/support/auth.hpp"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <algorithm>
@@ -55,7 +57,8 @@ struct http_client::impl {
   beast::flat_buffer buffer;
 };
 
-http_client::http_client(std::string where) : impl_(std::make_unique<impl>()) {
+http_client::http_client(std::string where)
+    : impl_(std::make_unique<impl>()), token_(admin_token()) {
   std::tie(impl_->host, impl_->port) = split(where);
 }
 
@@ -83,7 +86,12 @@ http_result http_client::request(const std::string& method, const std::string& t
       req.target(target);
       req.version(11);
       req.set(http::field::host, impl_->host);
-      for (auto& [k, v] : headers) req.set(k, v);
+      bool authorized = false;
+      for (auto& [k, v] : headers) {
+        req.set(k, v);
+        authorized = authorized || beast::iequals(k, "Authorization");
+      }
+      if (!authorized && !token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
       req.body() = body;
       req.prepare_payload();
       impl_->stream->expires_after(std::chrono::seconds{15});

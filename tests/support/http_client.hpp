@@ -40,11 +40,15 @@ class http_client {
     return request("POST", target, body, {{"Content-Type", "application/json"}});
   }
   int connects() const { return connects_; }  // how many TCP connections it opened
+  // The bearer token sent with every request that has no Authorization header of its own:
+  // admin_token() (support/auth.hpp) until changed; empty: none.
+  void use_token(std::string token) { token_ = std::move(token); }
 
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
   int connects_ = 0;
+  std::string token_;
 };
 
 // A TCP connection that sends exactly the bytes it is given.

@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include "tests/support/auth.hpp"
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -33,6 +35,10 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& workdir,
   int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0 || err < 0) throw std::runtime_error("cannot create " + out_path);
+  // Children inherit the key the tests' tokens are signed with (support/auth.hpp); a test
+  // that wants another sets TROUPE_JWT_SECRET in options.env. Set once, before any fork.
+  static const bool keyed = setenv("TROUPE_JWT_SECRET", test_secret().c_str(), 1) == 0;
+  (void)keyed;
   auto pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/security/token_verifier.hpp"
+#include "tests/support/auth.hpp"
 
 using namespace troupe::security;
 using json = nlohmann::json;
@@ -23,28 +24,12 @@ const std::string secret = "0123456789abcdef0123456789abcdef-test-secret";
 const std::int64_t now = 1'800'000'000;
 
 std::string b64url(const std::string& bytes) {
-  auto text = jwt::base64_encode(bytes.data(), bytes.size());
-  text.resize(jwt::base64_uri_encode(&text[0], text.size()));
-  return text;
+  return troupe::test::base64url(bytes);
 }
 
 // header.payload.signature with cpp-jwt's signer for `alg` (key: secret or private PEM).
 std::string forge(const json& header, const json& claims, const std::string& key) {
-  auto alg = header.value("alg", "none");
-  auto part = b64url(header.dump()) + "." + b64url(claims.dump());
-  jwt::sign_result_t signed_ = {std::string{}, std::error_code{}};
-  if (alg == "HS256")
-    signed_ = jwt::HMACSign<jwt::algo::HS256>::sign(key, part);
-  else if (alg == "HS384")
-    signed_ = jwt::HMACSign<jwt::algo::HS384>::sign(key, part);
-  else if (alg == "HS512")
-    signed_ = jwt::HMACSign<jwt::algo::HS512>::sign(key, part);
-  else if (alg == "RS256")
-    signed_ = jwt::PEMSign<jwt::algo::RS256>::sign(key, part);
-  else if (alg == "ES256")
-    signed_ = jwt::PEMSign<jwt::algo::ES256>::sign(key, part);
-  REQUIRE_FALSE(signed_.second);
-  return part + "." + b64url(signed_.first);
+  return troupe::test::forge_token(header, claims, key);
 }
 
 json claims_for(const std::string& sub) {
@@ -61,26 +46,8 @@ token_settings hs_settings() {
   return s;
 }
 
-struct key_pair {
-  std::string private_pem, public_pem;
-};
-
-key_pair generate(bool rsa) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
-      rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"), &EVP_PKEY_free};
-  REQUIRE(key);
-  auto to_string = [](BIO* bio) {
-    char* data = nullptr;
-    auto len = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<std::size_t>(len));
-    BIO_free(bio);
-    return out;
-  };
-  BIO* priv = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(priv, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  BIO* pub = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(pub, key.get());
-  return {to_string(priv), to_string(pub)};
+troupe::test::key_pair generate(bool rsa) {
+  return troupe::test::generate_key_pair(rsa);
 }
 
 std::string why_refused(const token_verifier& v, const std::string& token) {

@@ -1,0 +1,148 @@
+#include "runtime/security/key_source.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <openssl/rand.h>
+
+namespace troupe::security {
+
+namespace {
+
+bool symmetric(const std::vector<std::string>& algorithms) {
+  for (auto& a : algorithms)
+    if (a.rfind("HS", 0) != 0) return false;
+  return true;
+}
+
+// A key file: whole, at most 64 KiB, trailing line breaks dropped (editors add them).
+std::string read_key_file(const std::string& path, const char* what, bool secret) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw std::invalid_argument(std::string(what) + " '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    throw std::invalid_argument(std::string(what) + " '" + path + "' is not a regular file");
+  if (secret && (st.st_mode & 077) != 0)
+    throw std::invalid_argument(std::string(what) + " '" + path +
+                                "' may be read by other users: chmod 600 it");
+  if (st.st_size > 64 * 1024)
+    throw std::invalid_argument(std::string(what) + " '" + path + "' is larger than 64 KiB");
+  std::ifstream in{path, std::ios::binary};
+  if (!in) throw std::invalid_argument(std::string(what) + " '" + path + "' cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto out = text.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string random_secret() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw std::runtime_error("the system's random generator failed");
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+// The dev secret: read when it exists, else made with O_EXCL (two processes starting at
+// once agree on the first one written).
+std::string generated_secret(const std::string& node_dir) {
+  std::filesystem::create_directories(node_dir);
+  auto path = node_dir + "/" + generated_secret_file;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (std::filesystem::exists(path)) return read_key_file(path, "the generated secret", true);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST) continue;
+      throw std::invalid_argument("cannot create '" + path + "': " + std::strerror(errno));
+    }
+    auto secret = random_secret();
+    auto line = secret + "\n";
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+              ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) throw std::invalid_argument("cannot write '" + path + "'");
+    return secret;
+  }
+  return read_key_file(path, "the generated secret", true);
+}
+
+}  // namespace
+
+loaded_key load_key(const auth_config& config, const std::string& node_dir) {
+  loaded_key out;
+  auto& s = out.settings;
+  s.algorithms = config.algorithms;
+  s.issuer = config.issuer;
+  s.audience = config.audience;
+  s.leeway = config.leeway;
+  if (!symmetric(config.algorithms)) {
+    if (config.public_key_file.empty())
+      throw std::invalid_argument("auth.algorithms asks for " + config.algorithms.front() +
+                                  ": auth.public_key_file must name a PEM public key");
+    if (!config.secret_file.empty())
+      throw std::invalid_argument(
+          "auth.secret_file is set but auth.algorithms are asymmetric: one key kind only");
+    s.public_key_pem = read_key_file(config.public_key_file, "auth.public_key_file", false);
+    out.origin = config.public_key_file;
+    return out;
+  }
+  if (!config.public_key_file.empty())
+    throw std::invalid_argument(
+        "auth.public_key_file is set but auth.algorithms are HS*: list RS256 or ES256 to use it");
+  if (!config.secret_file.empty()) {
+    s.secret = read_key_file(config.secret_file, "auth.secret_file", true);
+    out.origin = config.secret_file;
+    return out;
+  }
+  if (!config.secret_env.empty())
+    if (auto env = std::getenv(config.secret_env.c_str()); env && *env) {
+      s.secret = env;
+      out.origin = "environment variable " + config.secret_env;
+      return out;
+    }
+  if (!config.generate_secret)
+    throw std::invalid_argument(
+        "no key to verify tokens with: set the environment variable " +
+        (config.secret_env.empty() ? std::string("named by auth.secret_env") : config.secret_env) +
+        " (at least " + std::to_string(min_secret_bytes) +
+        " bytes), or auth.secret_file, or auth.public_key_file");
+  s.secret = generated_secret(node_dir);
+  out.origin = node_dir + "/" + generated_secret_file;
+  out.generated = true;
+  return out;
+}
+
+std::chrono::seconds parse_duration(const std::string& text) {
+  auto bad = [&] {
+    return std::invalid_argument("'" + text + "' is not a duration like 90s, 15m, 1h or 7d");
+  };
+  if (text.empty() || text.size() > 12) throw bad();
+  std::size_t digits = text.find_first_not_of("0123456789");
+  if (digits == 0) throw bad();
+  auto number = std::stoll(text.substr(0, digits));
+  std::string unit = digits == std::string::npos ? "s" : text.substr(digits);
+  std::int64_t scale = unit == "s"   ? 1
+                       : unit == "m" ? 60
+                       : unit == "h" ? 3600
+                       : unit == "d" ? 86400
+                                     : 0;
+  if (scale == 0) throw bad();
+  return std::chrono::seconds{number * scale};
+}
+
+}  // namespace troupe::security
