@@ -41,6 +41,7 @@ namespace {
 
 struct options {
   std::string host, port, target, method = "GET", body, label = "node";
+  std::string authorization;  // the Authorization header's value, when given
   int pid = 0;
   std::vector<std::pair<double, double>> phases{{0.5, 5}, {1, 5}, {2, 10}, {0.5, 2}, {0.5, 5}};
   double rate = 0;  // 0: calibrate
@@ -63,7 +64,9 @@ options parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--url")
+    if (a == "--authorization")
+      o.authorization = value();
+    else if (a == "--url")
       url = value();
     else if (a == "--pid")
       o.pid = std::stoi(value());
@@ -288,6 +291,7 @@ void connection::send(clock_type::time_point scheduled, int phase) {
   auto& o = owner_.opts();
   request_ = {o.method == "POST" ? http::verb::post : http::verb::get, o.target, 11};
   request_.set(http::field::host, o.host);
+  if (!o.authorization.empty()) request_.set(http::field::authorization, o.authorization);
   if (!o.body.empty()) {
     request_.set(http::field::content_type, "application/json");
     request_.body() = o.body;

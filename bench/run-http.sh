@@ -16,9 +16,10 @@ troupe="$build/troupe"
 baseline="$build/bench/bench_http_baseline"
 name_of_run=http
 source "$(dirname "$0")/lib.sh"
+auth=$(bench_auth "$troupe")
 
 create_user() {
-  curl -sf -X POST "http://$1/api/users" -H 'Content-Type: application/json' \
+  curl -sf -X POST "http://$1/api/users" -H 'Content-Type: application/json' -H "$auth" \
        -d '{"id":"bench","name":"Bench","email":"bench@example.com"}' >/dev/null
 }
 
@@ -62,7 +63,7 @@ order=(bare runtime dev two)
 # One wrk run: "req/s p50 p99" (latencies as wrk prints them).
 measure() {
   local out
-  out=$(wrk -t2 -c64 -d"${secs}s" --latency "$1")
+  out=$(wrk -t2 -c64 -d"${secs}s" --latency -H "$auth" "$1")
   if grep -qE "Non-2xx|Socket errors" <<<"$out"; then grep -E "Non-2xx|Socket errors" <<<"$out" >&2; fi
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
 }

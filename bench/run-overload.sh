@@ -10,6 +10,7 @@ phases=${2:-0.5x5,1x5,2x10,0.5x2,0.5x5}
 troupe="$build/troupe"
 name_of_run=overload
 source "$(dirname "$0")/lib.sh"
+auth=$(bench_auth "$troupe")
 
 body='{"customer":"u-bench","items":[{"sku":"BENCH","quantity":1}]}'
 settings='"payments": {"decline_over": 1000000000}'
@@ -29,11 +30,11 @@ run() {
   start "$name" "$troupe" run --topology "$work/$name.json" --node dev
   local pid=${pids[-1]}
   local http; http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
-  curl -sf -X POST "http://$http/api/users" -H 'Content-Type: application/json' \
+  curl -sf -X POST "http://$http/api/users" -H 'Content-Type: application/json' -H "$auth" \
        -d '{"id":"u-bench","name":"Bench","email":"bench@example.com"}' >/dev/null
-  curl -sf -X PUT "http://$http/api/inventory/BENCH" -H 'Content-Type: application/json' \
+  curl -sf -X PUT "http://$http/api/inventory/BENCH" -H 'Content-Type: application/json' -H "$auth" \
        -d '{"quantity":1000000000,"price":100,"currency":"EUR"}' >/dev/null
-  "$build/bench/bench_overload" --url "http://$http/api/orders" --method POST --body "$body" \
+  "$build/bench/bench_overload" --url "http://$http/api/orders" --method POST --body "$body" --authorization "${auth#Authorization: }" \
       --pid "$pid" --phases "$phases" --max-connections 9000 --calibrate-connections 128 "$@" | tee "$work/$name.out"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }

@@ -16,11 +16,12 @@ conns=("$@")
 troupe="$build/troupe"
 name_of_run=sagas
 source "$(dirname "$0")/lib.sh"
+auth=$(bench_auth "$troupe")
 
 setup_shop() {
-  curl -sf -X POST "http://$1/api/users" -H 'Content-Type: application/json' \
+  curl -sf -X POST "http://$1/api/users" -H 'Content-Type: application/json' -H "$auth" \
        -d '{"id":"u-bench","name":"Bench","email":"bench@example.com"}' >/dev/null
-  curl -sf -X PUT "http://$1/api/inventory/BENCH" -H 'Content-Type: application/json' \
+  curl -sf -X PUT "http://$1/api/inventory/BENCH" -H 'Content-Type: application/json' -H "$auth" \
        -d '{"quantity":1000000000,"price":100,"currency":"EUR"}' >/dev/null
 }
 
@@ -68,7 +69,7 @@ label[three]="three nodes (gateway | users+orders | inventory+payments)"
 
 measure() {  # url connections -> "req/s p50 p99 non2xx"
   local out
-  out=$(wrk -t2 -c"$2" -d"${secs}s" --latency -s "$work/order.lua" "$1")
+  out=$(wrk -t2 -c"$2" -d"${secs}s" --latency -H "$auth" -s "$work/order.lua" "$1")
   local bad; bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); bad=${bad:-0}
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out") $bad"
 }

@@ -17,7 +17,8 @@ struct worker_state {
   static inline const char* name = "gateway.worker";
   gateway_config cfg;
   std::unique_ptr<calls::caller> calls;
-  std::vector<calls::callee> callee_of;  // by route index
+  std::vector<calls::callee> callee_of;                     // by route index
+  std::vector<const security::rate_limit*> route_limit_of;  // by route index; null: none
 };
 
 using worker_actor = caf::stateful_actor<worker_state>;
@@ -26,6 +27,44 @@ std::int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+http_response with_headers(http_response res,
+                           const std::vector<std::pair<std::string, std::string>>& headers) {
+  res.headers.insert(res.headers.end(), headers.begin(), headers.end());
+  return res;
+}
+
+struct limit_use {
+  security::rate_decision decision;
+  std::chrono::seconds window;
+};
+
+// The tightest of the buckets taken: refused if any refused (Retry-After: the longest wait).
+rate_check verdict_of(const std::vector<limit_use>& used, const http_request& request) {
+  rate_check out;
+  if (used.empty()) return out;
+  const limit_use* tightest = &used.front();
+  std::int64_t retry_after = 0;
+  for (auto& u : used) {
+    if (!u.decision.allowed) retry_after = std::max(retry_after, u.decision.retry_after_s);
+    if (u.decision.remaining < tightest->decision.remaining) tightest = &u;
+  }
+  auto& d = tightest->decision;
+  out.remaining = d.remaining;
+  out.headers = {{"RateLimit-Limit", std::to_string(d.limit)},
+                 {"RateLimit-Remaining", std::to_string(d.remaining)},
+                 {"RateLimit-Reset", std::to_string(d.reset_s)},
+                 {"RateLimit-Policy",
+                  std::to_string(d.limit) + ";w=" + std::to_string(tightest->window.count())}};
+  if (retry_after > 0)
+    out.refusal = with_headers(error_response(make_error(errc::rate_limited,
+                                                         "too many requests; retry in " +
+                                                             std::to_string(retry_after) + " s",
+                                                         {}, std::chrono::seconds{retry_after}),
+                                              request.id),
+                               out.headers);
+  return out;
 }
 
 // RFC 6750 section 3: the challenge names the realm, and for a token that was sent, why it
@@ -55,8 +94,18 @@ void serve(worker_actor* self, http_exchange& ex) {
                        " ms for a worker; retry later",
                    {}, std::chrono::seconds{1}),
         ex.request.id));
+  // Per client first, so that requests without a valid token are limited too.
+  auto limited = check_client_limits(st.cfg.limits, ex.request, st.route_limit_of[index]);
+  if (limited.refusal) return ex.reply(std::move(*limited.refusal));
   auto auth = authenticate(r, ex.request, st.cfg.verifier.get(), unix_seconds());
-  if (auth.refusal) return ex.reply(std::move(*auth.refusal));
+  if (auth.refusal) return ex.reply(with_headers(std::move(*auth.refusal), limited.headers));
+  if (auth.who) {
+    limited = check_subject_limit(st.cfg.limits, ex.request, auth.who->subject, std::move(limited));
+    if (limited.refusal) return ex.reply(std::move(*limited.refusal));
+  }
+  if (!limited.headers.empty())
+    ex.reply = [inner = std::move(ex.reply), headers = std::move(limited.headers)](
+                   http_response&& res) { inner(with_headers(std::move(res), headers)); };
   auto budget =
       request_budget(ex.request, r.timeout, st.cfg.request_timeout, st.cfg.max_request_timeout);
   if (!budget) return ex.reply(error_response(budget.error(), ex.request.id));
@@ -81,7 +130,13 @@ caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.calls = std::make_unique<calls::caller>(self, st.cfg.view, "gateway");
-  for (auto& r : st.cfg.routes->routes()) st.callee_of.push_back(st.calls->resolve(r.capability));
+  for (auto& r : st.cfg.routes->routes()) {
+    st.callee_of.push_back(st.calls->resolve(r.capability));
+    const security::rate_limit* limit = nullptr;
+    for (auto& [key, l] : st.cfg.limits.routes)
+      if (key == std::string(method_name(r.method)) + " " + r.path) limit = &l;
+    st.route_limit_of.push_back(limit);
+  }
   return {
       [self](http_exchange& ex) { serve(self, ex); },
       [self](calls::tick_atom) { self->state.calls->tick(); },
@@ -146,6 +201,36 @@ authentication authenticate(const route& r, const http_request& request,
   return out;
 }
 
+rate_check check_client_limits(const rate_limits& limits, const http_request& request,
+                               const security::rate_limit* route_limit) {
+  std::vector<limit_use> used;
+  if (!limits.buckets || (limits.per_client.off() && !route_limit)) return {};
+  static const std::string none;
+  auto forwarded = request.header("X-Forwarded-For");
+  auto client =
+      security::client_of(request.peer, forwarded ? *forwarded : none, limits.trusted_proxies);
+  if (!limits.per_client.off()) {
+    used.push_back({limits.buckets->take("c " + client, limits.per_client, request.received_at),
+                    limits.per_client.window});
+    if (!used.back().decision.allowed) return verdict_of(used, request);
+  }
+  if (route_limit && !route_limit->off())
+    used.push_back({limits.buckets->take("r" + std::to_string(request.route) + " " + client,
+                                         *route_limit, request.received_at),
+                    route_limit->window});
+  return verdict_of(used, request);
+}
+
+rate_check check_subject_limit(const rate_limits& limits, const http_request& request,
+                               const std::string& subject, rate_check so_far) {
+  if (!limits.buckets || limits.per_subject.off()) return so_far;
+  auto d = limits.buckets->take("s " + subject, limits.per_subject, request.received_at);
+  // The client's headers stand unless the subject's bucket is tighter.
+  if (!d.allowed || !so_far.remaining || d.remaining < *so_far.remaining)
+    return verdict_of({{d, limits.per_subject.window}}, request);
+  return so_far;
+}
+
 caf::expected<std::chrono::milliseconds> request_budget(const http_request& request,
                                                         std::chrono::milliseconds route_timeout,
                                                         std::chrono::milliseconds fallback,
@@ -167,6 +252,14 @@ caf::expected<std::chrono::milliseconds> request_budget(const http_request& requ
 }
 
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config) {
+  for (auto& [key, limit] : config.limits.routes) {
+    bool known = false;
+    for (auto& r : config.routes->routes())
+      known = known || key == std::string(method_name(r.method)) + " " + r.path;
+    if (!known)
+      throw std::invalid_argument("rate_limit.routes: no route '" + key +
+                                  "' (keys are \"METHOD /path/{template}\")");
+  }
   auto pool = caf::actor_pool::make(system.dummy_execution_unit(), caf::actor_pool::round_robin());
   for (int i = 0; i < std::max(1, config.workers); ++i)
     caf::anon_send(pool, caf::sys_atom::value, caf::put_atom::value,
@@ -216,6 +309,28 @@ capability gateway_capability() {
     if (a.algorithms.empty())
       throw settings_error(auth.path_of("algorithms"), "must list at least one algorithm");
     auth.finish();
+    auto limits = s.section("rate_limit");
+    auto read_limit = [](settings_reader r, security::rate_limit fallback) {
+      security::rate_limit l;
+      l.requests = r.integer("requests", 0, 1'000'000'000, fallback.requests);
+      l.window =
+          std::chrono::seconds{r.integer("window_s", 1, 86400 * 31, fallback.window.count())};
+      r.finish();
+      return l;
+    };
+    auto& rl = out.limits;
+    rl.per_client = read_limit(limits.section("per_client"), rl.per_client);
+    rl.per_subject = read_limit(limits.section("per_subject"), rl.per_subject);
+    rl.trusted_proxies = limits.strings("trusted_proxies", 64, 45, {});
+    auto routes = limits.section("routes");
+    for (auto& key : routes.keys()) {
+      if (rl.routes.size() >= 256) throw settings_error(routes.path(), "at most 256 routes");
+      rl.routes.emplace_back(key, read_limit(routes.section(key), {0, std::chrono::seconds{60}}));
+    }
+    routes.finish();
+    auto max_buckets = limits.integer("max_buckets", 1000, 10'000'000, 100'000);
+    limits.finish();
+    rl.buckets = std::make_shared<security::rate_limiter>(static_cast<std::size_t>(max_buckets));
     return out;
   };
   cap.auth_of = [](const std::any& settings) -> const security::auth_config* {
@@ -230,7 +345,8 @@ capability gateway_capability() {
                        settings.max_request_timeout,
                        settings.retry,
                        ctx.shedding,
-                       ctx.verifier};
+                       ctx.verifier,
+                       settings.limits};
     return spawn_gateway(*ctx.system, std::move(cfg));
   };
   return cap;

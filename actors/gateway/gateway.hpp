@@ -21,6 +21,7 @@
 #include "runtime/http/router.hpp"
 #include "runtime/node/capability.hpp"
 #include "runtime/security/key_source.hpp"
+#include "runtime/security/rate_limiter.hpp"
 #include "runtime/security/token_verifier.hpp"
 
 namespace troupe::gateway {
@@ -30,7 +31,22 @@ namespace troupe::gateway {
 //   "retry": {"attempts": 3, "backoff_min_ms": 20, "backoff_max_ms": 500},
 //   "auth": {"secret_env": "TROUPE_JWT_SECRET", "secret_file": null, "public_key_file": null,
 //            "algorithms": ["HS256"], "issuer": null, "audience": null, "leeway_s": 30,
-//            "generate_secret": false}}}.
+//            "generate_secret": false},
+//   "rate_limit": {"per_client": {"requests": 100, "window_s": 900},
+//                  "per_subject": {"requests": 1000, "window_s": 900},
+//                  "trusted_proxies": [], "routes": {"POST /api/orders": {...}},
+//                  "max_buckets": 100000}}}.
+// Token buckets (security/rate_limiter.hpp): per client (the socket peer, or the address a
+// trusted proxy forwarded), per authenticated subject, and per client on chosen routes.
+struct rate_limits {
+  security::rate_limit per_client{100, std::chrono::seconds{900}};
+  security::rate_limit per_subject{1000, std::chrono::seconds{900}};
+  std::vector<std::string> trusted_proxies;  // peer addresses whose X-Forwarded-For counts
+  std::vector<std::pair<std::string, security::rate_limit>> routes;  // "POST /api/orders"
+  // Shared by every worker, and kept across restarts of the gateway.
+  std::shared_ptr<security::rate_limiter> buckets;
+};
+
 struct gateway_settings {
   std::chrono::milliseconds request_timeout{5000};  // each request's budget, from arrival
   // The most a client may ask for with X-Request-Timeout-Ms.
@@ -40,6 +56,7 @@ struct gateway_settings {
   calls::call_options::retry_policy retry{
       3, {std::chrono::milliseconds{20}, std::chrono::milliseconds{500}}};
   security::auth_config auth;  // where the key that verifies bearer tokens comes from
+  rate_limits limits;
 };
 
 struct gateway_config {
@@ -53,6 +70,7 @@ struct gateway_config {
   // Verifies every request's bearer token (routes that are not public). Null: nothing is
   // verified, every request is anonymous; only tests that spawn a gateway alone do that.
   std::shared_ptr<const security::token_verifier> verifier;
+  rate_limits limits;  // its `routes` must name routes of `routes` (else spawn throws)
 };
 
 // Who a request acts for, or the answer refusing it: 401 with WWW-Authenticate (RFC 6750)
@@ -78,6 +96,20 @@ caf::expected<std::chrono::milliseconds> request_budget(const http_request& requ
                                                         std::chrono::milliseconds route_timeout,
                                                         std::chrono::milliseconds fallback,
                                                         std::chrono::milliseconds max);
+
+// The rate limits that apply to a request on route `route_index` before authentication
+// (per client, per route) and after it (per subject), taken in that order; `subject` empty
+// when anonymous. Refused: 429 rate_limited with Retry-After. Either way the headers to add to
+// the answer (RateLimit-Limit, -Remaining, -Reset of the tightest bucket).
+struct rate_check {
+  std::optional<http_response> refusal;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::int64_t> remaining;  // of the tightest bucket, when any was taken
+};
+rate_check check_client_limits(const rate_limits& limits, const http_request& request,
+                               const security::rate_limit* route_limit);
+rate_check check_subject_limit(const rate_limits& limits, const http_request& request,
+                               const std::string& subject, rate_check so_far);
 
 // Answers http_exchange messages (runtime/http/exchange.hpp) and health_atom.
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config);

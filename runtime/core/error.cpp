@@ -38,6 +38,7 @@ constexpr table_row table[] = {
     {errc::uri_too_long, "uri_too_long", 414},
     {errc::unauthenticated, "unauthenticated", 401},
     {errc::forbidden, "forbidden", 403},
+    {errc::rate_limited, "rate_limited", 429},
 };
 
 const table_row* find_row(std::uint8_t code) {

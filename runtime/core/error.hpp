@@ -43,6 +43,7 @@ enum class errc : std::uint8_t {
   uri_too_long,            // 414 the request line or its target is over the limit
   unauthenticated,         // 401 no valid bearer token (the answer says so, never why)
   forbidden,               // 403 authenticated, but without the scope the route needs
+  rate_limited,            // 429 over a rate limit: Retry-After says when to come back
 };
 
 // Rejections are answers about the business, not failures of the call: a saga compensates

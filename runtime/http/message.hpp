@@ -29,7 +29,8 @@ struct http_request {
   std::string target;  // "/api/users/42?x=1"
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::string id;  // request id: 32 hex digits, sent back as X-Request-Id and used as trace id
+  std::string id;    // request id: 32 hex digits, sent back as X-Request-Id and used as trace id
+  std::string peer;  // the socket peer's address ("127.0.0.1", "::1"); empty if unknown
   std::chrono::steady_clock::time_point received_at;  // fully read: its deadline starts here
   int route = -1;                   // the router's index of the route that admitted it
   std::vector<std::string> params;  // the route's {name} values, in template order, decoded

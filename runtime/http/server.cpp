@@ -66,6 +66,9 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(socket_type&& socket, std::shared_ptr<const shared_config> cfg)
       : stream_(std::move(socket)), cfg_(std::move(cfg)) {
+    beast::error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = peer.address().to_string();
     ++cfg_->open;
     cfg_->listener.connections_changed(1);
   }
@@ -234,6 +237,7 @@ class session : public std::enable_shared_from_this<session> {
       req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     req.body = std::move(msg.body());
     req.id = request_id_;
+    req.peer = peer_;
     req.received_at = clock_type::now();
     req.route = admission_.route;
     req.params = std::move(admission_.params);
@@ -306,6 +310,7 @@ class session : public std::enable_shared_from_this<session> {
   http::response<http::empty_body> interim_;  // 100 Continue
   clock_type::time_point started_;
   std::string request_id_;
+  std::string peer_;  // the client's address, as the socket says
   http_method method_ = http_method::other;
   admission admission_;
   std::string_view route_label_ = "unmatched";  // owned by the service's router or a literal

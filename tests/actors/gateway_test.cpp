@@ -253,3 +253,70 @@ TEST_CASE("a request's budget: the route's, the gateway's, or the client's heade
     CHECK(troupe::describe(budget.error()).field == "X-Request-Timeout-Ms");
   }
 }
+
+TEST_CASE("authenticate: public routes pass, others need a valid bearer token and their scope") {
+  security::token_settings settings;
+  settings.secret = "a-secret-of-at-least-thirty-two-bytes-0123";
+  security::token_verifier verifier{settings};
+  const std::int64_t now = 1'800'000'000;
+  auto token_for = [&](std::vector<std::string> scopes) {
+    return security::mint_token(settings, {"alice", std::move(scopes), 0}, now,
+                                std::chrono::seconds{60});
+  };
+  route open, closed, scoped;
+  open.public_access = true;
+  scoped.scope = "inventory:write";
+  auto with = [](std::vector<std::pair<std::string, std::string>> headers) {
+    http_request req;
+    req.id = "r1";
+    req.headers = std::move(headers);
+    return req;
+  };
+  auto challenge_of = [](const troupe::gateway::authentication& a) {
+    for (auto& [name, value] : a.refusal->headers)
+      if (name == "WWW-Authenticate") return value;
+    return std::string{};
+  };
+
+  auto anonymous = troupe::gateway::authenticate(open, with({}), &verifier, now);
+  CHECK_FALSE(anonymous.refusal);
+  CHECK_FALSE(anonymous.who);
+
+  auto missing = troupe::gateway::authenticate(closed, with({}), &verifier, now);
+  REQUIRE(missing.refusal);
+  CHECK(missing.refusal->status == 401);
+  CHECK(challenge_of(missing) == "Bearer realm=\"troupe\"");
+
+  auto good = troupe::gateway::authenticate(
+      closed, with({{"authorization", "BEARER " + token_for({})}}), &verifier, now);
+  REQUIRE(good.who);
+  CHECK(good.who->subject == "alice");
+  CHECK_FALSE(good.refusal);
+
+  auto expired = troupe::gateway::authenticate(
+      closed, with({{"Authorization", "Bearer " + token_for({})}}), &verifier, now + 3600);
+  REQUIRE(expired.refusal);
+  CHECK(expired.refusal->status == 401);
+  CHECK(challenge_of(expired) == "Bearer realm=\"troupe\", error=\"invalid_token\"");
+  CHECK(expired.why == "expired");
+  CHECK(expired.refusal->body.find("expired") == std::string::npos);
+
+  auto twice = troupe::gateway::authenticate(closed,
+                                             with({{"Authorization", "Bearer " + token_for({})},
+                                                   {"Authorization", "Bearer " + token_for({})}}),
+                                             &verifier, now);
+  REQUIRE(twice.refusal);
+  CHECK(twice.refusal->status == 401);
+
+  auto unscoped = troupe::gateway::authenticate(
+      scoped, with({{"Authorization", "Bearer " + token_for({"orders:read"})}}), &verifier, now);
+  REQUIRE(unscoped.refusal);
+  CHECK(unscoped.refusal->status == 403);
+  CHECK(challenge_of(unscoped) ==
+        "Bearer realm=\"troupe\", error=\"insufficient_scope\", scope=\"inventory:write\"");
+  for (auto scope : {"inventory:write", "admin"}) {
+    auto ok = troupe::gateway::authenticate(
+        scoped, with({{"Authorization", "Bearer " + token_for({scope})}}), &verifier, now);
+    CHECK(ok.who);
+  }
+}

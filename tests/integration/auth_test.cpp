@@ -241,7 +241,8 @@ TEST_CASE("dev mode makes its own secret, prints a token, and troupe token mints
                             30s);
   REQUIRE(minted.status == 0);
   auto bob = "Bearer " + minted.out.substr(0, minted.out.find('\n'));
-  CHECK(http.request("PUT", "/api/inventory/sku-1", R"({"quantity": 3, "price": 100, "currency": "EUR"})",
+  CHECK(http.request("PUT", "/api/inventory/sku-1",
+                     R"({"quantity": 3, "price": 100, "currency": "EUR"})",
                      {{"Authorization", bob}, {"Content-Type", "application/json"}})
             .status == 200);
   CHECK(get_with(http, "/api/orders/stats", bob).status == 403);

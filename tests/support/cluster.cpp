@@ -52,8 +52,14 @@ std::string topology_json(const temp_dir& dir, const std::vector<node_plan>& nod
         (n.failpoints.empty() ? "" : "\"failpoints\": \"" + n.failpoints + "\", ") +
         "\"capabilities\": [" + caps + "] }";
   }
+  // Tests send far more than the default 100 requests per 15 minutes from one address: rate
+  // limits are off unless a test sets its own.
+  auto capabilities = nlohmann::json::parse("{" + settings + "}");
+  auto& gateway = capabilities["gateway"];
+  if (!gateway.contains("rate_limit"))
+    gateway["rate_limit"] = {{"per_client", {{"requests", 0}}}, {"per_subject", {{"requests", 0}}}};
   return "{\n  \"name\": \"shop-test\",\n  \"data_dir\": \"" + dir.file("var") +
-         "\",\n  \"nodes\": {\n" + text + "\n  },\n  \"capabilities\": {" + settings + "}" +
+         "\",\n  \"nodes\": {\n" + text + "\n  },\n  \"capabilities\": " + capabilities.dump() +
          (runtime.empty() ? "" : ",\n  " + runtime) + "\n}\n";
 }
 
