@@ -23,12 +23,6 @@ struct worker_state {
 
 using worker_actor = caf::stateful_actor<worker_state>;
 
-std::int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 http_response with_headers(http_response res,
                            const std::vector<std::pair<std::string, std::string>>& headers) {
   res.headers.insert(res.headers.end(), headers.begin(), headers.end());
@@ -65,15 +59,6 @@ rate_check verdict_of(const std::vector<limit_use>& used, const http_request& re
                                               request.id),
                                out.headers);
   return out;
-}
-
-// RFC 6750 section 3: the challenge names the realm, and for a token that was sent, why it
-// failed in the protocol's terms (never the verifier's own reason).
-http_response challenge(errc code, const std::string& message, const std::string& request_id,
-                        const std::string& www_authenticate) {
-  auto res = error_response(make_error(code, message), request_id);
-  res.headers.emplace_back("WWW-Authenticate", www_authenticate);
-  return res;
 }
 
 void serve(worker_actor* self, http_exchange& ex) {
@@ -157,58 +142,18 @@ caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
 
 }  // namespace
 
-authentication authenticate(const route& r, const http_request& request,
-                            const security::token_verifier* verifier, std::int64_t now) {
-  authentication out;
-  if (r.public_access || !verifier) return out;
-  const std::string* header = nullptr;
-  int count = 0;
-  for (auto& [name, value] : request.headers)
-    if (ascii_iequals(name, "Authorization")) {
-      header = &value;
-      ++count;
-    }
-  constexpr const char* realm = "Bearer realm=\"troupe\"";
-  if (count == 0) {
-    out.why = "no Authorization header";
-    out.refusal =
-        challenge(errc::unauthenticated, "this route needs a bearer token", request.id, realm);
-    return out;
-  }
-  auto invalid = [&](std::string why) {
-    out.why = std::move(why);
-    out.refusal = challenge(errc::unauthenticated, "the bearer token is not valid", request.id,
-                            std::string(realm) + ", error=\"invalid_token\"");
-    return out;
-  };
-  if (count > 1) return invalid("more than one Authorization header");
-  // "Bearer" is case-insensitive (RFC 7235); one space, then the token, nothing after it.
-  std::string_view value = *header;
-  constexpr std::string_view scheme = "bearer ";
-  if (value.size() <= scheme.size() || !ascii_iequals(value.substr(0, scheme.size()), scheme))
-    return invalid("the Authorization scheme is not Bearer");
-  auto verdict = verifier->verify(value.substr(scheme.size()), now);
-  if (!verdict) return invalid(verdict.why);
-  if (!r.scope.empty() && !verdict.who->has_scope(r.scope) &&
-      !verdict.who->has_scope(admin_scope)) {
-    out.why = "the token lacks scope " + r.scope;
-    out.refusal =
-        challenge(errc::forbidden, "this route needs the scope '" + r.scope + "'", request.id,
-                  std::string(realm) + ", error=\"insufficient_scope\", scope=\"" + r.scope + "\"");
-    return out;
-  }
-  out.who = std::move(verdict.who);
-  return out;
-}
-
 rate_check check_client_limits(const rate_limits& limits, const http_request& request,
                                const security::rate_limit* route_limit) {
   std::vector<limit_use> used;
   if (!limits.buckets || (limits.per_client.off() && !route_limit)) return {};
-  static const std::string none;
-  auto forwarded = request.header("X-Forwarded-For");
-  auto client =
-      security::client_of(request.peer, forwarded ? *forwarded : none, limits.trusted_proxies);
+  // Every X-Forwarded-For field, in order, as one list (RFC 9110 5.3): a proxy may add a
+  // field of its own instead of appending to the client's.
+  std::string forwarded;
+  if (!limits.trusted_proxies.empty())
+    for (auto& [name, value] : request.headers)
+      if (ascii_iequals(name, "X-Forwarded-For"))
+        forwarded += (forwarded.empty() ? "" : ", ") + value;
+  auto client = security::client_of(request.peer, forwarded, limits.trusted_proxies);
   if (!limits.per_client.off()) {
     used.push_back({limits.buckets->take("c " + client, limits.per_client, request.received_at),
                     limits.per_client.window});
@@ -223,8 +168,8 @@ rate_check check_client_limits(const rate_limits& limits, const http_request& re
 
 rate_check check_subject_limit(const rate_limits& limits, const http_request& request,
                                const std::string& subject, rate_check so_far) {
-  if (!limits.buckets || limits.per_subject.off()) return so_far;
-  auto d = limits.buckets->take("s " + subject, limits.per_subject, request.received_at);
+  if (!limits.subject_buckets || limits.per_subject.off()) return so_far;
+  auto d = limits.subject_buckets->take(subject, limits.per_subject, request.received_at);
   // The client's headers stand unless the subject's bucket is tighter.
   if (!d.allowed || !so_far.remaining || d.remaining < *so_far.remaining)
     return verdict_of({{d, limits.per_subject.window}}, request);
@@ -331,6 +276,8 @@ capability gateway_capability() {
     auto max_buckets = limits.integer("max_buckets", 1000, 10'000'000, 100'000);
     limits.finish();
     rl.buckets = std::make_shared<security::rate_limiter>(static_cast<std::size_t>(max_buckets));
+    rl.subject_buckets =
+        std::make_shared<security::rate_limiter>(static_cast<std::size_t>(max_buckets));
     return out;
   };
   cap.auth_of = [](const std::any& settings) -> const security::auth_config* {

@@ -18,6 +18,7 @@
 
 #include "runtime/calls/caller.hpp"
 #include "runtime/cluster/directory_view.hpp"
+#include "runtime/http/bearer.hpp"
 #include "runtime/http/router.hpp"
 #include "runtime/node/capability.hpp"
 #include "runtime/security/key_source.hpp"
@@ -43,8 +44,10 @@ struct rate_limits {
   security::rate_limit per_subject{1000, std::chrono::seconds{900}};
   std::vector<std::string> trusted_proxies;  // peer addresses whose X-Forwarded-For counts
   std::vector<std::pair<std::string, security::rate_limit>> routes;  // "POST /api/orders"
-  // Shared by every worker, and kept across restarts of the gateway.
-  std::shared_ptr<security::rate_limiter> buckets;
+  // Shared by every worker, and kept across restarts of the gateway. Subjects have buckets of
+  // their own, so that a flood of client addresses cannot push theirs out.
+  std::shared_ptr<security::rate_limiter> buckets;          // per client and per route
+  std::shared_ptr<security::rate_limiter> subject_buckets;  // per verified subject
 };
 
 struct gateway_settings {
@@ -72,18 +75,6 @@ struct gateway_config {
   std::shared_ptr<const security::token_verifier> verifier;
   rate_limits limits;  // its `routes` must name routes of `routes` (else spawn throws)
 };
-
-// Who a request acts for, or the answer refusing it: 401 with WWW-Authenticate (RFC 6750)
-// when the route is not public and the request has no valid bearer token, 403 when the
-// token lacks the route's scope. The reason a token was refused goes to `why`, not to the
-// client. `now`: seconds since the epoch.
-struct authentication {
-  std::optional<security::principal> who;  // empty for a public route or no verifier
-  std::optional<http_response> refusal;
-  std::string why;
-};
-authentication authenticate(const route& r, const http_request& request,
-                            const security::token_verifier* verifier, std::int64_t now);
 
 // The header a client shortens (or, up to the bound, lengthens) its request's budget with:
 // whole milliseconds.

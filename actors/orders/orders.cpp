@@ -268,21 +268,30 @@ void release_gate_if_done(front_actor self) {
 
 // Answers `rp` with the saga's result when it is certain. An actor that ended before the
 // question reached it (its end not yet seen here) left its result in the log.
+void asked(front_actor self);
+
 void await_saga(front_actor self, const std::string& id, caf::actor saga,
                 caf::typed_response_promise<saga::result> rp) {
   self->request(saga, caf::infinite, saga::await_atom::value)
       .then([rp](saga::result& r) mutable { rp.deliver(r); },
             [self, id, rp](caf::error& err) mutable {
               auto why = self->system().render(err);
+              // The saga may be gone (and no longer running) before this answer comes back.
+              ++self->state.asking;
               self->request(self->state.store.store(), caf::infinite, saga::find_saga{id})
                   .then(
-                      [rp, id, why](saga::saga_record& r) mutable {
+                      [self, rp, id, why](saga::saga_record& r) mutable {
                         if (r.state == saga::state_done)
-                          return rp.deliver(saga::result{r.id, r.outcome, r.reply}), void();
-                        rp.deliver(make_error(errc::internal,
-                                              "saga " + id + " ended without a result: " + why));
+                          rp.deliver(saga::result{r.id, r.outcome, r.reply});
+                        else
+                          rp.deliver(make_error(errc::internal,
+                                                "saga " + id + " ended without a result: " + why));
+                        asked(self);
                       },
-                      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                      [self, rp](caf::error& err) mutable {
+                        rp.deliver(std::move(err));
+                        asked(self);
+                      });
             });
 }
 
@@ -488,8 +497,11 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
         }
         auto request = canonical_request(cmd);
         ++self->state.asking;
-        self->request(self->state.store.store(), caf::infinite,
-                      claim_request{cmd.request_key, saga_id, order_id, request})
+        self->request(
+                self->state.store.store(), caf::infinite,
+                // Keys are per customer: one customer's key never answers, nor
+                // blocks, another's (a header value cannot hold the newline).
+                claim_request{cmd.customer + "\n" + cmd.request_key, saga_id, order_id, request})
             .then(
                 [self, rp, cmd, request](claim_answer& claim) mutable {
                   if (claim.fresh)

@@ -1,5 +1,7 @@
 #include "runtime/http/admin.hpp"
 
+#include "runtime/http/bearer.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -7,6 +9,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/call_context.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/http/exchange.hpp"
 #include "runtime/http/json_io.hpp"
@@ -366,7 +369,8 @@ http_service make_admin_service(admin_endpoints admin) {
 }
 
 http_service make_api_service(admin_endpoints admin, bool details,
-                              std::shared_ptr<const router> routes, http_handler entry) {
+                              std::shared_ptr<const router> routes, http_handler entry,
+                              std::shared_ptr<const security::token_verifier> verifier) {
   http_service service;
   service.max_body = routes ? routes->max_body() : 0;
   service.admit = [routes, details](const request_head& head) {
@@ -422,8 +426,16 @@ http_service make_api_service(admin_endpoints admin, bool details,
     out.params = std::move(match.params);
     return out;
   };
-  service.handle = [admin, details, entry](http_request&& req, http_reply reply) {
-    if (req.route < 0) return serve_admin(admin, details, std::move(req), std::move(reply));
+  service.handle = [admin, details, entry, verifier](http_request&& req, http_reply reply) {
+    if (req.route < 0) {
+      if (verifier && sagas_path(req.path())) {
+        route sagas;
+        sagas.scope = admin_scope;
+        auto auth = authenticate(sagas, req, verifier.get(), unix_seconds());
+        if (auth.refusal) return reply(std::move(*auth.refusal));
+      }
+      return serve_admin(admin, details, std::move(req), std::move(reply));
+    }
     entry(std::move(req), std::move(reply));
   };
   return service;

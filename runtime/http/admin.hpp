@@ -20,6 +20,7 @@
 #include "runtime/cluster/directory_view.hpp"
 #include "runtime/core/atoms.hpp"
 #include "runtime/http/message.hpp"
+#include "runtime/security/token_verifier.hpp"
 
 namespace troupe {
 
@@ -51,10 +52,12 @@ struct admin_endpoints {
 // The admin listener: detailed /health and /ready, and /metrics.
 http_service make_admin_service(admin_endpoints admin);
 
-// The API listener: /health and /ready (detailed, plus /metrics, when `details`), and the
-// routes of `routes`, admitted here (404, 405, 413, 415 before any body is read) and handed
-// to `entry`.
+// The API listener: /health and /ready (detailed, plus /metrics and /sagas, when `details`),
+// and the routes of `routes`, admitted here (404, 405, 413, 415 before any body is read) and
+// handed to `entry`. /sagas here shows every customer's orders: it needs a bearer token with
+// the admin scope, checked with `verifier` (null: the node verifies no tokens).
 http_service make_api_service(admin_endpoints admin, bool details,
-                              std::shared_ptr<const router> routes, http_handler entry);
+                              std::shared_ptr<const router> routes, http_handler entry,
+                              std::shared_ptr<const security::token_verifier> verifier = nullptr);
 
 }  // namespace troupe

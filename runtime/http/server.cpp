@@ -68,7 +68,14 @@ class session : public std::enable_shared_from_this<session> {
       : stream_(std::move(socket)), cfg_(std::move(cfg)) {
     beast::error_code ec;
     auto peer = stream_.socket().remote_endpoint(ec);
-    if (!ec) peer_ = peer.address().to_string();
+    if (!ec) {
+      auto address = peer.address();
+      // An IPv4 client of a dual-stack listener is ::ffff:a.b.c.d: name it a.b.c.d, as
+      // configurations (trusted proxies) do.
+      if (address.is_v6() && address.to_v6().is_v4_mapped())
+        address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+      peer_ = address.to_string();
+    }
     ++cfg_->open;
     cfg_->listener.connections_changed(1);
   }

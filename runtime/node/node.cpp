@@ -444,7 +444,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
         caf::anon_send(target, http_exchange{std::move(req), std::move(reply)});
       };
       api_server = std::make_unique<http_server>(
-          *node.http, make_api_service(endpoints, !node.admin, routes, forward), limits,
+          *node.http, make_api_service(endpoints, !node.admin, routes, forward, verifier), limits,
           &node_metrics, "api", threads.http_io);
     }
   } catch (const std::exception& e) {

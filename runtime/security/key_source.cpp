@@ -42,6 +42,7 @@ std::string read_key_file(const std::string& path, const char* what, bool secret
   text << in.rdbuf();
   auto out = text.str();
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (out.empty()) throw std::invalid_argument(std::string(what) + " '" + path + "' is empty");
   return out;
 }
 
@@ -58,26 +59,28 @@ std::string random_secret() {
   return out;
 }
 
-// The dev secret: read when it exists, else made with O_EXCL (two processes starting at
-// once agree on the first one written).
+// The dev secret: read when it exists, else written whole to a temporary file and linked
+// into place, so that nobody ever reads a half-written secret, and of two processes starting
+// at once the first link wins and the other reads it.
 std::string generated_secret(const std::string& node_dir) {
   std::filesystem::create_directories(node_dir);
   auto path = node_dir + "/" + generated_secret_file;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (std::filesystem::exists(path)) return read_key_file(path, "the generated secret", true);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      if (errno == EEXIST) continue;
-      throw std::invalid_argument("cannot create '" + path + "': " + std::strerror(errno));
-    }
-    auto secret = random_secret();
-    auto line = secret + "\n";
-    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-              ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) throw std::invalid_argument("cannot write '" + path + "'");
-    return secret;
-  }
+  if (std::filesystem::exists(path)) return read_key_file(path, "the generated secret", true);
+  auto temporary = path + ".new-" + std::to_string(::getpid());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw std::invalid_argument("cannot create '" + temporary + "': " + std::strerror(errno));
+  auto secret = random_secret();
+  auto line = secret + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  int linked = ok ? ::link(temporary.c_str(), path.c_str()) : -1;
+  int link_errno = errno;
+  ::unlink(temporary.c_str());
+  if (!ok) throw std::invalid_argument("cannot write '" + temporary + "'");
+  if (linked != 0 && link_errno != EEXIST)
+    throw std::invalid_argument("cannot create '" + path + "': " + std::strerror(link_errno));
   return read_key_file(path, "the generated secret", true);
 }
 

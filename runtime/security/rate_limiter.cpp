@@ -92,10 +92,15 @@ std::size_t rate_limiter::buckets() const {
 
 std::string client_of(std::string_view peer, std::string_view forwarded_for,
                       const std::vector<std::string>& trusted_proxies) {
-  if (forwarded_for.empty() || forwarded_for.size() > 1024 || !is_trusted(peer, trusted_proxies))
-    return std::string(peer);
+  if (forwarded_for.empty() || !is_trusted(peer, trusted_proxies)) return std::string(peer);
   // Right to left: each hop appended the address it saw; stop at the first one not ours.
+  // Only the last 1 KiB matters (16 hops at most); what a client wrote before is cut.
   std::string_view rest = forwarded_for;
+  if (rest.size() > 1024) {
+    rest = rest.substr(rest.size() - 1024);
+    auto comma = rest.find(',');
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
   for (int hops = 0; hops < 16 && !rest.empty(); ++hops) {
     auto comma = rest.rfind(',');
     auto hop = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));

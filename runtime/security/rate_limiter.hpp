@@ -67,8 +67,8 @@ class rate_limiter {
 
 // The client a request counts against: the socket peer, or, when the peer is a trusted proxy,
 // the right-most X-Forwarded-For address that is not itself a trusted proxy (the left-most
-// ones are whatever the client wrote). `forwarded_for` may be empty. A malformed or overlong
-// header counts as the peer.
+// ones are whatever the client wrote). `forwarded_for` may be empty; of a long one only the
+// last 1 KiB is read. A malformed hop, or only trusted ones, count as the peer.
 std::string client_of(std::string_view peer, std::string_view forwarded_for,
                       const std::vector<std::string>& trusted_proxies);
 

@@ -272,50 +272,50 @@ TEST_CASE("authenticate: public routes pass, others need a valid bearer token an
     req.headers = std::move(headers);
     return req;
   };
-  auto challenge_of = [](const troupe::gateway::authentication& a) {
+  auto challenge_of = [](const troupe::authentication& a) {
     for (auto& [name, value] : a.refusal->headers)
       if (name == "WWW-Authenticate") return value;
     return std::string{};
   };
 
-  auto anonymous = troupe::gateway::authenticate(open, with({}), &verifier, now);
+  auto anonymous = troupe::authenticate(open, with({}), &verifier, now);
   CHECK_FALSE(anonymous.refusal);
   CHECK_FALSE(anonymous.who);
 
-  auto missing = troupe::gateway::authenticate(closed, with({}), &verifier, now);
+  auto missing = troupe::authenticate(closed, with({}), &verifier, now);
   REQUIRE(missing.refusal);
   CHECK(missing.refusal->status == 401);
   CHECK(challenge_of(missing) == "Bearer realm=\"troupe\"");
 
-  auto good = troupe::gateway::authenticate(
-      closed, with({{"authorization", "BEARER " + token_for({})}}), &verifier, now);
+  auto good = troupe::authenticate(closed, with({{"authorization", "BEARER " + token_for({})}}),
+                                   &verifier, now);
   REQUIRE(good.who);
   CHECK(good.who->subject == "alice");
   CHECK_FALSE(good.refusal);
 
-  auto expired = troupe::gateway::authenticate(
-      closed, with({{"Authorization", "Bearer " + token_for({})}}), &verifier, now + 3600);
+  auto expired = troupe::authenticate(closed, with({{"Authorization", "Bearer " + token_for({})}}),
+                                      &verifier, now + 3600);
   REQUIRE(expired.refusal);
   CHECK(expired.refusal->status == 401);
   CHECK(challenge_of(expired) == "Bearer realm=\"troupe\", error=\"invalid_token\"");
   CHECK(expired.why == "expired");
   CHECK(expired.refusal->body.find("expired") == std::string::npos);
 
-  auto twice = troupe::gateway::authenticate(closed,
-                                             with({{"Authorization", "Bearer " + token_for({})},
-                                                   {"Authorization", "Bearer " + token_for({})}}),
-                                             &verifier, now);
+  auto twice = troupe::authenticate(closed,
+                                    with({{"Authorization", "Bearer " + token_for({})},
+                                          {"Authorization", "Bearer " + token_for({})}}),
+                                    &verifier, now);
   REQUIRE(twice.refusal);
   CHECK(twice.refusal->status == 401);
 
-  auto unscoped = troupe::gateway::authenticate(
+  auto unscoped = troupe::authenticate(
       scoped, with({{"Authorization", "Bearer " + token_for({"orders:read"})}}), &verifier, now);
   REQUIRE(unscoped.refusal);
   CHECK(unscoped.refusal->status == 403);
   CHECK(challenge_of(unscoped) ==
         "Bearer realm=\"troupe\", error=\"insufficient_scope\", scope=\"inventory:write\"");
   for (auto scope : {"inventory:write", "admin"}) {
-    auto ok = troupe::gateway::authenticate(
+    auto ok = troupe::authenticate(
         scoped, with({{"Authorization", "Bearer " + token_for({scope})}}), &verifier, now);
     CHECK(ok.who);
   }

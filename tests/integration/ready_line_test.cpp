@@ -49,8 +49,12 @@ TEST_CASE("an edge node answers its first request, sent at the ready line, witho
     auto status = first_answer(cluster.edge().http());
     INFO("start " << i << ": " << status);
     CHECK(status == 404);
-    CHECK(cluster.edge().stop() == 0);
-    CHECK(cluster.core().stop() == 0);
+    auto edge_status = cluster.edge().stop();
+    INFO("edge's stderr:\n" << cluster.edge().process().err());
+    CHECK(edge_status == 0);
+    auto core_status = cluster.core().stop();
+    INFO("core's stderr:\n" << cluster.core().process().err());
+    CHECK(core_status == 0);
   }
   WARN("two-node cluster started " << starts << " times (" << 2 * starts << " nodes)");
 }
