@@ -134,7 +134,20 @@ class session : public std::enable_shared_from_this<session> {
     // The largest body any route takes; the request's own limit is set once its route is known.
     parser_->body_limit(cfg_->service.max_body);
     parser_->header_limit(static_cast<std::uint32_t>(cfg_->limits.header_bytes));
+    // Idle until the request's first byte (a pipelined one may be buffered already); from
+    // then on the header has header_timeout to arrive whole.
+    if (buffer_.size() > 0) return read_header();
     stream_.expires_after(cfg_->limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->on_header(ec, 0);
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    stream_.expires_after(cfg_->limits.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
@@ -200,6 +213,13 @@ class session : public std::enable_shared_from_this<session> {
 
   void read_body() {
     if (parser_->is_done()) return on_read({}, 0);
+    // At least min_body_rate: the most the body may be over the rate, plus header_timeout.
+    auto most = parser_->content_length().value_or(admission_.body_limit);
+    stream_.expires_after(
+        cfg_->limits.header_timeout +
+        std::chrono::milliseconds{static_cast<std::int64_t>(
+            most * 1000 /
+            static_cast<std::uint64_t>(std::max<std::int64_t>(1, cfg_->limits.min_body_rate)))});
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));
   }

@@ -23,6 +23,11 @@ struct http_limits {
   // listener stops accepting, with backoff, and resumes as connections close. New clients
   // wait in the kernel's backlog meanwhile.
   int max_connections = 10000;
+  // Slow clients: once a request's first byte is in, its header must be complete within
+  // header_timeout, and its body must arrive at min_body_rate bytes/s at least (with
+  // header_timeout of slack). Otherwise the connection is closed (slowloris, slow POST).
+  std::chrono::milliseconds header_timeout{10000};
+  std::int64_t min_body_rate = 1024;
 };
 
 class http_server {

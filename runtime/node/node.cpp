@@ -414,8 +414,9 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     if (!databases.empty())
       to_stop.push_back(
           spawn_database_checker(sys, databases, topo.health.database_check_interval, admin));
-    http_limits limits{topo.http.header_bytes, topo.http.idle_timeout, topo.http.write_timeout,
-                       topo.http.max_connections};
+    http_limits limits{topo.http.header_bytes,   topo.http.idle_timeout,
+                       topo.http.write_timeout,  topo.http.max_connections,
+                       topo.http.header_timeout, topo.http.min_body_rate};
     // Both listeners share the descriptors left; probes and scrapes need few connections.
     auto budget = descriptor_budget();
     auto admin_limits = limits;

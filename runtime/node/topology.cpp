@@ -157,6 +157,10 @@ class checker {
           r.milliseconds("idle_timeout_ms", 100, 3'600'000, topo.http.idle_timeout.count());
       topo.http.write_timeout =
           r.milliseconds("write_timeout_ms", 100, 3'600'000, topo.http.write_timeout.count());
+      topo.http.header_timeout =
+          r.milliseconds("header_timeout_ms", 100, 3'600'000, topo.http.header_timeout.count());
+      topo.http.min_body_rate =
+          r.integer("min_body_rate", 1, 1'000'000'000, topo.http.min_body_rate);
       auto timeouts = r.section("route_timeouts_ms");
       for (auto& name : timeouts.keys()) {
         if (!declared_route(name))

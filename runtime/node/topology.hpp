@@ -34,6 +34,8 @@ struct http_settings {
   std::size_t header_bytes = 16 << 10;
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds header_timeout{10000};  // "header_timeout_ms"
+  std::int64_t min_body_rate = 1024;                // "min_body_rate", bytes per second
   // "route_timeouts_ms": {"POST /api/orders": 15000}: a declared route's budget, overriding
   // what the route declares.
   std::map<std::string, std::chrono::milliseconds> route_timeouts;

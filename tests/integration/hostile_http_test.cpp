@@ -226,3 +226,63 @@ TEST_CASE("every answer carries the security headers and no server banner; long 
   CHECK(client.get("/ready").status == 200);  // still serving
   CHECK(node.stop() == 0);
 }
+
+namespace {
+
+// Sends `chunk` every 100 ms on `slow` until the server closes it (or 10 s pass), serving a
+// normal client in between; returns how long the slow one lasted and how many normal
+// requests were answered meanwhile.
+std::pair<std::chrono::milliseconds, int> trickle(raw_connection& slow, http_client& normal,
+                                                  const std::string& chunk) {
+  auto start = std::chrono::steady_clock::now();
+  int served = 0;
+  while (std::chrono::steady_clock::now() - start < 10s) {
+    try {
+      slow.send(chunk);
+    } catch (const std::exception&) {
+      break;  // reset: the server closed it
+    }
+    if (normal.get("/api/users/nobody").status == 404) ++served;
+    if (slow.readable(100ms)) break;  // the close (or an answer) is there
+  }
+  return {std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                start),
+          served};
+}
+
+}  // namespace
+
+TEST_CASE("slow clients are closed at the header deadline and the body rate; others are served") {
+  temp_dir dir;
+  cluster c{
+      dir, one_node_plan(), {}, {}, R"("http": {"header_timeout_ms": 600, "min_body_rate": 1000})"};
+  http_client normal{c.http()};
+  // Slowloris: a header that never ends, one line every 100 ms.
+  raw_connection slowloris{c.http()};
+  slowloris.send("GET /api/users/x HTTP/1.1\r\nHost: t\r\n");
+  auto [header_lasted, served_meanwhile] = trickle(slowloris, normal, "X-Slow: 1\r\n");
+  CHECK(header_lasted >= 500ms);
+  CHECK(header_lasted < 2s);
+  CHECK(served_meanwhile >= 3);
+  CHECK_THROWS(slowloris.read(1s));  // closed, no answer
+  // A slow body: 1,000 bytes announced, sent at 100 bytes/s against 1,000 required; the
+  // deadline is 0.6 s + 1 s.
+  raw_connection slow_post{c.http()};
+  slow_post.send(
+      "POST /api/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer " +
+      admin_token() + "\r\nContent-Length: 1000\r\n\r\n");
+  auto [body_lasted, served_too] = trickle(slow_post, normal, std::string(10, ' '));
+  CHECK(body_lasted >= 1400ms);
+  CHECK(body_lasted < 3s);
+  CHECK(served_too >= 5);
+  // A client at a normal pace is not cut off by either limit.
+  raw_connection steady{c.http()};
+  steady.send("GET /api/users/nobody HTTP/1.1\r\nHost: t\r\n");
+  CHECK_FALSE(steady.readable(300ms));
+  steady.send("Authorization: Bearer " + admin_token() + "\r\n\r\n");
+  CHECK(steady.read(5s).status == 404);
+  WARN("slow header closed after "
+       << header_lasted.count() << " ms, slow body after " << body_lasted.count() << " ms; "
+       << served_meanwhile + served_too << " normal requests served meanwhile");
+}
