@@ -61,6 +61,25 @@ rate_check verdict_of(const std::vector<limit_use>& used, const http_request& re
   return out;
 }
 
+// Each route's own limit (rate_limits::routes), by route index; null where none is set.
+// Throws std::invalid_argument for a limit naming no route.
+std::vector<const security::rate_limit*> limits_by_route(const rate_limits& limits,
+                                                         const router& routes) {
+  std::vector<const security::rate_limit*> out(routes.routes().size(), nullptr);
+  for (auto& [name, limit] : limits.routes) {
+    bool known = false;
+    for (std::size_t i = 0; i < out.size(); ++i)
+      if (route_name(routes.routes()[i]) == name) {
+        out[i] = &limit;
+        known = true;
+      }
+    if (!known)
+      throw std::invalid_argument("rate_limit.routes: no route '" + name +
+                                  "' (keys are \"METHOD /path/{template}\")");
+  }
+  return out;
+}
+
 void serve(worker_actor* self, http_exchange& ex) {
   auto& st = self->state;
   auto index = ex.request.route;
@@ -115,13 +134,8 @@ caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.calls = std::make_unique<calls::caller>(self, st.cfg.view, "gateway");
-  for (auto& r : st.cfg.routes->routes()) {
-    st.callee_of.push_back(st.calls->resolve(r.capability));
-    const security::rate_limit* limit = nullptr;
-    for (auto& [key, l] : st.cfg.limits.routes)
-      if (key == std::string(method_name(r.method)) + " " + r.path) limit = &l;
-    st.route_limit_of.push_back(limit);
-  }
+  for (auto& r : st.cfg.routes->routes()) st.callee_of.push_back(st.calls->resolve(r.capability));
+  st.route_limit_of = limits_by_route(st.cfg.limits, *st.cfg.routes);
   return {
       [self](http_exchange& ex) { serve(self, ex); },
       [self](calls::tick_atom) { self->state.calls->tick(); },
@@ -197,14 +211,7 @@ caf::expected<std::chrono::milliseconds> request_budget(const http_request& requ
 }
 
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config) {
-  for (auto& [key, limit] : config.limits.routes) {
-    bool known = false;
-    for (auto& r : config.routes->routes())
-      known = known || key == std::string(method_name(r.method)) + " " + r.path;
-    if (!known)
-      throw std::invalid_argument("rate_limit.routes: no route '" + key +
-                                  "' (keys are \"METHOD /path/{template}\")");
-  }
+  limits_by_route(config.limits, *config.routes);  // refuses a limit naming no route
   auto pool = caf::actor_pool::make(system.dummy_execution_unit(), caf::actor_pool::round_robin());
   for (int i = 0; i < std::max(1, config.workers); ++i)
     caf::anon_send(pool, caf::sys_atom::value, caf::put_atom::value,

@@ -34,6 +34,10 @@ int hex_value(char c) {
 
 }  // namespace
 
+std::string route_name(const route& r) {
+  return std::string(method_name(r.method)) + " " + r.path;
+}
+
 bool percent_decode(std::string_view in, std::string& out) {
   out.clear();
   for (std::size_t i = 0; i < in.size(); ++i) {

@@ -73,6 +73,9 @@ class router {
   std::size_t max_body_ = 0;
 };
 
+// How topologies name a route: "GET /api/users/{id}" (method and template).
+std::string route_name(const route& r);
+
 // Percent-decoding; false when an escape is malformed.
 bool percent_decode(std::string_view in, std::string& out);
 

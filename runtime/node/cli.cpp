@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "runtime/core/failpoint.hpp"
+#include "runtime/http/bearer.hpp"
 #include "runtime/node/data_lock.hpp"
 #include "runtime/node/node.hpp"
 #include "runtime/node/shutdown.hpp"
@@ -208,12 +209,9 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
     throw std::runtime_error("node '" + node_name + "' verifies " +
                              key.settings.algorithms.front() +
                              " tokens with a public key: mint them where the private key is");
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
   // The same checks as the node: a key it would refuse mints nothing.
   security::token_verifier check{key.settings};
-  std::cout << security::mint_token(check.settings(), who, now, ttl) << "\n";
+  std::cout << security::mint_token(check.settings(), who, unix_seconds(), ttl) << "\n";
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "runtime/core/failpoint.hpp"
 #include "runtime/events/subscription.hpp"
 #include "runtime/http/admin.hpp"
+#include "runtime/http/bearer.hpp"
 #include "runtime/http/exchange.hpp"
 #include "runtime/http/json_io.hpp"
 #include "runtime/http/server.hpp"
@@ -93,8 +94,7 @@ std::shared_ptr<const router> routes_for(const topology& topo, const capability&
   for (auto& name : topo.calls.at(entry.name))
     for (auto r : find_capability(known, name)->routes) {
       r.capability = name;
-      auto timeout =
-          topo.http.route_timeouts.find(std::string(method_name(r.method)) + " " + r.path);
+      auto timeout = topo.http.route_timeouts.find(route_name(r));
       if (timeout != topo.http.route_timeouts.end()) r.timeout = timeout->second;
       table.push_back(std::move(r));
     }
@@ -258,10 +258,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       log_info("node", "bearer tokens (" + key.settings.algorithms.front() +
                            ") are verified with the key from " + key.origin);
       if (key.generated) {
-        auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-        dev_token = security::mint_token(key.settings, {"dev", {admin_scope}, 0}, now,
+        dev_token = security::mint_token(key.settings, {"dev", {admin_scope}, 0}, unix_seconds(),
                                          std::chrono::hours{24});
       }
     } catch (const std::exception& e) {

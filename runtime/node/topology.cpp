@@ -93,7 +93,7 @@ class checker {
   bool declared_route(const std::string& name) const {
     for (auto& cap : known_)
       for (auto& r : cap.routes)
-        if (name == std::string(method_name(r.method)) + " " + r.path) return true;
+        if (name == route_name(r)) return true;
     return false;
   }
 

@@ -123,16 +123,21 @@ std::string child_process::err() const {
 
 std::string child_process::wait_for_line(const std::string& prefix,
                                          std::chrono::milliseconds deadline) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
+  std::string found;
+  bool exited = false;
+  auto printed = [&] {
     std::istringstream lines{out()};
     for (std::string line; std::getline(lines, line);)
-      if (line.rfind(prefix, 0) == 0) return line;
-    if (!running())
-      throw std::runtime_error("process exited (" + std::to_string(status_) +
-                               ") before printing '" + prefix + "'; stderr:\n" + err());
-    std::this_thread::sleep_for(std::chrono::milliseconds{2});  // polling a file, not luck
-  }
+      if (line.rfind(prefix, 0) == 0) {
+        found = line;
+        return true;
+      }
+    return exited = !running();
+  };
+  if (eventually(printed, deadline, std::chrono::milliseconds{2}) && !exited) return found;
+  if (exited)
+    throw std::runtime_error("process exited (" + std::to_string(status_) + ") before printing '" +
+                             prefix + "'; stderr:\n" + err());
   throw std::runtime_error("no line '" + prefix + "' within deadline; stdout:\n" + out() +
                            "\nstderr:\n" + err());
 }
@@ -142,12 +147,8 @@ void child_process::signal(int sig) {
 }
 
 int child_process::wait(std::chrono::milliseconds deadline) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (running()) {
-    if (std::chrono::steady_clock::now() > until)
-      throw std::runtime_error("process did not exit within deadline");
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  }
+  if (!eventually([&] { return !running(); }, deadline, std::chrono::milliseconds{5}))
+    throw std::runtime_error("process did not exit within deadline");
   return status_;
 }
 
