@@ -8,6 +8,7 @@
 #include "runtime/http/exchange.hpp"
 #include "runtime/http/json_io.hpp"
 #include "runtime/http/route.hpp"
+#include "runtime/http/server.hpp"
 
 namespace troupe::gateway {
 
@@ -154,6 +155,51 @@ caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
   };
 }
 
+// null stands for "not given" in every optional text key.
+std::string optional_text(settings_reader& r, const char* key, std::size_t max,
+                          std::string fallback) {
+  return r.is_null(key) ? fallback : r.text(key, max, std::move(fallback));
+}
+
+void read_tls(settings_reader r, tls_settings& t) {
+  t.certificate_file = optional_text(r, "certificate_file", 4096, "");
+  t.key_file = optional_text(r, "key_file", 4096, "");
+  t.key_passphrase_env = optional_text(r, "key_passphrase_env", 128, "");
+  t.min_version = r.text("min_version", 3, t.min_version);
+  if (t.min_version != "1.2" && t.min_version != "1.3")
+    throw settings_error(r.path_of("min_version"), "must be \"1.2\" or \"1.3\"");
+  t.hsts_max_age =
+      std::chrono::seconds{r.integer("hsts_max_age_s", 0, 2 * 31'536'000, t.hsts_max_age.count())};
+  t.hsts_include_subdomains = r.boolean("hsts_include_subdomains", t.hsts_include_subdomains);
+  if (t.enabled() && t.key_file.empty())
+    throw settings_error(r.path_of("key_file"), "a certificate_file needs its key_file");
+  if (!t.enabled() && !t.key_file.empty())
+    throw settings_error(r.path_of("certificate_file"), "a key_file needs its certificate_file");
+  r.finish();
+}
+
+void read_cors(settings_reader r, cors_policy& c) {
+  c.allowed_origins = r.strings("allowed_origins", 64, 256, {});
+  for (auto& origin : c.allowed_origins)
+    if (auto problem = origin_problem(origin); !problem.empty())
+      throw settings_error(r.path_of("allowed_origins"), "'" + origin + "': " + problem);
+  c.allowed_headers = r.strings("allowed_headers", 64, 128, c.allowed_headers);
+  c.exposed_headers = r.strings("exposed_headers", 64, 128, c.exposed_headers);
+  for (auto* list : {&c.allowed_headers, &c.exposed_headers})
+    for (auto& name : *list)
+      if (!valid_header(name, ""))
+        throw settings_error(
+            r.path_of(list == &c.allowed_headers ? "allowed_headers" : "exposed_headers"),
+            "'" + name + "' is not a header name");
+  c.allow_credentials = r.boolean("allow_credentials", false);
+  if (c.allow_credentials &&
+      std::find(c.allowed_origins.begin(), c.allowed_origins.end(), "*") != c.allowed_origins.end())
+    throw settings_error(r.path_of("allow_credentials"),
+                         "cannot be true with the origin \"*\": list the origins");
+  c.max_age = std::chrono::seconds{r.integer("max_age_s", 0, 86400, c.max_age.count())};
+  r.finish();
+}
+
 }  // namespace
 
 rate_check check_client_limits(const rate_limits& limits, const http_request& request,
@@ -245,17 +291,13 @@ capability gateway_capability() {
       throw settings_error(retry.path_of("backoff_max_ms"), "must be at least backoff_min_ms");
     retry.finish();
     auto auth = s.section("auth");
-    auto& a = out.auth;
-    // null stands for "not given" in every optional key.
-    auto optional_text = [&auth](const char* key, std::size_t max, std::string fallback) {
-      return auth.is_null(key) ? fallback : auth.text(key, max, std::move(fallback));
-    };
-    a.secret_env = optional_text("secret_env", 128, a.secret_env);
-    a.secret_file = optional_text("secret_file", 4096, "");
-    a.public_key_file = optional_text("public_key_file", 4096, "");
+    auto& a = out.listener.auth;
+    a.secret_env = optional_text(auth, "secret_env", 128, a.secret_env);
+    a.secret_file = optional_text(auth, "secret_file", 4096, "");
+    a.public_key_file = optional_text(auth, "public_key_file", 4096, "");
     a.algorithms = auth.strings("algorithms", 9, 8, a.algorithms);
-    a.issuer = optional_text("issuer", 1024, "");
-    a.audience = optional_text("audience", 1024, "");
+    a.issuer = optional_text(auth, "issuer", 1024, "");
+    a.audience = optional_text(auth, "audience", 1024, "");
     a.leeway = std::chrono::seconds{auth.integer("leeway_s", 0, 300, a.leeway.count())};
     a.generate_secret = auth.boolean("generate_secret", false);
     if (a.algorithms.empty())
@@ -285,10 +327,12 @@ capability gateway_capability() {
     rl.buckets = std::make_shared<security::rate_limiter>(static_cast<std::size_t>(max_buckets));
     rl.subject_buckets =
         std::make_shared<security::rate_limiter>(static_cast<std::size_t>(max_buckets));
+    read_tls(s.section("tls"), out.listener.tls);
+    read_cors(s.section("cors"), out.listener.cors);
     return out;
   };
-  cap.auth_of = [](const std::any& settings) -> const security::auth_config* {
-    return &std::any_cast<const gateway_settings&>(settings).auth;
+  cap.listener_of = [](const std::any& settings) -> const entry_listener* {
+    return &std::any_cast<const gateway_settings&>(settings).listener;
   };
   cap.spawn = [](const capability_context& ctx) {
     auto& settings = ctx.settings_as<gateway_settings>();

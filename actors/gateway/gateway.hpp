@@ -36,7 +36,12 @@ namespace troupe::gateway {
 //   "rate_limit": {"per_client": {"requests": 100, "window_s": 900},
 //                  "per_subject": {"requests": 1000, "window_s": 900},
 //                  "trusted_proxies": [], "routes": {"POST /api/orders": {...}},
-//                  "max_buckets": 100000}}}.
+//                  "max_buckets": 100000},
+//   "tls": {"certificate_file": null, "key_file": null, "key_passphrase_env": null,
+//           "min_version": "1.2", "hsts_max_age_s": 31536000, "hsts_include_subdomains": true},
+//   "cors": {"allowed_origins": [], "allowed_headers": [...], "exposed_headers": [...],
+//            "allow_credentials": false, "max_age_s": 600}}}.
+// (http/tls.hpp and http/cors.hpp say what each does.)
 // Token buckets (security/rate_limiter.hpp): per client (the socket peer, or the address a
 // trusted proxy forwarded), per authenticated subject, and per client on chosen routes.
 struct rate_limits {
@@ -58,7 +63,7 @@ struct gateway_settings {
   // For idempotent routes (see http/router.hpp route::idempotent): sends in all, backoff.
   calls::call_options::retry_policy retry{
       3, {std::chrono::milliseconds{20}, std::chrono::milliseconds{500}}};
-  security::auth_config auth;  // where the key that verifies bearer tokens comes from
+  entry_listener listener;  // token key, TLS and CORS of the node's API listener
   rate_limits limits;
 };
 

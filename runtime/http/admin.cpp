@@ -1,6 +1,7 @@
 #include "runtime/http/admin.hpp"
 
 #include "runtime/http/bearer.hpp"
+#include "runtime/http/cors.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -370,16 +371,24 @@ http_service make_admin_service(admin_endpoints admin) {
 
 http_service make_api_service(admin_endpoints admin, bool details,
                               std::shared_ptr<const router> routes, http_handler entry,
-                              std::shared_ptr<const security::token_verifier> verifier) {
+                              std::shared_ptr<const security::token_verifier> verifier,
+                              std::shared_ptr<const cors_policy> cors) {
   http_service service;
   service.max_body = routes ? routes->max_body() : 0;
-  service.admit = [routes, details](const request_head& head) {
+  service.admit = [routes, details, cors](const request_head& head) {
     if (auto refused = refuse_malformed(head)) return *refused;
     auto path = path_of(head.target);
     if (admin_path(path, details)) return admit_admin_path(head, path);
     admission out;
     if (!routes) {
       out.refusal = error_response(errc::not_found, "no route for this path", head.request_id);
+      return out;
+    }
+    // A browser asking whether it may: answered from the table alone, before any token (a
+    // preflight carries none) and without a body.
+    if (cors && is_preflight(head)) {
+      out.route_label = routes->find(http_method::other, path).label;
+      out.refusal = answer_preflight(*cors, *routes, path, head);
       return out;
     }
     auto match = routes->find(head.method, path);
@@ -438,6 +447,10 @@ http_service make_api_service(admin_endpoints admin, bool details,
     }
     entry(std::move(req), std::move(reply));
   };
+  if (cors)
+    service.decorate = [cors](std::string_view origin, http_response& res) {
+      add_cors_headers(*cors, origin, res);
+    };
   return service;
 }
 

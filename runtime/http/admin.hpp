@@ -26,6 +26,7 @@ namespace troupe {
 
 class metrics;
 class router;
+struct cors_policy;
 
 // Answers health and readiness: asks every supervisor for its capability's report, keeps
 // the latest database check of each database (sent as (health_atom, health_check) by the
@@ -55,9 +56,11 @@ http_service make_admin_service(admin_endpoints admin);
 // The API listener: /health and /ready (detailed, plus /metrics and /sagas, when `details`),
 // and the routes of `routes`, admitted here (404, 405, 413, 415 before any body is read) and
 // handed to `entry`. /sagas here shows every customer's orders: it needs a bearer token with
-// the admin scope, checked with `verifier` (null: the node verifies no tokens).
+// the admin scope, checked with `verifier` (null: the node verifies no tokens). With `cors`,
+// preflights of the routes are answered here and every answer carries the CORS headers.
 http_service make_api_service(admin_endpoints admin, bool details,
                               std::shared_ptr<const router> routes, http_handler entry,
-                              std::shared_ptr<const security::token_verifier> verifier = nullptr);
+                              std::shared_ptr<const security::token_verifier> verifier = nullptr,
+                              std::shared_ptr<const cors_policy> cors = nullptr);
 
 }  // namespace troupe

@@ -61,6 +61,10 @@ struct request_head {
   bool has_body = false;  // Content-Length > 0 or chunked
   std::optional<std::uint64_t> content_length;
   std::string_view request_id;
+  // For CORS (cors.hpp): Origin, Access-Control-Request-Method and -Headers; empty if absent.
+  std::string_view origin;
+  std::string_view preflight_method;
+  std::string_view preflight_headers;
 };
 
 // A listener's decision about a request from its head alone.
@@ -78,6 +82,9 @@ struct http_service {
   std::function<admission(const request_head&)> admit;
   http_handler handle;
   std::size_t max_body = 0;  // the largest body_limit `admit` can grant
+  // Adds headers every answer of this listener carries, refusals included (CORS), given the
+  // request's Origin (empty when it had none). Empty: none.
+  std::function<void(std::string_view origin, http_response&)> decorate;
 };
 
 }  // namespace troupe

@@ -14,10 +14,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "runtime/core/backoff.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/http/json_io.hpp"
+#include "runtime/http/tls_context.hpp"
 #include "runtime/observability/log.hpp"
 #include "runtime/observability/metrics.hpp"
 
@@ -31,7 +33,8 @@ using clock_type = std::chrono::steady_clock;
 // A concretely typed strand: the default any_io_executor costs a type-erased copy per
 // operation, which showed up in profiles.
 using strand_type = net::strand<net::io_context::executor_type>;
-using stream_type = beast::basic_stream<tcp, strand_type>;
+using plain_stream = beast::basic_stream<tcp, strand_type>;
+using tls_stream = beast::ssl_stream<plain_stream>;
 using socket_type = net::basic_stream_socket<tcp, strand_type>;
 
 bool valid_header(std::string_view name, std::string_view value) {
@@ -60,14 +63,21 @@ struct shared_config {
   mutable std::atomic<bool> draining{false};  // answers now close their connection
   mutable std::atomic<bool> stopped{false};   // I/O threads joined: post nothing more
   std::function<void()> on_session_closed;    // wakes a paused listener
+  std::shared_ptr<tls_context> tls;           // null: plain HTTP
 };
 
-class session : public std::enable_shared_from_this<session> {
+// Over plain TCP or over TLS (Stream is plain_stream or tls_stream); the same code otherwise.
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
  public:
-  session(socket_type&& socket, std::shared_ptr<const shared_config> cfg)
-      : stream_(std::move(socket)), cfg_(std::move(cfg)) {
+  // `stream_args`: the socket, then for TLS the context.
+  template <class... Args>
+  explicit session(std::shared_ptr<const shared_config> cfg, Args&&... stream_args)
+      : stream_(std::forward<Args>(stream_args)...), cfg_(std::move(cfg)) {
     beast::error_code ec;
-    auto peer = stream_.socket().remote_endpoint(ec);
+    auto peer = lowest().socket().remote_endpoint(ec);
     if (!ec) {
       auto address = peer.address();
       // An IPv4 client of a dual-stack listener is ::ffff:a.b.c.d: name it a.b.c.d, as
@@ -87,8 +97,20 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void start() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&session::read, shared_from_this()));
+    if constexpr (is_tls) {
+      // The handshake gets the header's deadline: a client that connects and stalls it is
+      // a slow client like any other.
+      lowest().expires_after(cfg_->limits.header_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close_tcp();
+                                self->handshaken_ = true;
+                                self->read();
+                              });
+    } else {
+      net::dispatch(stream_.get_executor(),
+                    beast::bind_front_handler(&session::read, this->shared_from_this()));
+    }
   }
 
   // Called on the strand by the reply callback.
@@ -112,6 +134,9 @@ class session : public std::enable_shared_from_this<session> {
     // No Server banner; helmet's defaults for an API (HSTS comes with TLS). A handler's own
     // headers, set below, override these.
     for (auto& [name, value] : security_headers) out_.set(name, value);
+    if (cfg_->tls && !cfg_->tls->hsts.empty())
+      out_.set(http::field::strict_transport_security, cfg_->tls->hsts);
+    if (cfg_->service.decorate) cfg_->service.decorate(origin_, res);
     out_.set(http::field::content_type,
              res.content_type.empty() ? std::string_view("application/json") : res.content_type);
     for (auto& [key, value] : res.headers) out_.set(key, value);
@@ -123,9 +148,9 @@ class session : public std::enable_shared_from_this<session> {
       auto seconds = std::chrono::duration<double>(clock_type::now() - started_).count();
       cfg_->sink->observe_http(method_name(method_), route_label_, res.status, seconds);
     }
-    stream_.expires_after(cfg_->limits.write_timeout);
+    lowest().expires_after(cfg_->limits.write_timeout);
     http::async_write(stream_, out_,
-                      beast::bind_front_handler(&session::on_write, shared_from_this()));
+                      beast::bind_front_handler(&session::on_write, this->shared_from_this()));
   }
 
  private:
@@ -137,9 +162,9 @@ class session : public std::enable_shared_from_this<session> {
     // Idle until the request's first byte (a pipelined one may be buffered already); from
     // then on the header has header_timeout to arrive whole.
     if (buffer_.size() > 0) return read_header();
-    stream_.expires_after(cfg_->limits.idle_timeout);
+    lowest().expires_after(cfg_->limits.idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->on_header(ec, 0);
                               self->buffer_.commit(n);
                               self->read_header();
@@ -147,9 +172,10 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void read_header() {
-    stream_.expires_after(cfg_->limits.header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+    lowest().expires_after(cfg_->limits.header_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_header, this->shared_from_this()));
   }
 
   // The head is in: the service decides from it alone (method, route, Content-Length,
@@ -158,8 +184,12 @@ class session : public std::enable_shared_from_this<session> {
   void on_header(beast::error_code ec, std::size_t) {
     started_ = clock_type::now();
     random_hex(16, request_id_);
+    origin_.clear();
     route_label_ = "unmatched";
     method_ = parse_method(parser_->get().method_string());
+    // Before any error is answered: a refusal of an over-long body, say, is one too.
+    if (auto it = parser_->get().find(http::field::origin); it != parser_->get().end())
+      origin_.assign(it->value().data(), std::min<std::size_t>(it->value().size(), 1024));
     if (ec) return on_read(ec, 0);
     auto& msg = parser_->get();
     version_ = msg.version();
@@ -171,6 +201,13 @@ class session : public std::enable_shared_from_this<session> {
     if (auto length = parser_->content_length()) head.content_length = *length;
     head.has_body = parser_->chunked() || (head.content_length && *head.content_length > 0);
     head.request_id = request_id_;
+    if (!origin_.empty()) {
+      head.origin = origin_;
+      if (head.method == http_method::options) {
+        head.preflight_method = msg[http::field::access_control_request_method];
+        head.preflight_headers = msg[http::field::access_control_request_headers];
+      }
+    }
     if (msg.target().size() > max_target_bytes) {
       keep_alive_ = false;
       drain_ = head.has_body;
@@ -202,11 +239,11 @@ class session : public std::enable_shared_from_this<session> {
       interim_ = {};
       interim_.version(version_);
       interim_.result(http::status::continue_);
-      return http::async_write(stream_, interim_,
-                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                 if (ec) return self->close();
-                                 self->read_body();
-                               });
+      return http::async_write(
+          stream_, interim_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return self->close();
+            self->read_body();
+          });
     }
     read_body();
   }
@@ -215,13 +252,13 @@ class session : public std::enable_shared_from_this<session> {
     if (parser_->is_done()) return on_read({}, 0);
     // At least min_body_rate: the most the body may be over the rate, plus header_timeout.
     auto most = parser_->content_length().value_or(admission_.body_limit);
-    stream_.expires_after(
+    lowest().expires_after(
         cfg_->limits.header_timeout +
         std::chrono::milliseconds{static_cast<std::int64_t>(
             most * 1000 /
             static_cast<std::uint64_t>(std::max<std::int64_t>(1, cfg_->limits.min_body_rate)))});
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+                     beast::bind_front_handler(&session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -291,7 +328,7 @@ class session : public std::enable_shared_from_this<session> {
       }
     };
     auto st = std::make_shared<state>();
-    st->self = shared_from_this();
+    st->self = this->shared_from_this();
     return [st](http_response&& res) { st->answer(std::move(res)); };
   }
 
@@ -310,27 +347,46 @@ class session : public std::enable_shared_from_this<session> {
   // So: stop sending, then read and discard what still comes, within limits.
   void drain() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(std::chrono::seconds{5});
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().expires_after(std::chrono::seconds{5});
     discard_.resize(64 << 10);
     drain_more();
   }
 
+  // Over TLS too the bytes are read from the socket beneath: they are only discarded.
   void drain_more() {
-    stream_.async_read_some(net::buffer(discard_),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->drained_ += n;
-                              if (!ec && self->drained_ < max_drain_bytes) self->drain_more();
-                            });
+    lowest().async_read_some(net::buffer(discard_), [self = this->shared_from_this()](
+                                                        beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (!ec && self->drained_ < max_drain_bytes) self->drain_more();
+    });
   }
 
   void close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (is_tls) {
+      if (handshaken_) {
+        // close_notify first, so the client knows the response was not cut off; bounded
+        // like any write.
+        handshaken_ = false;
+        lowest().expires_after(std::chrono::seconds{2});
+        return stream_.async_shutdown(
+            [self = this->shared_from_this()](beast::error_code) { self->close_tcp(); });
+      }
+    }
+    close_tcp();
   }
 
-  stream_type stream_;
+  void close_tcp() {
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  plain_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  Stream stream_;
   std::shared_ptr<const shared_config> cfg_;
+  bool handshaken_ = false;  // TLS: the handshake completed, close with close_notify
+  std::string origin_;       // the request's Origin header, for service.decorate
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> out_;
@@ -425,7 +481,10 @@ class listener : public std::enable_shared_from_this<listener> {
         paused_since_logged_ = false;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<session>(std::move(socket), cfg_)->start();
+      if (cfg_->tls)
+        std::make_shared<session<tls_stream>>(cfg_, std::move(socket), cfg_->tls->ssl)->start();
+      else
+        std::make_shared<session<plain_stream>>(cfg_, std::move(socket))->start();
     }
     accept();
   }
@@ -479,9 +538,11 @@ struct http_server::impl {
 };
 
 http_server::http_server(const address& where, http_service service, http_limits limits,
-                         metrics* sink, std::string name, int threads)
+                         metrics* sink, std::string name, int threads,
+                         std::shared_ptr<tls_context> tls)
     : impl_(std::make_unique<impl>()) {
   auto cfg = std::make_shared<shared_config>();
+  cfg->tls = std::move(tls);
   cfg->service = std::move(service);
   cfg->limits = limits;
   cfg->sink = sink;

@@ -14,6 +14,7 @@
 namespace troupe {
 
 class metrics;
+struct tls_context;  // tls.hpp
 
 struct http_limits {
   std::size_t header_bytes = 16 << 10;             // 431 above
@@ -33,9 +34,10 @@ struct http_limits {
 class http_server {
  public:
   // Binds and starts serving on `threads` I/O threads. `name` labels its metrics ("api",
-  // "admin"). Throws std::runtime_error naming the address when it cannot bind.
+  // "admin"). With `tls` (load_tls_context), it speaks HTTPS only, and answers carry HSTS.
+  // Throws std::runtime_error naming the address when it cannot bind.
   http_server(const address& where, http_service service, http_limits limits, metrics* sink,
-              std::string name, int threads);
+              std::string name, int threads, std::shared_ptr<tls_context> tls = nullptr);
   ~http_server();  // stops
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;

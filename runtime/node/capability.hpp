@@ -18,7 +18,9 @@
 #include "runtime/cluster/readiness_gates.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/core/settings.hpp"
+#include "runtime/http/cors.hpp"
 #include "runtime/http/router.hpp"
+#include "runtime/http/tls.hpp"
 #include "runtime/security/key_source.hpp"
 #include "runtime/security/token_verifier.hpp"
 #include "runtime/supervision/child.hpp"
@@ -26,6 +28,13 @@
 namespace troupe {
 
 class metrics;
+
+// What an HTTP entry's settings say about the API listener its node opens.
+struct entry_listener {
+  security::auth_config auth;  // where the key that verifies bearer tokens comes from
+  tls_settings tls;            // HTTPS when it names a certificate
+  cors_policy cors;            // which browser origins may call the API
+};
 
 // What a capability's spawn function gets from the node that hosts it.
 struct capability_context {
@@ -47,7 +56,8 @@ struct capability_context {
   supervise_function supervise;
   // Work waiting longer than its bound in queues is shed, and counted (core/error.hpp).
   queue_bound shedding;
-  // The HTTP entry's token verifier, built by the node from auth_of before anything starts.
+  // The HTTP entry's token verifier, built by the node from listener_of before anything
+  // starts.
   std::shared_ptr<const security::token_verifier> verifier;
 
   std::shared_ptr<child_ref> supervised(const std::string& name,
@@ -99,10 +109,10 @@ struct capability {
   // (core/atoms.hpp) with true once that work is done, and takes no new such work meanwhile.
   bool drains = false;
   std::vector<projection> projections;
-  // An HTTP entry that verifies bearer tokens: where its settings say the key is. The node
-  // loads the key before it starts anything (a bad key stops it with exit 2), and
+  // An HTTP entry: what its settings say about the API listener. The node loads the token
+  // key and the TLS files before it starts anything (a bad one stops it with exit 2), and
   // `troupe token` mints tokens with the same key.
-  std::function<const security::auth_config*(const std::any& settings)> auth_of;
+  std::function<const entry_listener*(const std::any& settings)> listener_of;
 };
 
 }  // namespace troupe

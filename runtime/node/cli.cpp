@@ -193,7 +193,7 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
   for (auto& [name, n] : topo.nodes)
     for (auto& cap_name : n.capabilities)
       for (auto& cap : known)
-        if (cap.name == cap_name && cap.auth_of && (!flags.node || *flags.node == name)) {
+        if (cap.name == cap_name && cap.listener_of && (!flags.node || *flags.node == name)) {
           if (entry && node_name != name)
             throw usage_error{"token: nodes '" + node_name + "' and '" + name +
                               "' both verify tokens: say which with --node"};
@@ -203,7 +203,7 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
   if (!entry)
     throw usage_error{flags.node ? "token: node '" + *flags.node + "' verifies no tokens"
                                  : std::string("token: no node of the topology verifies tokens")};
-  auto key = security::load_key(*entry->auth_of(topo.settings.at(entry->name)),
+  auto key = security::load_key(entry->listener_of(topo.settings.at(entry->name))->auth,
                                 flags.data.value_or(topo.data_dir) + "/" + node_name);
   if (key.settings.secret.empty())
     throw std::runtime_error("node '" + node_name + "' verifies " +

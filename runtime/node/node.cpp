@@ -250,10 +250,12 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   // stops the node here, naming it.
   std::shared_ptr<const security::token_verifier> verifier;
   std::string dev_token;
-  if (plan.entry && plan.entry->auth_of) {
+  const entry_listener* entry_settings = nullptr;
+  if (plan.entry && plan.entry->listener_of)
+    entry_settings = plan.entry->listener_of(topo.settings.at(plan.entry->name));
+  if (entry_settings) {
     try {
-      auto key =
-          security::load_key(*plan.entry->auth_of(topo.settings.at(plan.entry->name)), node_dir);
+      auto key = security::load_key(entry_settings->auth, node_dir);
       verifier = std::make_shared<const security::token_verifier>(key.settings);
       log_info("node", "bearer tokens (" + key.settings.algorithms.front() +
                            ") are verified with the key from " + key.origin);
@@ -265,6 +267,20 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       log_error("node", std::string("cannot verify bearer tokens: ") + e.what());
       return 2;
     }
+  }
+  // Likewise the API listener's certificate and key, when it speaks HTTPS.
+  std::shared_ptr<tls_context> api_tls;
+  std::shared_ptr<const cors_policy> cors;
+  if (entry_settings && node.http) {
+    if (entry_settings->tls.enabled()) {
+      try {
+        api_tls = load_tls_context(entry_settings->tls);
+      } catch (const std::exception& e) {
+        log_error("node", std::string("cannot serve HTTPS: ") + e.what());
+        return 2;
+      }
+    }
+    if (entry_settings->cors.enabled()) cors = std::make_shared<cors_policy>(entry_settings->cors);
   }
 
   // Declared before the actor system so they outlive it: actors may hold replies that
@@ -442,8 +458,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
         caf::anon_send(target, http_exchange{std::move(req), std::move(reply)});
       };
       api_server = std::make_unique<http_server>(
-          *node.http, make_api_service(endpoints, !node.admin, routes, forward, verifier), limits,
-          &node_metrics, "api", threads.http_io);
+          *node.http, make_api_service(endpoints, !node.admin, routes, forward, verifier, cors),
+          limits, &node_metrics, "api", threads.http_io, api_tls);
     }
   } catch (const std::exception& e) {
     log_error("node", e.what());
