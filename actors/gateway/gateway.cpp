@@ -155,16 +155,10 @@ caf::behavior worker(worker_actor* self, gateway_config cfg, caf::actor pool) {
   };
 }
 
-// null stands for "not given" in every optional text key.
-std::string optional_text(settings_reader& r, const char* key, std::size_t max,
-                          std::string fallback) {
-  return r.is_null(key) ? fallback : r.text(key, max, std::move(fallback));
-}
-
 void read_tls(settings_reader r, tls_settings& t) {
-  t.certificate_file = optional_text(r, "certificate_file", 4096, "");
-  t.key_file = optional_text(r, "key_file", 4096, "");
-  t.key_passphrase_env = optional_text(r, "key_passphrase_env", 128, "");
+  t.certificate_file = r.optional_text("certificate_file", 4096, "");
+  t.key_file = r.optional_text("key_file", 4096, "");
+  t.key_passphrase_env = r.optional_text("key_passphrase_env", 128, "");
   t.min_version = r.text("min_version", 3, t.min_version);
   if (t.min_version != "1.2" && t.min_version != "1.3")
     throw settings_error(r.path_of("min_version"), "must be \"1.2\" or \"1.3\"");
@@ -290,19 +284,7 @@ capability gateway_capability() {
     if (out.retry.backoff.max < out.retry.backoff.min)
       throw settings_error(retry.path_of("backoff_max_ms"), "must be at least backoff_min_ms");
     retry.finish();
-    auto auth = s.section("auth");
-    auto& a = out.listener.auth;
-    a.secret_env = optional_text(auth, "secret_env", 128, a.secret_env);
-    a.secret_file = optional_text(auth, "secret_file", 4096, "");
-    a.public_key_file = optional_text(auth, "public_key_file", 4096, "");
-    a.algorithms = auth.strings("algorithms", 9, 8, a.algorithms);
-    a.issuer = optional_text(auth, "issuer", 1024, "");
-    a.audience = optional_text(auth, "audience", 1024, "");
-    a.leeway = std::chrono::seconds{auth.integer("leeway_s", 0, 300, a.leeway.count())};
-    a.generate_secret = auth.boolean("generate_secret", false);
-    if (a.algorithms.empty())
-      throw settings_error(auth.path_of("algorithms"), "must list at least one algorithm");
-    auth.finish();
+    out.listener.auth = security::read_auth_config(s.section("auth"), out.listener.auth);
     auto limits = s.section("rate_limit");
     auto read_limit = [](settings_reader r, security::rate_limit fallback) {
       security::rate_limit l;

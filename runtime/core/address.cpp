@@ -19,4 +19,8 @@ std::optional<address> parse_address(const std::string& text) {
   return address{host, static_cast<std::uint16_t>(port)};
 }
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 }  // namespace troupe

@@ -16,4 +16,7 @@ struct address {
 // Parses "host:port" (port 0..65535); nullopt when malformed.
 std::optional<address> parse_address(const std::string& text);
 
+// Whether a host names this machine only: localhost, 127.0.0.0/8, ::1.
+bool is_loopback(const std::string& host);
+
 }  // namespace troupe

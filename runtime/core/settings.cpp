@@ -99,6 +99,11 @@ std::string settings_reader::text(std::string_view key, std::size_t max_length,
   return value->get<std::string>();
 }
 
+std::string settings_reader::optional_text(std::string_view key, std::size_t max_length,
+                                           std::string fallback) {
+  return is_null(key) ? fallback : text(key, max_length, std::move(fallback));
+}
+
 settings_reader settings_reader::section(std::string_view key) {
   static const nlohmann::json empty = nlohmann::json::object();
   auto value = find(key);

@@ -55,6 +55,8 @@ class settings_reader {
   bool is_null(std::string_view key);
   // A string of at most `max_length` bytes.
   std::string text(std::string_view key, std::size_t max_length, std::string fallback);
+  // The same, with null taken as absent (optional settings such as files).
+  std::string optional_text(std::string_view key, std::size_t max_length, std::string fallback);
 
   // A reader of the object at `key` ({} when absent); call its finish() too.
   settings_reader section(std::string_view key);

@@ -352,7 +352,8 @@ caf::actor spawn_admin(caf::actor_system& system, std::string node, caf::actor d
                       std::move(databases), std::move(view), std::move(saga_owners));
 }
 
-http_service make_admin_service(admin_endpoints admin) {
+http_service make_admin_service(admin_endpoints admin,
+                                std::shared_ptr<const security::token_verifier> verifier) {
   http_service service;
   service.admit = [](const request_head& head) {
     if (auto refused = refuse_malformed(head)) return *refused;
@@ -363,8 +364,21 @@ http_service make_admin_service(admin_endpoints admin) {
         error_response(errc::not_found, "no such path on the admin listener", head.request_id);
     return out;
   };
-  service.handle = [admin](http_request&& req, http_reply reply) {
-    serve_admin(admin, true, std::move(req), std::move(reply));
+  service.handle = [admin, verifier](http_request&& req, http_reply reply) {
+    bool details = true;
+    if (verifier) {
+      auto path = req.path();
+      bool probe = path == "/health" || path == "/ready";
+      if (probe && !req.header("Authorization")) {
+        details = false;  // kubelets and load balancers probe without tokens
+      } else {
+        route guarded;
+        guarded.scope = path == "/metrics" ? metrics_scope : admin_scope;
+        auto auth = authenticate(guarded, req, verifier.get(), unix_seconds());
+        if (auth.refusal) return reply(std::move(*auth.refusal));
+      }
+    }
+    serve_admin(admin, details, std::move(req), std::move(reply));
   };
   return service;
 }

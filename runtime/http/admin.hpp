@@ -50,8 +50,15 @@ struct admin_endpoints {
   shutdown_flag stopping;
 };
 
-// The admin listener: detailed /health and /ready, and /metrics.
-http_service make_admin_service(admin_endpoints admin);
+// The admin listener: detailed /health and /ready, /metrics and /sagas. With `verifier`,
+// /metrics needs a bearer token with the metrics:read scope, /sagas one with admin, and
+// /health and /ready answer probes without a token bare (up or down), with an admin token
+// in detail.
+http_service make_admin_service(admin_endpoints admin,
+                                std::shared_ptr<const security::token_verifier> verifier = nullptr);
+
+// The scope that opens /metrics (and nothing else) on a guarded admin listener.
+inline constexpr const char* metrics_scope = "metrics:read";
 
 // The API listener: /health and /ready (detailed, plus /metrics and /sagas, when `details`),
 // and the routes of `routes`, admitted here (404, 405, 413, 415 before any body is read) and

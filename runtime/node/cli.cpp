@@ -29,6 +29,8 @@ constexpr const char* usage = R"(usage:
   troupe token --sub ID [--scope S]... [--ttl 1h] [--topology FILE --node NAME] [--data DIR]
       print a bearer token signed with the key the node's gateway verifies with (dev mode's
       data directory without --topology); --ttl takes 90s, 15m, 1h, 7d (default 1h)
+  troupe token --admin --topology FILE --sub ID [--scope S]... [--ttl 1h]
+      the same for the admin listeners (the topology's "admin": {"auth": ...})
   troupe projections rebuild NAME [--topology FILE --node NAME] [--data DIR]
       rebuild a read model from its event history while its node is stopped (dev mode's
       data directory without --topology)
@@ -151,6 +153,7 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
          const std::string& default_topology_json) {
   security::principal who;
   std::chrono::seconds ttl{3600};
+  bool for_admin = false;
   std::vector<char*> rest{argv[0], argv[1]};
   for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];
@@ -170,6 +173,8 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
                           "' must be 1 to 128 bytes without spaces, quotes or backslashes"};
       if (who.scopes.size() >= 64) throw usage_error{"--scope: at most 64 scopes"};
       who.scopes.push_back(scope);
+    } else if (flag == "--admin") {
+      for_admin = true;
     } else if (flag == "--ttl") {
       auto text = value();
       try {
@@ -187,6 +192,17 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
   auto flags = parse_flags(static_cast<int>(rest.size()), rest.data(), 2, true);
   auto topo = flags.topology ? load_topology(*flags.topology, known)
                              : parse_topology(default_topology_json, "(embedded default)", known);
+  if (for_admin) {
+    if (!topo.admin_auth)
+      throw usage_error{"token --admin: the topology has no \"admin\": {\"auth\": ...}"};
+    auto key = security::load_key(*topo.admin_auth, flags.data.value_or(topo.data_dir));
+    if (key.settings.secret.empty())
+      throw std::runtime_error("admin listeners verify " + key.settings.algorithms.front() +
+                               " tokens with a public key: mint them where the private key is");
+    security::token_verifier check{key.settings};
+    std::cout << security::mint_token(check.settings(), who, unix_seconds(), ttl) << "\n";
+    return 0;
+  }
   // The node whose gateway the token is for: --node, or the only node with an HTTP entry.
   const capability* entry = nullptr;
   std::string node_name;

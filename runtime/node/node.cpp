@@ -268,6 +268,23 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       return 2;
     }
   }
+  // And the admin listener's, when the topology asks for admin tokens.
+  std::shared_ptr<const security::token_verifier> admin_verifier;
+  if (node.admin && topo.admin_auth) {
+    try {
+      auto key = security::load_key(*topo.admin_auth, node_dir);
+      admin_verifier = std::make_shared<const security::token_verifier>(key.settings);
+      log_info("node", "the admin listener asks for bearer tokens (" +
+                           key.settings.algorithms.front() + ", key from " + key.origin + ")");
+    } catch (const std::exception& e) {
+      log_error("node", std::string("cannot verify admin tokens: ") + e.what());
+      return 2;
+    }
+  } else if (node.admin && !is_loopback(node.admin->host)) {
+    log_warn("node", "the admin listener on " + node.admin->text() +
+                         " answers anyone who reaches it (/metrics, /sagas): bind it to "
+                         "127.0.0.1, or set \"admin\": {\"auth\": ...} in the topology");
+  }
   // Likewise the API listener's certificate and key, when it speaks HTTPS.
   std::shared_ptr<tls_context> api_tls;
   std::shared_ptr<const cors_policy> cors;
@@ -443,8 +460,9 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
                            std::to_string(topo.http.max_connections) + " (raise ulimit -n)");
     admin_endpoints endpoints{admin, &node_metrics, stopping};
     if (node.admin)
-      admin_server = std::make_unique<http_server>(*node.admin, make_admin_service(endpoints),
-                                                   admin_limits, &node_metrics, "admin", 1);
+      admin_server =
+          std::make_unique<http_server>(*node.admin, make_admin_service(endpoints, admin_verifier),
+                                        admin_limits, &node_metrics, "admin", 1);
     if (node.http && plan.entry) {
       auto entry_slot = *view->index_of(plan.entry->name);
       auto entry_name = plan.entry->name;

@@ -65,12 +65,19 @@ class checker {
     return obj[key].get<std::string>();
   }
 
+  // With `default_host`, a port alone ("9101" or ":9101") is that host's.
   std::optional<address> address_at(const json& obj, const std::string& key,
-                                    const std::string& path) const {
+                                    const std::string& path,
+                                    const std::string& default_host = {}) const {
     if (!obj.contains(key)) return std::nullopt;
     auto& value = obj[key];
     if (!value.is_string()) fail(path + "/" + key, "must be a string \"host:port\"");
-    auto addr = parse_address(value.get<std::string>());
+    auto text = value.get<std::string>();
+    if (!default_host.empty() && !text.empty() && text.size() <= 6 &&
+        text.find_first_not_of(":0123456789") == std::string::npos &&
+        text.rfind(':') == (text[0] == ':' ? 0 : std::string::npos))
+      text = default_host + ":" + (text[0] == ':' ? text.substr(1) : text);
+    auto addr = parse_address(text);
     if (!addr)
       fail(path + "/" + key,
            "'" + value.get<std::string>() + "' is not an address of the form host:port");
@@ -148,6 +155,12 @@ class checker {
   }
 
   void read_runtime_settings(const json& doc, topology& topo) const {
+    if (doc.contains("admin"))
+      read_section(doc, "admin", [&](settings_reader& r) {
+        security::auth_config defaults;
+        defaults.secret_env = "TROUPE_ADMIN_SECRET";
+        topo.admin_auth = security::read_auth_config(r.section("auth"), defaults, false);
+      });
     read_section(doc, "http", [&](settings_reader& r) {
       topo.http.max_connections =
           static_cast<int>(r.integer("max_connections", 1, 1'000'000, topo.http.max_connections));
@@ -261,7 +274,8 @@ class checker {
     }
     if (!doc.is_object()) fail("", "the document must be a JSON object");
     only_keys(doc, "",
-              {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls", "cluster"});
+              {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls", "cluster",
+               "admin"});
 
     topology topo;
     topo.name = string_at(doc, "name", "", "troupe");
@@ -285,7 +299,7 @@ class checker {
       node_spec node;
       node.name = node_name;
       node.listen = address_at(node_json, "listen", path);
-      node.admin = address_at(node_json, "admin", path);
+      node.admin = address_at(node_json, "admin", path, "127.0.0.1");
       node.http = address_at(node_json, "http", path);
       if (node_json.contains("failpoints")) {
         auto& fp = node_json["failpoints"];

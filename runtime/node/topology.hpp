@@ -22,8 +22,10 @@ namespace troupe {
 struct node_spec {
   std::string name;
   std::optional<address> listen;  // node-to-node (CAF middleman)
-  std::optional<address> admin;   // /health, /ready, /metrics
-  std::optional<address> http;    // API listener (nodes hosting the HTTP entry)
+  // /health, /ready, /metrics, /sagas. Written as a port alone ("9101" or ":9101") it is
+  // 127.0.0.1's: reachable from the node's own host (and pod) only.
+  std::optional<address> admin;
+  std::optional<address> http;  // API listener (nodes hosting the HTTP entry)
   std::vector<std::string> capabilities;
   std::string failpoints;  // TROUPE_FAILPOINTS syntax; for tests (see core/failpoint.hpp)
 };
@@ -99,6 +101,10 @@ struct topology {
   health_settings health;
   call_settings call_limits;
   failure_detection detection;
+  // "admin": {"auth": {...}}: when given, admin listeners ask for a bearer token verified
+  // with this key (the keys of the gateway's "auth"; secret_env defaults to
+  // TROUPE_ADMIN_SECRET; generate_secret is refused: every node needs the same key).
+  std::optional<security::auth_config> admin_auth;
 
   // The node hosting `capability`, or nullptr.
   const node_spec* host_of(const std::string& capability) const;

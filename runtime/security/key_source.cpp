@@ -86,6 +86,24 @@ std::string generated_secret(const std::string& node_dir) {
 
 }  // namespace
 
+auth_config read_auth_config(settings_reader r, auth_config a, bool may_generate) {
+  a.secret_env = r.optional_text("secret_env", 128, a.secret_env);
+  a.secret_file = r.optional_text("secret_file", 4096, a.secret_file);
+  a.public_key_file = r.optional_text("public_key_file", 4096, a.public_key_file);
+  a.algorithms = r.strings("algorithms", 9, 8, a.algorithms);
+  a.issuer = r.optional_text("issuer", 1024, a.issuer);
+  a.audience = r.optional_text("audience", 1024, a.audience);
+  a.leeway = std::chrono::seconds{r.integer("leeway_s", 0, 300, a.leeway.count())};
+  a.generate_secret = r.boolean("generate_secret", a.generate_secret);
+  if (a.algorithms.empty())
+    throw settings_error(r.path_of("algorithms"), "must list at least one algorithm");
+  if (a.generate_secret && !may_generate)
+    throw settings_error(r.path_of("generate_secret"),
+                         "cannot be used here: every node needs the same key, so name it");
+  r.finish();
+  return a;
+}
+
 loaded_key load_key(const auth_config& config, const std::string& node_dir) {
   loaded_key out;
   auto& s = out.settings;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/settings.hpp"
 #include "runtime/security/token_verifier.hpp"
 
 namespace troupe::security {
@@ -26,6 +27,10 @@ struct auth_config {
   // embedded dev topology turns this on; production topologies should name their secret.
   bool generate_secret = false;
 };
+
+// Reads an "auth" settings object (the keys above, null meaning "not given") over
+// `defaults`; throws settings_error. `generate_secret` is refused unless `may_generate`.
+auth_config read_auth_config(settings_reader r, auth_config defaults, bool may_generate = true);
 
 // The file a generated secret lives in, under a node's data directory.
 inline constexpr const char* generated_secret_file = "jwt-secret";
