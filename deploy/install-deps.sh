@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ make ccache pkg-config
           libcaf-dev libboost1.81-dev catch2 nlohmann-json3-dev libsqlite3-dev
-          libssl-dev openssl prometheus-cpp-dev libcpp-jwt-dev libgoogle-perftools-dev)
+          libssl-dev openssl prometheus prometheus-cpp-dev libcpp-jwt-dev libgoogle-perftools-dev)
 [ "${1:-}" = "--bench" ] && packages+=(wrk)
 missing=()
 for p in "${packages[@]}"; do

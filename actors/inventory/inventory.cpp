@@ -45,10 +45,10 @@ struct store_state {
 
 using store_actor = caf::stateful_actor<store_state>;
 
-caf::behavior store_behavior(store_actor* self, std::string path) {
+caf::behavior store_behavior(store_actor* self, std::string path, commit_metrics commits) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
-  st.core = std::make_unique<events::store_core>(self, path);
+  st.core = std::make_unique<events::store_core>(self, path, sqlite::batch_limits{}, commits);
   migrate_inventory(st.core->db);
   saga::migrate_ledger(st.core->db);
   auto& db = st.core->db;
@@ -217,7 +217,7 @@ inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<
 inventory_actor spawn_inventory(caf::actor_system& system, const inventory_config& config) {
   bool supervised = static_cast<bool>(config.supervise);
   auto store = spawn_store(system, config.supervise, store_behavior, config.database_path,
-                           config.detached_store);
+                           config.detached_store, config.commits);
   return system.spawn(front_behavior, store, !supervised, config.shedding);
 }
 
@@ -239,8 +239,9 @@ capability inventory_capability() {
   cap.has_database = true;
   cap.register_types = register_inventory_types;
   cap.spawn = [](const capability_context& ctx) {
-    return caf::actor_cast<caf::actor>(
-        spawn_inventory(*ctx.system, {ctx.database_path, true, ctx.supervise, ctx.shedding}));
+    inventory_config cfg{ctx.database_path, true, ctx.supervise, ctx.shedding};
+    if (ctx.node_metrics) cfg.commits = ctx.node_metrics->for_database("inventory.db");
+    return caf::actor_cast<caf::actor>(spawn_inventory(*ctx.system, cfg));
   };
   cap.routes = inventory_routes();
   return cap;

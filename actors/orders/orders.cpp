@@ -22,6 +22,7 @@
 #include "runtime/events/store.hpp"
 #include "runtime/events/subscription.hpp"
 #include "runtime/observability/log.hpp"
+#include "runtime/observability/metrics.hpp"
 #include "runtime/saga/ledger.hpp"
 #include "runtime/storage/store_link.hpp"
 
@@ -74,10 +75,10 @@ struct store_state {
 
 caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path,
                              std::int64_t snapshot_every,
-                             std::shared_ptr<const saga::registry> sagas) {
+                             std::shared_ptr<const saga::registry> sagas, commit_metrics commits) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
-  st.core = std::make_unique<events::store_core>(self, path);
+  st.core = std::make_unique<events::store_core>(self, path, sqlite::batch_limits{}, commits);
   auto& db = st.core->db;
   migrate_orders(db);
   saga::migrate_ledger(db);
@@ -177,7 +178,8 @@ struct read_state {
   std::unique_ptr<sqlite::write_batch> batch;
 };
 
-caf::behavior read_model_behavior(caf::stateful_actor<read_state>* self, std::string path) {
+caf::behavior read_model_behavior(caf::stateful_actor<read_state>* self, std::string path,
+                                  commit_metrics commits) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
   // Derived data: its offset commits with its effect, and the outbox it is rebuilt from is
@@ -185,6 +187,7 @@ caf::behavior read_model_behavior(caf::stateful_actor<read_state>* self, std::st
   st.db = std::make_unique<sqlite::database>(path, sqlite::durability::normal);
   migrate_read_model(*st.db);
   st.batch = std::make_unique<sqlite::write_batch>(self, *st.db);
+  st.batch->observe(commits);
   auto& db = *st.db;
   auto& batch = *st.batch;
   return {
@@ -635,11 +638,22 @@ capability orders_capability() {
     auto& sys = *ctx.system;
     // The store runs the saga's local steps, the front its instances: both know it.
     auto known = std::make_shared<saga::registry>();
-    known->add(place_order_saga(settings));
-    auto store =
-        sys.spawn<caf::detached>(store_behavior, ctx.database_path, settings.snapshot_every, known);
-    auto read_model =
-        sys.spawn<caf::detached>(read_model_behavior, read_model_path(ctx.database_path));
+    auto place = std::make_shared<saga::definition>(*place_order_saga(settings));
+    if (ctx.node_metrics) {
+      auto processed = ctx.node_metrics->counter(
+          "orders_processed_total", "Orders whose placement ended, by status: confirmed, cancelled",
+          "status", {"confirmed", "cancelled"});
+      place->on_finished = [processed](bool confirmed) mutable {
+        processed.increment(confirmed ? 0 : 1);
+      };
+    }
+    known->add(place);
+    auto store = sys.spawn<caf::detached>(
+        store_behavior, ctx.database_path, settings.snapshot_every, known,
+        ctx.node_metrics ? ctx.node_metrics->for_database("orders.db") : commit_metrics{});
+    auto read_model = sys.spawn<caf::detached>(
+        read_model_behavior, read_model_path(ctx.database_path),
+        ctx.node_metrics ? ctx.node_metrics->for_database("orders-read.db") : commit_metrics{});
     saga::host host{"orders", store, ctx.view, ctx.node_metrics};
     // The read model follows the orders events; orders learns customers from users' events.
     events::subscription_config read;

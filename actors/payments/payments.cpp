@@ -132,10 +132,11 @@ struct store_state {
   std::unique_ptr<events::store_core> core;
 };
 
-caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path) {
+caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path,
+                             commit_metrics commits) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
-  st.core = std::make_unique<events::store_core>(self, path);
+  st.core = std::make_unique<events::store_core>(self, path, sqlite::batch_limits{}, commits);
   migrate_payments(st.core->db);
   saga::migrate_ledger(st.core->db);
   auto& db = st.core->db;
@@ -278,7 +279,7 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
 payments_actor spawn_payments(caf::actor_system& system, const payments_config& config) {
   bool supervised = static_cast<bool>(config.supervise);
   auto store = spawn_store(system, config.supervise, store_behavior, config.database_path,
-                           config.detached_store);
+                           config.detached_store, config.commits);
   auto processor = system.spawn(processor_behavior, config.processor);
   return system.spawn(front_behavior, store, processor, !supervised, config.shedding);
 }
@@ -308,6 +309,7 @@ capability payments_capability() {
   cap.spawn = [](const capability_context& ctx) {
     payments_config cfg{ctx.database_path, ctx.settings_as<payments_settings>(), true,
                         ctx.supervise, ctx.shedding};
+    if (ctx.node_metrics) cfg.commits = ctx.node_metrics->for_database("payments.db");
     return caf::actor_cast<caf::actor>(spawn_payments(*ctx.system, cfg));
   };
   cap.routes = payments_routes();

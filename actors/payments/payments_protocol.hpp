@@ -15,6 +15,7 @@
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/call_context.hpp"
 #include "runtime/node/capability.hpp"
+#include "runtime/observability/metrics.hpp"
 #include "runtime/supervision/child.hpp"
 
 namespace troupe::domain::payments {
@@ -86,6 +87,7 @@ struct payments_config {
   supervise_function supervise;
   // Work that waited longer than its bound in queues is shed (core/error.hpp queue_bound).
   queue_bound shedding{};
+  commit_metrics commits{};  // its store's group commits (metrics::for_database)
 };
 
 payments_actor spawn_payments(caf::actor_system& system, const payments_config& config);

@@ -28,10 +28,11 @@ struct store_state {
 };
 
 // The store: the users table and its outbox (UserCreated), group-committed.
-caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path) {
+caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string path,
+                             commit_metrics commits) {
   self->set_exception_handler(exit_reason_of);
   auto& st = self->state;
-  st.core = std::make_unique<events::store_core>(self, path);
+  st.core = std::make_unique<events::store_core>(self, path, sqlite::batch_limits{}, commits);
   migrate_users(st.core->db);
   auto& core = *st.core;
   return caf::message_handler{
@@ -143,7 +144,7 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
 users_actor spawn_users(caf::actor_system& system, const users_config& config) {
   bool supervised = static_cast<bool>(config.supervise);
   auto store = spawn_store(system, config.supervise, store_behavior, config.database_path,
-                           config.detached_store);
+                           config.detached_store, config.commits);
   return system.spawn(front_behavior, store, config.cache_entries, !supervised, config.shedding);
 }
 
@@ -167,6 +168,7 @@ capability users_capability() {
   cap.spawn = [](const capability_context& ctx) {
     users_config cfg{ctx.database_path, true, ctx.settings_as<users_settings>().cache_entries,
                      ctx.supervise, ctx.shedding};
+    if (ctx.node_metrics) cfg.commits = ctx.node_metrics->for_database("users.db");
     return caf::actor_cast<caf::actor>(spawn_users(*ctx.system, cfg));
   };
   cap.routes = users_routes();

@@ -13,6 +13,7 @@
 #include "runtime/core/call_context.hpp"
 #include "runtime/events/event.hpp"
 #include "runtime/node/capability.hpp"
+#include "runtime/observability/metrics.hpp"
 #include "runtime/supervision/child.hpp"
 
 namespace troupe::domain::users {
@@ -82,6 +83,7 @@ struct users_config {
   supervise_function supervise;
   // Work that waited longer than its bound in queues is shed (core/error.hpp queue_bound).
   queue_bound shedding{};
+  commit_metrics commits{};  // its store's group commits (metrics::for_database)
 };
 
 // Spawns the capability: a front actor (rules, deadlines, cache) linked to its store actor.

@@ -55,6 +55,13 @@ callee caller::resolve(const std::string& capability) const {
 }
 
 caf::error caller::admit(callee to, clock::time_point& deadline, admission& out, failure& why) {
+  auto refused = admit_or_refuse(to, deadline, out, why);
+  if (refused) view_->calls(to.slot).counted(call_metrics::outcome::refused, 0);
+  return refused;
+}
+
+caf::error caller::admit_or_refuse(callee to, clock::time_point& deadline, admission& out,
+                                   failure& why) {
   why = failure::final;
   auto& capability = view_->name_of(to.slot);
   auto now = self_->clock().now();
@@ -124,7 +131,9 @@ caller::key caller::track(caf::message_id request, callee to, clock::time_point 
                           const admission& a) {
   key k{deadline, response_id_of(request).integer_value()};
   if (pending_.empty()) view_->watch(self_->address());
-  pending_.emplace(k, pending_call{to.slot, a.epoch, a.ticket, false});
+  pending_call call{to.slot, a.epoch, a.ticket, false};
+  call.sent_at = self_->clock().now();
+  pending_.emplace(k, call);
   schedule(deadline);
   // The handle may have changed between admit() and watch(): no wake-up came for that.
   if (view_->epoch(to.slot) != a.epoch) self_->send(self_, tick_atom::value);
@@ -149,7 +158,13 @@ caller::failure caller::finish(const key& k, const caf::error* err) {
     why = failure::lost;
   else if (given_up)
     why = call.lost ? failure::lost : failure::final;
-  view_->breaker(call.slot).record(call.ticket, not_answering, std::chrono::steady_clock::now());
+  auto now = std::chrono::steady_clock::now();
+  view_->breaker(call.slot).record(call.ticket, not_answering, now);
+  view_->calls(call.slot).counted(
+      !err            ? call_metrics::outcome::ok
+      : not_answering ? call_metrics::outcome::no_answer
+                      : call_metrics::outcome::error,
+      std::chrono::duration<double>(self_->clock().now() - call.sent_at).count());
   view_->release(it->second.slot);
   pending_.erase(it);
   if (pending_.empty()) view_->unwatch(self_->address());

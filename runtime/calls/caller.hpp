@@ -141,6 +141,7 @@ class caller {
     // Its handle stopped on a node still connected: lost only if no answer (CAF bounces
     // what the stopped actor had not processed) comes by then.
     clock::time_point lost_at = clock::time_point::max();
+    clock::time_point sent_at;  // for capability_call_duration_seconds
   };
   // What admit() gives a call it lets through.
   struct admission {
@@ -151,6 +152,7 @@ class caller {
 
   // Not sent: an error. Sent: the target and its epoch; an unset deadline becomes the default.
   caf::error admit(callee to, clock::time_point& deadline, admission& out, failure& why);
+  caf::error admit_or_refuse(callee to, clock::time_point& deadline, admission& out, failure& why);
   // Gives back what admit() took for a call that was not sent after all.
   void unadmit(callee to, const admission& a);
   call_context context_for(call_options opts) const;

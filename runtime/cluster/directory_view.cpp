@@ -20,6 +20,10 @@ directory_view::directory_view(std::vector<std::string> capabilities, int max_in
   }
 }
 
+void directory_view::count_calls(metrics& sink) {
+  for (auto& s : slots_) s->calls = sink.for_callee(s->name);
+}
+
 std::optional<std::size_t> directory_view::index_of(std::string_view capability) const {
   for (std::size_t i = 0; i < slots_.size(); ++i)
     if (slots_[i]->name == capability) return i;

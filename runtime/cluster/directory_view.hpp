@@ -24,6 +24,7 @@
 #include <caf/actor_addr.hpp>
 
 #include "runtime/core/circuit_breaker.hpp"
+#include "runtime/observability/metrics.hpp"
 
 namespace troupe {
 
@@ -69,6 +70,10 @@ class directory_view {
 
   // The callee's circuit breaker, node-wide like the in-flight bound (see calls/caller.hpp).
   circuit_breaker& breaker(std::size_t slot) const { return *slots_[slot]->breaker; }
+  // What the callers of this node count of their calls to the callee (nothing until
+  // count_calls). Call count_calls before any caller uses the view.
+  const call_metrics& calls(std::size_t slot) const { return slots_[slot]->calls; }
+  void count_calls(metrics& sink);
 
   // One reader's copy of a slot's handle, re-read (under the slot's lock) only when the
   // slot's epoch moved, so reading costs one atomic load. Not thread-safe: one per reader
@@ -118,6 +123,7 @@ class directory_view {
     caf::actor handle;
     std::string why = "not resolved yet";
     std::unique_ptr<circuit_breaker> breaker;
+    call_metrics calls;
   };
   std::vector<std::unique_ptr<slot>> slots_;
   int max_in_flight_;

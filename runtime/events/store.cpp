@@ -22,9 +22,11 @@ caf::error failed_at(const std::string& point, bool done) {
   return make_error(errc::unavailable, "failpoint " + point, {}, std::chrono::seconds{1});
 }
 
-store_core::store_core(caf::local_actor* self, const std::string& path, sqlite::batch_limits limits)
+store_core::store_core(caf::local_actor* self, const std::string& path, sqlite::batch_limits limits,
+                       commit_metrics commits)
     : db(path, sqlite::durability::full), batch(self, migrated(db), limits), feed(self, db, batch) {
   batch.on_commit([this] { feed.committed(); });
+  batch.observe(commits);
 }
 
 caf::message_handler store_core::handlers() {

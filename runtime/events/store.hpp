@@ -26,8 +26,9 @@ caf::error failed_at(const std::string& point, bool done);
 class store_core {
  public:
   // Opens (creating) the file with synchronous=FULL and migrates the outbox.
+  // `commits` counts its group commits (metrics::for_database).
   store_core(caf::local_actor* self, const std::string& path,
-             sqlite::batch_limits limits = sqlite::batch_limits{});
+             sqlite::batch_limits limits = sqlite::batch_limits{}, commit_metrics commits = {});
   store_core(const store_core&) = delete;
   store_core& operator=(const store_core&) = delete;
 

@@ -319,6 +319,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
         };
         return std::make_unique<circuit_breaker>(topo.call_limits.breaker_for(callee), on_change);
       });
+  view->count_calls(node_metrics);
   std::unique_ptr<http_server> api_server, admin_server;
   auto stopping = std::make_shared<std::atomic<bool>>(false);
   auto escalated = std::make_shared<escalation>();

@@ -97,6 +97,33 @@ struct metrics::impl {
               "Requests a capability refused before doing any work (503 or 504), by reason: "
               "queue_time (waited longer than calls.max_queue_ms), deadline (already past it)")
           .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& saga_seconds =
+      prometheus::BuildHistogram()
+          .Name("saga_duration_seconds")
+          .Help("Time from a saga's first log row to its final one, by definition and outcome")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& calls =
+      prometheus::BuildCounter()
+          .Name("capability_calls_total")
+          .Help(
+              "Calls from this node to a capability, by callee and outcome: ok, error (it "
+              "answered with one), no_answer (lost or past the deadline), refused (not sent)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& call_seconds =
+      prometheus::BuildHistogram()
+          .Name("capability_call_duration_seconds")
+          .Help("Time from sending a call to a capability to its answer, by callee")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& commit_seconds =
+      prometheus::BuildHistogram()
+          .Name("sqlite_commit_duration_seconds")
+          .Help("Time a group commit (COMMIT and its fsync) took, by database file")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& commit_batch =
+      prometheus::BuildHistogram()
+          .Name("sqlite_commit_batch_size")
+          .Help("Requests one group commit made durable, by database file")
+          .Register(*registry);
   // Family::Add finds or creates a series under the family's lock (~100 ns); each thread
   // keeps the series it used, so counting a request takes neither.
   std::uint64_t instance = next_instance++;
@@ -180,6 +207,13 @@ saga_metrics metrics::for_saga(std::string_view definition) {
   saga_metrics out;
   out.completed_ = &impl_->sagas.Add({{"definition", name}, {"outcome", "completed"}});
   out.compensated_ = &impl_->sagas.Add({{"definition", name}, {"outcome", "compensated"}});
+  // Sagas run for milliseconds when all goes well and minutes when steps retry.
+  static const prometheus::Histogram::BucketBoundaries saga_buckets{
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800};
+  out.completed_seconds_ =
+      &impl_->saga_seconds.Add({{"definition", name}, {"outcome", "completed"}}, saga_buckets);
+  out.compensated_seconds_ =
+      &impl_->saga_seconds.Add({{"definition", name}, {"outcome", "compensated"}}, saga_buckets);
   out.retries_ = &impl_->saga_retries.Add({{"definition", name}});
   out.stuck_ = &impl_->sagas_stuck.Add({{"definition", name}});
   out.recovered_ = &impl_->sagas_recovered.Add({{"definition", name}});
@@ -239,8 +273,44 @@ void breaker_metrics::entered(int state) {
   entered_[state]->Increment();
 }
 
-void saga_metrics::finished(bool completed) {
+void saga_metrics::finished(bool completed, double seconds) {
   if (auto c = completed ? completed_ : compensated_) c->Increment();
+  if (auto h = completed ? completed_seconds_ : compensated_seconds_) h->Observe(seconds);
+}
+
+call_metrics metrics::for_callee(std::string_view callee) {
+  std::string name{callee};
+  call_metrics out;
+  const char* outcomes[] = {"ok", "error", "no_answer", "refused"};
+  for (int i = 0; i < 4; ++i)
+    out.outcomes_[i] = &impl_->calls.Add({{"callee", name}, {"outcome", outcomes[i]}});
+  static const prometheus::Histogram::BucketBoundaries buckets{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  out.seconds_ = &impl_->call_seconds.Add({{"callee", name}}, buckets);
+  return out;
+}
+
+void call_metrics::counted(outcome o, double seconds) const {
+  auto i = static_cast<int>(o);
+  if (!outcomes_[i]) return;
+  outcomes_[i]->Increment();
+  if (o != outcome::refused && seconds_) seconds_->Observe(seconds);
+}
+
+commit_metrics metrics::for_database(std::string_view database) {
+  std::string name{database};
+  commit_metrics out;
+  static const prometheus::Histogram::BucketBoundaries seconds{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+  static const prometheus::Histogram::BucketBoundaries sizes{1, 2, 4, 8, 16, 32, 64, 128};
+  out.seconds_ = &impl_->commit_seconds.Add({{"database", name}}, seconds);
+  out.batch_ = &impl_->commit_batch.Add({{"database", name}}, sizes);
+  return out;
+}
+
+void commit_metrics::committed(std::size_t requests, double seconds) const {
+  if (seconds_) seconds_->Observe(seconds);
+  if (batch_) batch_->Observe(static_cast<double>(requests));
 }
 
 void saga_metrics::retried() {
@@ -258,6 +328,21 @@ void saga_metrics::recovered() {
 void subscription_metrics::progress(std::int64_t applied, std::int64_t newest) {
   if (applied_) applied_->Set(static_cast<double>(applied));
   if (newest_) newest_->Set(static_cast<double>(newest));
+}
+
+fixed_counter metrics::counter(std::string_view name, std::string_view help, std::string_view label,
+                               const std::vector<std::string>& values) {
+  auto& family = prometheus::BuildCounter()
+                     .Name(std::string(name))
+                     .Help(std::string(help))
+                     .Register(*impl_->registry);
+  fixed_counter out;
+  for (auto& value : values) out.series_.push_back(&family.Add({{std::string(label), value}}));
+  return out;
+}
+
+void fixed_counter::increment(std::size_t value_index) {
+  if (value_index < series_.size()) series_[value_index]->Increment();
 }
 
 std::string metrics::render() const {

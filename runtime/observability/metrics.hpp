@@ -7,12 +7,14 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace prometheus {
 template <typename T>
 class Family;
 class Counter;
 class Gauge;
+class Histogram;
 class Registry;
 }  // namespace prometheus
 
@@ -32,11 +34,12 @@ class listener_metrics {
 };
 
 // One saga definition's series, resolved once: sagas_finished_total{definition, outcome},
+// saga_duration_seconds{definition, outcome} (from its first log row to its final one),
 // saga_step_retries_total{definition}, sagas_stuck{definition} (now), and
 // saga_recovered_total{definition}. Thread-safe; a default-constructed one counts nothing.
 class saga_metrics {
  public:
-  void finished(bool completed);
+  void finished(bool completed, double seconds);
   void retried();
   void stuck_changed(int delta);
   void recovered();
@@ -45,6 +48,8 @@ class saga_metrics {
   friend class metrics;
   prometheus::Counter* completed_ = nullptr;
   prometheus::Counter* compensated_ = nullptr;
+  prometheus::Histogram* completed_seconds_ = nullptr;
+  prometheus::Histogram* compensated_seconds_ = nullptr;
   prometheus::Counter* retries_ = nullptr;
   prometheus::Gauge* stuck_ = nullptr;
   prometheus::Counter* recovered_ = nullptr;
@@ -104,6 +109,48 @@ class shedding_metrics {
   prometheus::Counter* deadline_ = nullptr;
 };
 
+// Calls from this node to one capability (calls/caller.hpp), the callee's requests and
+// errors as its callers see them: capability_calls_total{callee, outcome} and
+// capability_call_duration_seconds{callee} (sent to answered). Outcomes: "ok"; "error" (it
+// answered with one, a domain rejection say); "no_answer" (lost with its node or actor, or
+// past its deadline); "refused" (never sent: unavailable, breaker open, in-flight bound).
+// Thread-safe; a default-constructed one counts nothing.
+class call_metrics {
+ public:
+  enum class outcome { ok, error, no_answer, refused };
+  void counted(outcome o, double seconds) const;  // `seconds` is ignored for refused
+
+ private:
+  friend class metrics;
+  prometheus::Counter* outcomes_[4] = {nullptr, nullptr, nullptr, nullptr};
+  prometheus::Histogram* seconds_ = nullptr;
+};
+
+// One database's group commits (storage/write_batch.hpp): sqlite_commit_duration_seconds
+// {database} (COMMIT, the fsync included) and sqlite_commit_batch_size{database} (requests a
+// commit made durable). Thread-safe; a default-constructed one counts nothing.
+class commit_metrics {
+ public:
+  void committed(std::size_t requests, double seconds) const;
+
+ private:
+  friend class metrics;
+  prometheus::Histogram* seconds_ = nullptr;
+  prometheus::Histogram* batch_ = nullptr;
+};
+
+// A capability's own counter with one label whose values are fixed in code (e.g.
+// orders_processed_total{status}): resolved once, counted without a lock. Thread-safe; a
+// default-constructed one counts nothing.
+class fixed_counter {
+ public:
+  void increment(std::size_t value_index);
+
+ private:
+  friend class metrics;
+  std::vector<prometheus::Counter*> series_;
+};
+
 class metrics {
  public:
   metrics();
@@ -133,6 +180,15 @@ class metrics {
   supervision_metrics for_capability(std::string_view capability);
   // `capability` is a capability name from the topology, or "gateway".
   shedding_metrics for_shedding(std::string_view capability);
+  // `callee` is a capability name from the topology.
+  call_metrics for_callee(std::string_view callee);
+  // `database` is a file name from code ("orders.db"), never a path.
+  commit_metrics for_database(std::string_view database);
+
+  // A counter family `name` ("..._total") with one label taking only `values`; asking again
+  // (after a restart) gives the same series.
+  fixed_counter counter(std::string_view name, std::string_view help, std::string_view label,
+                        const std::vector<std::string>& values);
 
   // The Prometheus text exposition format.
   std::string render() const;

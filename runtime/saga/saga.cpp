@@ -150,7 +150,9 @@ void finish(saga_actor* self, const char* outcome) {
   persist(self, [self] {
     auto& st = self->state;
     if (st.stuck) st.stats.stuck_changed(-1);
-    st.stats.finished(st.record.outcome == "completed");
+    st.stats.finished(st.record.outcome == "completed",
+                      static_cast<double>(unix_now_ms() - st.record.created_at_ms) / 1000.0);
+    if (st.def->on_finished) st.def->on_finished(st.record.outcome == "completed");
     st.final = result{st.record.id, st.record.outcome, st.record.reply};
     for (auto& rp : st.awaiting) rp.deliver(*st.final);
     st.awaiting.clear();

@@ -142,6 +142,9 @@ struct definition {
   // The final answer, kept in the log so a replayed request gets it again. `failure` is
   // {"code", "message", "step"} when the saga compensated, null when it completed.
   std::function<json(const json& data, const json& failure)> reply;
+  // Told once an instance's final state is on disk (completed or not): for the owner's own
+  // metrics, say. Runs in the instance's actor; must not block.
+  std::function<void(bool completed)> on_finished;
 };
 
 // How an instance ended.

@@ -27,22 +27,25 @@
 #include <caf/system_messages.hpp>
 
 #include "runtime/core/error.hpp"
+#include "runtime/observability/metrics.hpp"
 #include "runtime/storage/sqlite.hpp"
 #include "runtime/supervision/child.hpp"
 
 namespace troupe {
 
 // A capability's store as a child named "store": supervised (restarted alone under
-// one-for-one) when `supervise` is set, else spawned once. `behavior(self, path)` runs on a
-// thread of its own when `detached`. A database that cannot be opened fails the start itself
-// (counted by the supervisor before the capability registers), not the store right after it.
+// one-for-one) when `supervise` is set, else spawned once. `behavior(self, path, commits)`
+// runs on a thread of its own when `detached`. A database that cannot be opened fails the start
+// itself (counted by the supervisor before the capability registers), not the store right after it.
 template <class Behavior>
 std::shared_ptr<child_ref> spawn_store(caf::actor_system& system,
                                        const supervise_function& supervise, Behavior behavior,
-                                       const std::string& path, bool detached) {
-  auto start = [&system, behavior, path, detached] {
+                                       const std::string& path, bool detached,
+                                       commit_metrics commits = {}) {
+  auto start = [&system, behavior, path, detached, commits] {
     { sqlite::database probe{path}; }
-    return detached ? system.spawn<caf::detached>(behavior, path) : system.spawn(behavior, path);
+    return detached ? system.spawn<caf::detached>(behavior, path, commits)
+                    : system.spawn(behavior, path, commits);
   };
   return supervise ? supervise("store", start) : std::make_shared<child_ref>("store", start());
 }

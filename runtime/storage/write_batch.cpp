@@ -75,8 +75,12 @@ void write_batch::commit() {
   last_batch_size_ = waiting.size();
   caf::error failed;
   try {
+    auto started = std::chrono::steady_clock::now();
     db_.prepare("COMMIT").run();
     ++commits_;
+    stats_.committed(
+        waiting.size(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::exception& e) {
     log_error("store", std::string("commit failed, ") + std::to_string(waiting.size()) +
                            " requests undone: " + e.what());

@@ -30,6 +30,7 @@
 #include <caf/fwd.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "runtime/observability/metrics.hpp"
 #include "runtime/storage/sqlite.hpp"
 
 namespace troupe::sqlite {
@@ -91,6 +92,8 @@ class write_batch {
 
   caf::local_actor* owner() const { return self_; }
   std::uint64_t commits() const { return commits_; }
+  // Counts every commit's duration and size from now on.
+  void observe(commit_metrics stats) { stats_ = stats; }
   std::uint64_t requests() const { return requests_; }
 
  private:
@@ -107,6 +110,7 @@ class write_batch {
   std::size_t last_batch_size_ = 0;
   std::function<void()> after_commit_;
   std::uint64_t commits_ = 0;
+  commit_metrics stats_;
   std::uint64_t requests_ = 0;
 };
 
