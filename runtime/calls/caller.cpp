@@ -131,7 +131,10 @@ caller::key caller::track(caf::message_id request, callee to, clock::time_point 
                           const admission& a) {
   key k{deadline, response_id_of(request).integer_value()};
   if (pending_.empty()) view_->watch(self_->address());
-  pending_call call{to.slot, a.epoch, a.ticket, false};
+  pending_call call;
+  call.slot = to.slot;
+  call.epoch = a.epoch;
+  call.ticket = a.ticket;
   call.sent_at = self_->clock().now();
   pending_.emplace(k, call);
   schedule(deadline);

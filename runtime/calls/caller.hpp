@@ -133,8 +133,8 @@ class caller {
   // call, gone when the call ends.
   using key = std::pair<clock::time_point, std::uint64_t>;
   struct pending_call {
-    std::size_t slot;
-    std::uint64_t epoch;  // of the handle it was sent to
+    std::size_t slot = 0;
+    std::uint64_t epoch = 0;  // of the handle it was sent to
     circuit_breaker::ticket ticket;
     bool failing = false;  // an outcome was injected; waiting for its handler to run
     bool lost = false;     // ... because the handle it went to was lost

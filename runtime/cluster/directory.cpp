@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/remote_actor.hpp>
 
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/error.hpp"
@@ -37,8 +38,9 @@ using refetch_atom = caf::atom_constant<caf::atom("refetch")>;
 // detached event-based actor's thread is awaited until the actor is destroyed.
 caf::behavior connect_to_node(caf::event_based_actor* self, caf::actor directory, std::string node,
                               address where, std::vector<std::string> caps,
-                              std::chrono::milliseconds timeout) {
-  auto node_actor = self->system().middleman().remote_actor(where.host, where.port);
+                              std::chrono::milliseconds timeout, bool tls) {
+  auto node_actor = tls ? caf::openssl::remote_actor(self->system(), where.host, where.port)
+                        : self->system().middleman().remote_actor(where.host, where.port);
   if (!node_actor) {
     self->send(directory, failed_atom::value, node, self->system().render(node_actor.error()));
     self->quit();
@@ -107,7 +109,7 @@ void start_connect(directory_actor* self, const std::string& node) {
   if (r.connecting || r.node_actor) return;
   r.connecting = true;
   self->spawn<caf::detached>(connect_to_node, caf::actor{self}, node, r.where, r.caps,
-                             self->state.cfg.lookup_timeout);
+                             self->state.cfg.lookup_timeout, self->state.cfg.tls);
 }
 
 void retry_later(directory_actor* self, const std::string& node) {

@@ -49,6 +49,9 @@ struct directory_config {
   std::shared_ptr<readiness_gates> gates;  // held ones make /ready fail; may be null
   backoff_policy reconnect{std::chrono::milliseconds{50}, std::chrono::milliseconds{1000}};
   std::chrono::milliseconds lookup_timeout{2000};
+  // Dial peers over TLS (CAF's OpenSSL module, configured in the actor system): the
+  // topology's "security": {"tls": ...}.
+  bool tls = false;
 };
 
 caf::actor spawn_directory(caf::actor_system& system, directory_config config);

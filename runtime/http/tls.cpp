@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "runtime/http/tls_context.hpp"
 
@@ -28,15 +29,14 @@ std::string openssl_reason() {
   return text;
 }
 
-void check_file(const std::string& path, const char* what, bool secret) {
+void check_file(const std::string& path, const std::string& what, bool secret) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    throw std::runtime_error(std::string(what) + " '" + path + "': " + std::strerror(errno));
+    throw std::runtime_error(what + " '" + path + "': " + std::strerror(errno));
   if (!S_ISREG(st.st_mode))
-    throw std::runtime_error(std::string(what) + " '" + path + "' is not a regular file");
+    throw std::runtime_error(what + " '" + path + "' is not a regular file");
   if (secret && (st.st_mode & 077) != 0)
-    throw std::runtime_error(std::string(what) + " '" + path +
-                             "' may be read by other users: chmod 600 it");
+    throw std::runtime_error(what + " '" + path + "' may be read by other users: chmod 600 it");
 }
 
 }  // namespace
@@ -48,11 +48,12 @@ std::string hsts_value(const tls_settings& settings) {
   return out;
 }
 
-std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings) {
+std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings,
+                                              const std::string& prefix) {
   if (settings.key_file.empty())
-    throw std::runtime_error("tls.key_file: a certificate needs its private key");
-  check_file(settings.certificate_file, "tls.certificate_file", false);
-  check_file(settings.key_file, "tls.key_file", true);
+    throw std::runtime_error(prefix + "key_file: a certificate needs its private key");
+  check_file(settings.certificate_file, prefix + "certificate_file", false);
+  check_file(settings.key_file, prefix + "key_file", true);
   auto out = std::make_shared<tls_context>();
   auto* ctx = out->ssl.native_handle();
   ERR_clear_error();
@@ -61,7 +62,7 @@ std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings) {
   int floor = settings.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
   SSL_CTX_set_min_proto_version(ctx, floor);
   if (SSL_CTX_use_certificate_chain_file(ctx, settings.certificate_file.c_str()) != 1)
-    throw std::runtime_error("tls.certificate_file '" + settings.certificate_file +
+    throw std::runtime_error(prefix + "certificate_file '" + settings.certificate_file +
                              "' is not a PEM certificate chain: " + openssl_reason());
   // The passphrase comes from the variable or not at all: never a prompt on a terminal,
   // which OpenSSL's default would show (and hang a service on).
@@ -69,7 +70,7 @@ std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings) {
   if (!settings.key_passphrase_env.empty()) {
     auto* value = std::getenv(settings.key_passphrase_env.c_str());
     if (!value || !*value)
-      throw std::runtime_error("tls.key_passphrase_env: the variable " +
+      throw std::runtime_error(prefix + "key_passphrase_env: the variable " +
                                settings.key_passphrase_env + " is not set");
     passphrase = value;
   }
@@ -82,27 +83,46 @@ std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings) {
   std::unique_ptr<FILE, int (*)(FILE*)> file{std::fopen(settings.key_file.c_str(), "r"),
                                              &std::fclose};
   if (!file)
-    throw std::runtime_error("tls.key_file '" + settings.key_file + "': " + std::strerror(errno));
+    throw std::runtime_error(prefix + "key_file '" + settings.key_file +
+                             "': " + std::strerror(errno));
   std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> key{
       PEM_read_PrivateKey(file.get(), nullptr, from_variable, &passphrase), &EVP_PKEY_free};
   if (!key)
     throw std::runtime_error(
-        "tls.key_file '" + settings.key_file + "' cannot be loaded" +
+        prefix + "key_file '" + settings.key_file + "' cannot be loaded" +
         (passphrase.empty()
-             ? std::string(" (encrypted? then name its passphrase's variable in "
-                           "tls.key_passphrase_env)")
+             ? " (encrypted? then name its passphrase's variable in " + prefix +
+                   "key_passphrase_env)"
              : std::string(" with the passphrase from " + settings.key_passphrase_env)) +
         ": " + openssl_reason());
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
-    throw std::runtime_error("tls.key_file '" + settings.key_file +
+    throw std::runtime_error(prefix + "key_file '" + settings.key_file +
                              "' is not the key of the certificate in '" +
                              settings.certificate_file + "': " + openssl_reason());
   if (SSL_CTX_check_private_key(ctx) != 1)
-    throw std::runtime_error("tls.key_file '" + settings.key_file +
+    throw std::runtime_error(prefix + "key_file '" + settings.key_file +
                              "' is not the key of the certificate in '" +
                              settings.certificate_file + "': " + openssl_reason());
   out->hsts = hsts_value(settings);
   return out;
+}
+
+void check_node_certificate(const tls_settings& node, const std::string& ca_file) {
+  auto loaded = load_tls_context(node, "security.tls.");
+  check_file(ca_file, "security.tls.ca_file", false);
+  auto* ctx = loaded->ssl.native_handle();
+  if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1)
+    throw std::runtime_error("security.tls.ca_file '" + ca_file +
+                             "' is not a PEM certificate: " + openssl_reason());
+  std::unique_ptr<X509_STORE_CTX, void (*)(X509_STORE_CTX*)> check{X509_STORE_CTX_new(),
+                                                                   &X509_STORE_CTX_free};
+  if (!check || X509_STORE_CTX_init(check.get(), SSL_CTX_get_cert_store(ctx),
+                                    SSL_CTX_get0_certificate(ctx), nullptr) != 1)
+    throw std::runtime_error("security.tls: cannot check the certificate: " + openssl_reason());
+  if (X509_verify_cert(check.get()) != 1)
+    throw std::runtime_error("security.tls.certificate_file '" + node.certificate_file +
+                             "' was not issued by the authority in '" + ca_file + "': " +
+                             X509_verify_cert_error_string(X509_STORE_CTX_get_error(check.get())));
 }
 
 }  // namespace troupe

@@ -28,7 +28,14 @@ struct tls_context;
 // Loads the certificate chain and key and checks that they belong together. Throws
 // std::runtime_error naming the file and the problem: missing, unreadable, not PEM, a key
 // others may read, a wrong or missing passphrase, a key that is not the certificate's.
-std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings);
+// `prefix` names the settings in messages ("tls.", "security.tls.").
+std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings,
+                                              const std::string& prefix = "tls.");
+
+// For node-to-node TLS: the same checks of a node's certificate and key, and that the
+// certificate was issued by the authority in `ca_file` (which must be a PEM certificate).
+// Throws std::runtime_error naming the security.tls setting at fault.
+void check_node_certificate(const tls_settings& node, const std::string& ca_file);
 
 // The Strict-Transport-Security value, "max-age=31536000; includeSubDomains"; empty when off.
 std::string hsts_value(const tls_settings& settings);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -12,8 +13,10 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "runtime/cluster/directory.hpp"
+#include "runtime/cluster/openssl_queue.hpp"
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/call_context.hpp"
 #include "runtime/core/error.hpp"
@@ -24,6 +27,7 @@
 #include "runtime/http/exchange.hpp"
 #include "runtime/http/json_io.hpp"
 #include "runtime/http/server.hpp"
+#include "runtime/http/tls.hpp"
 #include "runtime/node/data_lock.hpp"
 #include "runtime/node/shutdown.hpp"
 #include "runtime/observability/log.hpp"
@@ -40,8 +44,8 @@ using namespace std::chrono_literals;
 class node_config : public caf::actor_system_config {
  public:
   node_config(const std::vector<capability>& known, int scheduler,
-              const failure_detection& detection) {
-    configure_node_system(*this, known, scheduler, detection);
+              const failure_detection& detection, const cluster_tls& tls) {
+    configure_node_system(*this, known, scheduler, detection, tls);
   }
 };
 
@@ -208,8 +212,19 @@ thread_plan plan_threads(bool serves_http) {
 }
 
 void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known,
-                           int scheduler, const failure_detection& detection) {
+                           int scheduler, const failure_detection& detection,
+                           const cluster_tls& tls) {
   cfg.load<caf::io::middleman>();
+  if (tls.enabled()) {
+    use_clean_openssl_error_queue();
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = tls.certificate_file;
+    cfg.openssl_key = tls.key_file;
+    cfg.openssl_cafile = tls.ca_file;
+    if (!tls.key_passphrase_env.empty())
+      if (auto* passphrase = std::getenv(tls.key_passphrase_env.c_str()))
+        cfg.openssl_passphrase = passphrase;
+  }
   cfg.add_error_category(error_category, render_error);
   cfg.add_message_type<call_context>("troupe.call_context");
   cfg.add_message_type<health_check>("troupe.health_check");
@@ -285,6 +300,31 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
                          " answers anyone who reaches it (/metrics, /sagas): bind it to "
                          "127.0.0.1, or set \"admin\": {\"auth\": ...} in the topology");
   }
+  // Node-to-node TLS: this node's certificate, key and the cluster's authority, checked now,
+  // since CAF's module would hang on a wrong passphrase or go anonymous without files.
+  cluster_tls node_tls;
+  bool talks_to_peers = node.listen || !plan.remote.empty();
+  if (topo.node_tls.enabled() && talks_to_peers) {
+    node_tls = topo.node_tls.for_node(node.name);
+    try {
+      tls_settings files;
+      files.certificate_file = node_tls.certificate_file;
+      files.key_file = node_tls.key_file;
+      files.key_passphrase_env = node_tls.key_passphrase_env;
+      check_node_certificate(files, node_tls.ca_file);
+      log_info("node",
+               "peers are reached over TLS and must show a certificate of the "
+               "authority in " +
+                   node_tls.ca_file);
+    } catch (const std::exception& e) {
+      log_error("node", std::string("cannot use node-to-node TLS: ") + e.what());
+      return 2;
+    }
+  } else if (talks_to_peers) {
+    log_warn("node",
+             "node-to-node traffic is neither encrypted nor authenticated: whoever reaches "
+             "the listen port can call every capability here; set \"security\": {\"tls\": ...}");
+  }
   // Likewise the API listener's certificate and key, when it speaks HTTPS.
   std::shared_ptr<tls_context> api_tls;
   std::shared_ptr<const cors_policy> cors;
@@ -326,7 +366,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   auto serving = std::make_shared<std::atomic<bool>>(false);  // past the ready line
   shutdown_watchdog watchdog;  // destroyed after the actor system, i.e. when shutdown is done
   auto threads = plan_threads(node.http && plan.entry);
-  node_config cfg{known, threads.scheduler, topo.detection};
+  node_config cfg{known, threads.scheduler, topo.detection, node_tls};
   caf::actor_system sys{cfg};
 
   auto gates = std::make_shared<readiness_gates>();
@@ -336,6 +376,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   dir_cfg.remote = plan.remote;
   dir_cfg.view = view;
   dir_cfg.gates = gates;
+  dir_cfg.tls = node_tls.enabled();
   auto directory = spawn_directory(sys, std::move(dir_cfg));
   std::vector<std::pair<std::string, caf::actor>> supervisors;
   std::vector<std::pair<std::string, caf::actor>> draining;  // those with long-running work
@@ -427,8 +468,12 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     if (node.listen) {
       auto node_actor = spawn_node_actor(sys, directory);
       to_stop.push_back(node_actor);
-      auto port =
-          sys.middleman().publish(node_actor, node.listen->port, node.listen->host.c_str(), true);
+      // Over TLS, only peers with a certificate of the cluster's authority get past the
+      // handshake, so nothing reaches the node actor (or any other) from anyone else.
+      auto port = node_tls.enabled() ? caf::openssl::publish(node_actor, node.listen->port,
+                                                             node.listen->host.c_str(), true)
+                                     : sys.middleman().publish(node_actor, node.listen->port,
+                                                               node.listen->host.c_str(), true);
       if (!port)
         throw std::runtime_error("cannot listen on " + node.listen->text() + ": " +
                                  sys.render(port.error()));

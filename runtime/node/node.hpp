@@ -31,9 +31,11 @@ thread_plan plan_threads(bool serves_http);
 // Prepares an actor system config as every node does: middleman, troupe's error category,
 // the runtime's and every capability's message types (same names everywhere), `scheduler`
 // threads (0: as for a node without HTTP), middleman heartbeats (`detection`: the
-// topology's "cluster" section; the same on every node). Tools that talk to nodes use it too.
+// topology's "cluster" section; the same on every node), and with `tls` (this node's files,
+// cluster_tls::for_node) CAF's OpenSSL module. Tools that talk to nodes use it too.
 void configure_node_system(caf::actor_system_config& cfg, const std::vector<capability>& known,
-                           int scheduler = 0, const failure_detection& detection = {});
+                           int scheduler = 0, const failure_detection& detection = {},
+                           const cluster_tls& tls = {});
 
 // Runs one node until SIGINT or SIGTERM (which the caller must have blocked in every thread,
 // see block_stop_signals). The ready line is printed, and /ready answers 200, only once every

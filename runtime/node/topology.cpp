@@ -155,6 +155,27 @@ class checker {
   }
 
   void read_runtime_settings(const json& doc, topology& topo) const {
+    read_section(doc, "security", [&](settings_reader& r) {
+      auto tls = r.section("tls");
+      auto& t = topo.node_tls;
+      t.certificate_file = tls.optional_text("certificate_file", 4096, "");
+      t.key_file = tls.optional_text("key_file", 4096, "");
+      t.ca_file = tls.optional_text("ca_file", 4096, "");
+      t.key_passphrase_env = tls.optional_text("key_passphrase_env", 128, "");
+      bool any = !t.certificate_file.empty() || !t.key_file.empty() || !t.ca_file.empty() ||
+                 !t.key_passphrase_env.empty();
+      // CAF's module falls back to anonymous TLS (encrypted, nobody authenticated) when files
+      // are missing: a partial configuration is refused instead.
+      if (any)
+        for (auto [key, value] :
+             {std::pair{"certificate_file", &t.certificate_file},
+              std::pair{"key_file", &t.key_file}, std::pair{"ca_file", &t.ca_file}})
+          if (value->empty())
+            throw settings_error(tls.path_of(key),
+                                 "missing: node-to-node TLS needs certificate_file, key_file and "
+                                 "ca_file (a partial setting would leave peers unauthenticated)");
+      tls.finish();
+    });
     if (doc.contains("admin"))
       read_section(doc, "admin", [&](settings_reader& r) {
         security::auth_config defaults;
@@ -275,7 +296,7 @@ class checker {
     if (!doc.is_object()) fail("", "the document must be a JSON object");
     only_keys(doc, "",
               {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls", "cluster",
-               "admin"});
+               "admin", "security"});
 
     topology topo;
     topo.name = string_at(doc, "name", "", "troupe");
@@ -408,6 +429,16 @@ topology load_topology(const std::string& file, const std::vector<capability>& k
   std::stringstream buf;
   buf << in.rdbuf();
   return parse_topology(buf.str(), file, known);
+}
+
+cluster_tls cluster_tls::for_node(const std::string& node) const {
+  auto subst = [&](std::string path) {
+    for (auto at = path.find("{node}"); at != std::string::npos;
+         at = path.find("{node}", at + node.size()))
+      path.replace(at, 6, node);
+    return path;
+  };
+  return {subst(certificate_file), subst(key_file), subst(ca_file), key_passphrase_env};
 }
 
 std::string describe_plan(const topology& topo) {

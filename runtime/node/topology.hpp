@@ -89,6 +89,21 @@ struct call_settings {
   }
 };
 
+// "security": {"tls": {...}}: node-to-node traffic over TLS (CAF's OpenSSL module), every
+// node proving itself with a certificate of the cluster's own authority and accepting only
+// peers that do (mutual TLS). "{node}" in a path stands for the node's name. All three files
+// or none; the node checks them before it starts.
+struct cluster_tls {
+  std::string certificate_file;    // this node's certificate, issued by ca_file's authority
+  std::string key_file;            // its private key (mode 0600 or stricter)
+  std::string ca_file;             // the cluster's authority: the only one peers may come from
+  std::string key_passphrase_env;  // the variable holding the key's passphrase, if encrypted
+
+  bool enabled() const { return !certificate_file.empty(); }
+  // The same with "{node}" replaced by `node`.
+  cluster_tls for_node(const std::string& node) const;
+};
+
 struct topology {
   std::string name;
   std::string data_dir;
@@ -105,6 +120,7 @@ struct topology {
   // with this key (the keys of the gateway's "auth"; secret_env defaults to
   // TROUPE_ADMIN_SECRET; generate_secret is refused: every node needs the same key).
   std::optional<security::auth_config> admin_auth;
+  cluster_tls node_tls;  // "security": {"tls": ...}
 
   // The node hosting `capability`, or nullptr.
   const node_spec* host_of(const std::string& capability) const;
