@@ -175,33 +175,35 @@ inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<
   if (linked) self->link_to(store->get());
   self->state.store = store_link{std::move(store), "inventory"};
   self->set_down_handler([self](caf::down_msg& down) { self->state.store.store_down(down); });
-  auto late = [self, shedding](const call_context& ctx) {
-    return shedding.refuse_late(ctx, self->clock().now());
+  auto late = [self, shedding](const call_context& ctx, std::string_view operation) {
+    return shedding.refuse(ctx, self->clock().now(), operation);
   };
   return {
       [self, late](set_stock& cmd) -> caf::result<stock_item> {
-        if (auto refused = late(cmd.ctx)) return refused;
+        if (auto refused = late(cmd.ctx, "set_stock")) return refused;
         if (auto v = rules::check_stock(cmd.item))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         return self->state.store.ask<stock_item>(self, std::move(cmd));
       },
       [self, late](get_stock& query) -> caf::result<stock_item> {
-        if (auto refused = late(query.ctx)) return refused;
+        if (auto refused = late(query.ctx, "get_stock")) return refused;
         if (!rules::valid_sku(query.sku))
           return make_error(errc::not_found, "no stock of '" + query.sku + "'");
         return self->state.store.ask<stock_item>(self, std::move(query));
       },
       [self, late](reserve_stock& cmd) -> caf::result<reservation> {
-        if (auto refused = late(cmd.ctx)) return refused;
+        if (auto refused = late(cmd.ctx, "reserve_stock")) return refused;
         if (auto v = rules::check_lines(cmd.lines))
           return make_error(errc::invalid_argument, v->field + " " + v->message, v->field);
         return self->state.store.ask<reservation>(self, std::move(cmd));
       },
       // Compensations run even past the caller's deadline: undoing must not be skipped.
-      [self](release_reservation& cmd) -> caf::result<reservation> {
+      [self, shedding](release_reservation& cmd) -> caf::result<reservation> {
+        if (auto forbidden = shedding.forbid(cmd.ctx, "release_reservation")) return forbidden;
         return self->state.store.ask<reservation>(self, std::move(cmd));
       },
-      [self](commit_reservation& cmd) -> caf::result<reservation> {
+      [self, shedding](commit_reservation& cmd) -> caf::result<reservation> {
+        if (auto forbidden = shedding.forbid(cmd.ctx, "commit_reservation")) return forbidden;
         return self->state.store.ask<reservation>(self, std::move(cmd));
       },
       [self](health_atom) {
@@ -236,6 +238,8 @@ void register_inventory_types(caf::actor_system_config& cfg) {
 capability inventory_capability() {
   capability cap;
   cap.name = "inventory";
+  cap.operations = {"set_stock", "get_stock", "reserve_stock", "release_reservation",
+                    "commit_reservation"};
   cap.has_database = true;
   cap.register_types = register_inventory_types;
   cap.spawn = [](const capability_context& ctx) {

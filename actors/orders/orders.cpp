@@ -469,12 +469,12 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
   // Linked: a restart of the capability restarts its subscriptions too.
   for (auto& cfg : subs) self->link_to(events::spawn_subscription(self->system(), cfg));
   recover(self);
-  auto late = [self, shedding](const call_context& ctx) {
-    return shedding.refuse_late(ctx, self->clock().now());
+  auto late = [self, shedding](const call_context& ctx, std::string_view operation) {
+    return shedding.refuse(ctx, self->clock().now(), operation);
   };
   return {
       [self, late](place_order& cmd) -> caf::result<saga::result> {
-        if (auto refused = late(cmd.ctx)) return refused;
+        if (auto refused = late(cmd.ctx, "place_order")) return refused;
         // Stopping: a saga started now could not finish before the node goes.
         if (self->state.draining)
           return make_error(errc::unavailable, "orders is shutting down; retry shortly", {},
@@ -524,13 +524,13 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
         return rp;
       },
       [self, late](get_order& query) -> caf::result<order_view> {
-        if (auto refused = late(query.ctx)) return refused;
+        if (auto refused = late(query.ctx, "get_order")) return refused;
         if (!d::valid_order_id(query.id))
           return make_error(errc::not_found, "no order '" + query.id + "'");
         return self->state.store.ask<order_view>(self, std::move(query));
       },
       [self, late](add_order_item& cmd) -> caf::result<order_view> {
-        if (auto refused = late(cmd.ctx)) return refused;
+        if (auto refused = late(cmd.ctx, "add_order_item")) return refused;
         if (!d::valid_order_id(cmd.order_id))
           return make_error(errc::not_found, "no order '" + cmd.order_id + "'");
         std::vector<domain::inventory::line> wanted{{cmd.item.sku, cmd.item.quantity, 0}};
@@ -539,7 +539,7 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
         return self->state.store.ask<order_view>(self, std::move(cmd));
       },
       [self, late](list_orders& query) -> caf::result<order_page> {
-        if (auto refused = late(query.ctx)) return refused;
+        if (auto refused = late(query.ctx, "list_orders")) return refused;
         if (query.limit < 1 || query.limit > 100)
           return make_error(errc::invalid_argument, "limit must be from 1 to 100", "limit");
         // A customer lists their own orders; only admin_scope lists anyone's, or all.
@@ -554,16 +554,19 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
         return self->state.read_model.ask<order_page>(self, std::move(query));
       },
       [self, late](get_order_stats& query) -> caf::result<order_stats> {
-        if (auto refused = late(query.ctx)) return refused;
+        if (auto refused = late(query.ctx, "get_order_stats")) return refused;
         return self->state.read_model.ask<order_stats>(self, std::move(query));
       },
-      [self](create_order& cmd) -> caf::result<order_view> {
+      [self, shedding](create_order& cmd) -> caf::result<order_view> {
+        if (auto forbidden = shedding.forbid(cmd.ctx, "create_order")) return forbidden;
         return self->state.store.ask<order_view>(self, std::move(cmd));
       },
-      [self](confirm_order& cmd) -> caf::result<order_view> {
+      [self, shedding](confirm_order& cmd) -> caf::result<order_view> {
+        if (auto forbidden = shedding.forbid(cmd.ctx, "confirm_order")) return forbidden;
         return self->state.store.ask<order_view>(self, std::move(cmd));
       },
-      [self](cancel_order& cmd) -> caf::result<order_view> {
+      [self, shedding](cancel_order& cmd) -> caf::result<order_view> {
+        if (auto forbidden = shedding.forbid(cmd.ctx, "cancel_order")) return forbidden;
         return self->state.store.ask<order_view>(self, std::move(cmd));
       },
       [self](saga::list_sagas& q) -> caf::result<std::vector<saga::saga_record>> {
@@ -619,6 +622,8 @@ void register_orders_types(caf::actor_system_config& cfg) {
 capability orders_capability() {
   capability cap;
   cap.name = "orders";
+  cap.operations = {"place_order",     "get_order",    "add_order_item", "list_orders",
+                    "get_order_stats", "create_order", "confirm_order",  "cancel_order"};
   cap.calls = {"users", "inventory", "payments"};
   cap.has_database = true;
   cap.owns_sagas = true;

@@ -210,7 +210,8 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
   self->link_to(processor);
   return {
       [self, shedding](charge_payment& cmd) -> caf::result<charge> {
-        if (auto refused = shedding.refuse_late(cmd.ctx, self->clock().now())) return refused;
+        if (auto refused = shedding.refuse(cmd.ctx, self->clock().now(), "charge_payment"))
+          return refused;
         // Refused before the processor is asked: without a key a repeat would charge twice.
         if (auto missing = saga::require_key(cmd.ctx.idempotency_key)) return missing;
         if (auto v = rules::check_charge(cmd.customer, cmd.amount, cmd.currency))
@@ -258,11 +259,13 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
                   });
         return rp;
       },
-      [self](refund_payment& cmd) -> caf::result<charge> {
+      [self, shedding](refund_payment& cmd) -> caf::result<charge> {
+        if (auto forbidden = shedding.forbid(cmd.ctx, "refund_payment")) return forbidden;
         return self->state.store.ask<charge>(self, std::move(cmd));
       },
       [self, shedding](get_payment& query) -> caf::result<charge> {
-        if (auto refused = shedding.refuse_late(query.ctx, self->clock().now())) return refused;
+        if (auto refused = shedding.refuse(query.ctx, self->clock().now(), "get_payment"))
+          return refused;
         if (query.id.size() > 64) return make_error(errc::not_found, "no such payment");
         return self->state.store.ask<charge>(self, std::move(query));
       },
@@ -296,6 +299,7 @@ void register_payments_types(caf::actor_system_config& cfg) {
 capability payments_capability() {
   capability cap;
   cap.name = "payments";
+  cap.operations = {"charge_payment", "refund_payment", "get_payment"};
   cap.has_database = true;
   cap.read_settings = [](settings_reader& s) -> std::any {
     payments_settings out;

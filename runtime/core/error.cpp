@@ -91,6 +91,16 @@ caf::error queue_bound::refuse_late(const call_context& ctx,
   return refused;
 }
 
+caf::error queue_bound::refuse(const call_context& ctx, call_context::clock::time_point now,
+                               std::string_view operation) const {
+  if (auto forbidden = forbid(ctx, operation)) return forbidden;
+  return refuse_late(ctx, now);
+}
+
+caf::error queue_bound::forbid(const call_context& ctx, std::string_view operation) const {
+  return permissions ? permissions->check(ctx, operation) : caf::error{};
+}
+
 bool queue_bound::shed(call_context::clock::time_point since,
                        call_context::clock::time_point now) const {
   if (max_queue.count() <= 0 || now - since <= max_queue) return false;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include "runtime/core/call_context.hpp"
+#include "runtime/core/permissions.hpp"
 
 namespace troupe {
 
@@ -94,9 +96,17 @@ struct queue_bound {
   std::string capability;
   std::chrono::milliseconds max_queue{0};  // 0: no bound
   std::function<void(reason)> on_refused;  // empty: not counted
+  // Who may call what (the topology's "permissions"); null: every capability everything.
+  std::shared_ptr<const call_permissions> permissions;
 
   // refuse_late above, counted.
   caf::error refuse_late(const call_context& ctx, call_context::clock::time_point now) const;
+  // What every handler of a capability asks first: whether the caller may call `operation`
+  // at all, then refuse_late.
+  caf::error refuse(const call_context& ctx, call_context::clock::time_point now,
+                    std::string_view operation) const;
+  // The permission alone, for work that runs past its deadline (compensations).
+  caf::error forbid(const call_context& ctx, std::string_view operation) const;
   // Whether work that waited since `since` is past the bound (and, if so, counted).
   bool shed(call_context::clock::time_point since, call_context::clock::time_point now) const;
 };

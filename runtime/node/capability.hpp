@@ -86,9 +86,12 @@ struct projection {
 struct capability {
   std::string name;
   std::vector<std::string> calls;  // capabilities it calls
-  bool calls_routed = false;       // it also calls every hosted capability that has routes
-  bool serves_http = false;        // the HTTP entry: its node needs "http" and hands it requests
-  bool has_database = false;       // keeps <name>.db, which the node checks for /health
+  // The operations others may call (its messages), as the topology's "permissions" name
+  // them; a permission naming another is refused when the topology is read.
+  std::vector<std::string> operations;
+  bool calls_routed = false;  // it also calls every hosted capability that has routes
+  bool serves_http = false;   // the HTTP entry: its node needs "http" and hands it requests
+  bool has_database = false;  // keeps <name>.db, which the node checks for /health
   // Reads its settings (the topology's "capabilities": {name: {...}}, {} when absent) into
   // whatever struct it uses; throws settings_error. Empty: it takes no settings.
   std::function<std::any(settings_reader&)> read_settings;

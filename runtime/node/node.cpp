@@ -189,9 +189,31 @@ void leave_cluster(caf::actor_system& sys, const std::vector<caf::actor>& entrie
 queue_bound counted_queue_bound(const std::string& capability, std::chrono::milliseconds max_queue,
                                 metrics& node_metrics) {
   auto counter = node_metrics.for_shedding(capability);
-  return {capability, max_queue, [counter](queue_bound::reason why) mutable {
-            counter.shed(why == queue_bound::reason::deadline);
-          }};
+  queue_bound out;
+  out.capability = capability;
+  out.max_queue = max_queue;
+  out.on_refused = [counter](queue_bound::reason why) mutable {
+    counter.shed(why == queue_bound::reason::deadline);
+  };
+  return out;
+}
+
+// The callee's side of the topology's permissions; null when the topology has none. Each
+// refusal is logged, at most once a second per callee (a misconfigured caller repeats).
+std::shared_ptr<const call_permissions> permissions_of(const topology& topo,
+                                                       const std::string& callee) {
+  if (!topo.permissions) return nullptr;
+  auto it = topo.permissions->find(callee);
+  auto allowed =
+      it == topo.permissions->end() ? std::map<std::string, std::set<std::string>>{} : it->second;
+  auto last = std::make_shared<std::atomic<std::int64_t>>(0);
+  auto report = [last, callee](const std::string& why) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    if (last->exchange(now) != now) log_warn(callee, "refused: " + why);
+  };
+  return std::make_shared<const call_permissions>(callee, std::move(allowed), report);
 }
 
 std::string failing(const readiness& r) {
@@ -400,6 +422,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     ctx.gates = gates;
     ctx.shedding =
         counted_queue_bound(cap->name, topo.call_limits.max_queue_for(cap->name), node_metrics);
+    ctx.shedding.permissions = permissions_of(topo, cap->name);
     if (cap->has_database) databases.push_back({cap->name + ".db", ctx.database_path});
     auto start = [cap, ctx](const supervise_function& supervise) {
       auto with = ctx;

@@ -154,7 +154,41 @@ class checker {
     }
   }
 
+  void read_permissions(const json& doc, topology& topo) const {
+    if (!doc.contains("permissions")) return;
+    auto& section = doc["permissions"];
+    if (!section.is_object())
+      fail("/permissions", "must be an object: callee -> caller -> [operations]");
+    auto& out = topo.permissions.emplace();
+    for (auto& [callee, callers] : section.items()) {
+      auto path = "/permissions/" + escape_pointer_token(callee);
+      auto* cap = known(callee);
+      if (!cap) fail(path, "unknown capability '" + callee + "' (known: " + known_names() + ")");
+      if (!callers.is_object()) fail(path, "must be an object: caller -> [operations]");
+      auto& mine = out[callee];
+      for (auto& [caller, operations] : callers.items()) {
+        auto at = path + "/" + escape_pointer_token(caller);
+        if (!known(caller))
+          fail(at, "unknown capability '" + caller + "' (known: " + known_names() + ")");
+        if (!operations.is_array() || operations.size() > 64)
+          fail(at, "must be a list of at most 64 operations of " + callee + ", or [\"*\"]");
+        for (std::size_t i = 0; i < operations.size(); ++i) {
+          auto& op = operations[i];
+          auto op_path = at + "/" + std::to_string(i);
+          if (!op.is_string()) fail(op_path, "must be a string");
+          auto name = op.get<std::string>();
+          if (name != "*" && std::find(cap->operations.begin(), cap->operations.end(), name) ==
+                                 cap->operations.end())
+            fail(op_path, "'" + name + "' is not an operation of " + callee +
+                              " (its operations: " + join(cap->operations) + ")");
+          mine[caller].insert(name);
+        }
+      }
+    }
+  }
+
   void read_runtime_settings(const json& doc, topology& topo) const {
+    read_permissions(doc, topo);
     read_section(doc, "security", [&](settings_reader& r) {
       auto tls = r.section("tls");
       auto& t = topo.node_tls;
@@ -296,7 +330,7 @@ class checker {
     if (!doc.is_object()) fail("", "the document must be a JSON object");
     only_keys(doc, "",
               {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls", "cluster",
-               "admin", "security"});
+               "admin", "security", "permissions"});
 
     topology topo;
     topo.name = string_at(doc, "name", "", "troupe");

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -121,6 +122,10 @@ struct topology {
   // TROUPE_ADMIN_SECRET; generate_secret is refused: every node needs the same key).
   std::optional<security::auth_config> admin_auth;
   cluster_tls node_tls;  // "security": {"tls": ...}
+  // "permissions": {"inventory": {"orders": ["reserve_stock", ...], "gateway": ["*"]}}:
+  // callee -> caller -> operations. Absent: every capability may call everything. Present:
+  // a callee not listed takes calls from nobody but itself.
+  std::optional<std::map<std::string, std::map<std::string, std::set<std::string>>>> permissions;
 
   // The node hosting `capability`, or nullptr.
   const node_spec* host_of(const std::string& capability) const;
