@@ -23,7 +23,8 @@ http_response error_response(errc code, std::string_view message, std::string_vi
 http_response error_response(const caf::error& err, std::string_view request_id) {
   auto info = describe(err);
   if (info.internal()) {
-    log_error("http", "request " + std::string(request_id) + ": " + info.message);
+    // The request id is the request's trace id (http/message.hpp).
+    log_error("http", "request " + std::string(request_id) + ": " + info.message, {request_id, {}});
     return error_response(errc::internal,
                           "internal error; the server log has the details under this request id",
                           request_id);

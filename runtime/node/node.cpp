@@ -271,6 +271,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   if (opt.http_override) node.http = opt.http_override;
   auto data_dir = opt.data_override.value_or(topo.data_dir);
   auto node_dir = data_dir + "/" + node.name;
+  configure_logs(node.name, topo.logs);
   auto plan = place(topo, node, known);
   // The topology's failpoints for this node, beside those of the environment.
   if (!node.failpoints.empty()) configure_failpoints(node.failpoints, true);

@@ -189,6 +189,17 @@ class checker {
 
   void read_runtime_settings(const json& doc, topology& topo) const {
     read_permissions(doc, topo);
+    read_section(doc, "logs", [&](settings_reader& r) {
+      auto level = r.text("level", 8, "info");
+      auto format = r.text("format", 8, "json");
+      auto parsed_level = parse_log_level(level);
+      if (!parsed_level)
+        throw settings_error(r.path_of("level"),
+                             "must be \"debug\", \"info\", \"warn\" or \"error\"");
+      auto parsed_format = parse_log_format(format);
+      if (!parsed_format) throw settings_error(r.path_of("format"), "must be \"json\" or \"text\"");
+      topo.logs = {*parsed_level, *parsed_format};
+    });
     read_section(doc, "security", [&](settings_reader& r) {
       auto tls = r.section("tls");
       auto& t = topo.node_tls;
@@ -330,7 +341,7 @@ class checker {
     if (!doc.is_object()) fail("", "the document must be a JSON object");
     only_keys(doc, "",
               {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls", "cluster",
-               "admin", "security", "permissions"});
+               "admin", "security", "permissions", "logs"});
 
     topology topo;
     topo.name = string_at(doc, "name", "", "troupe");

@@ -16,6 +16,7 @@
 #include "runtime/core/address.hpp"
 #include "runtime/core/circuit_breaker.hpp"
 #include "runtime/node/capability.hpp"
+#include "runtime/observability/log.hpp"
 #include "runtime/supervision/supervisor.hpp"
 
 namespace troupe {
@@ -122,6 +123,7 @@ struct topology {
   // TROUPE_ADMIN_SECRET; generate_secret is refused: every node needs the same key).
   std::optional<security::auth_config> admin_auth;
   cluster_tls node_tls;  // "security": {"tls": ...}
+  log_settings logs;     // "logs": {"level": "info", "format": "json"}
   // "permissions": {"inventory": {"orders": ["reserve_stock", ...], "gateway": ["*"]}}:
   // callee -> caller -> operations. Absent: every capability may call everything. Present:
   // a callee not listed takes calls from nobody but itself.

@@ -1,0 +1,67 @@
+// A node's log as a collector reads it: every line on stderr a JSON object with time, level,
+// node and capability; an internal error logged with the request's trace id, the one the
+// client got; and the configured level dropping what is below it.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cluster.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace troupe::test;
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<json> lines_of(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in{text};
+  std::string line;
+  while (std::getline(in, line)) {
+    INFO(line);
+    auto parsed = json::parse(line, nullptr, false);
+    CHECK_FALSE(parsed.is_discarded());
+    if (!parsed.is_discarded()) out.push_back(parsed);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every log line is a JSON object; an internal error carries the trace id") {
+  temp_dir dir;
+  auto plan = one_node_plan();
+  plan.front().failpoints = "users.store.create=crash*1";
+  cluster c{dir, plan};
+  http_client http{c.http()};
+  auto crashed = http.post_json("/api/users",
+                                R"({"id": "test-admin", "name": "A", "email": "a@example.com"})");
+  REQUIRE(crashed.status == 500);
+  auto request_id = crashed.headers["x-request-id"];
+  REQUIRE(request_id.size() == 32);
+
+  bool traced = false;
+  for (auto& line : lines_of(c.stderr_of("dev"))) {
+    INFO(line.dump());
+    CHECK(line["node"] == "dev");
+    CHECK(line["time"].get<std::string>().size() == 24);  // 2026-12-01T02:51:15.466Z
+    CHECK(line["capability"].is_string());
+    CHECK(line["message"].is_string());
+    auto level = line["level"].get<std::string>();
+    CHECK((level == "info" || level == "warn" || level == "error"));
+    if (line.value("trace_id", "") == request_id) traced = level == "error";
+  }
+  CHECK(traced);
+}
+
+TEST_CASE("the level drops lines below it") {
+  temp_dir dir;
+  cluster c{dir, one_node_plan(), {}, {}, R"("logs": {"level": "warn"})"};
+  http_client http{c.http()};
+  CHECK(http.get("/health").status == 200);
+  // An info line every start writes (the token key's origin) is not there.
+  for (auto& line : lines_of(c.stderr_of("dev"))) CHECK(line["level"] != "info");
+  CHECK(c.stderr_of("dev").find("bearer tokens") == std::string::npos);
+}
