@@ -29,7 +29,7 @@ class call_permissions {
 
  private:
   std::string callee_;
-  std::map<std::string, std::set<std::string>, std::less<>> allowed_;
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> allowed_;
   std::function<void(const std::string&)> report_;
 };
 

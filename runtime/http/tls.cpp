@@ -1,7 +1,5 @@
 #include "runtime/http/tls.hpp"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +13,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "runtime/http/tls_context.hpp"
+#include "runtime/security/key_source.hpp"
 
 namespace troupe {
 
@@ -27,16 +26,6 @@ std::string openssl_reason() {
   char text[256];
   ERR_error_string_n(code, text, sizeof text);
   return text;
-}
-
-void check_file(const std::string& path, const std::string& what, bool secret) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw std::runtime_error(what + " '" + path + "': " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    throw std::runtime_error(what + " '" + path + "' is not a regular file");
-  if (secret && (st.st_mode & 077) != 0)
-    throw std::runtime_error(what + " '" + path + "' may be read by other users: chmod 600 it");
 }
 
 }  // namespace
@@ -52,8 +41,8 @@ std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings,
                                               const std::string& prefix) {
   if (settings.key_file.empty())
     throw std::runtime_error(prefix + "key_file: a certificate needs its private key");
-  check_file(settings.certificate_file, prefix + "certificate_file", false);
-  check_file(settings.key_file, prefix + "key_file", true);
+  security::check_key_file(settings.certificate_file, prefix + "certificate_file", false);
+  security::check_key_file(settings.key_file, prefix + "key_file", true);
   auto out = std::make_shared<tls_context>();
   auto* ctx = out->ssl.native_handle();
   ERR_clear_error();
@@ -95,11 +84,8 @@ std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings,
                    "key_passphrase_env)"
              : std::string(" with the passphrase from " + settings.key_passphrase_env)) +
         ": " + openssl_reason());
+  // Refuses a key that is not the certificate's (the certificate is loaded first).
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
-    throw std::runtime_error(prefix + "key_file '" + settings.key_file +
-                             "' is not the key of the certificate in '" +
-                             settings.certificate_file + "': " + openssl_reason());
-  if (SSL_CTX_check_private_key(ctx) != 1)
     throw std::runtime_error(prefix + "key_file '" + settings.key_file +
                              "' is not the key of the certificate in '" +
                              settings.certificate_file + "': " + openssl_reason());
@@ -109,7 +95,7 @@ std::shared_ptr<tls_context> load_tls_context(const tls_settings& settings,
 
 void check_node_certificate(const tls_settings& node, const std::string& ca_file) {
   auto loaded = load_tls_context(node, "security.tls.");
-  check_file(ca_file, "security.tls.ca_file", false);
+  security::check_key_file(ca_file, "security.tls.ca_file", false);
   auto* ctx = loaded->ssl.native_handle();
   if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1)
     throw std::runtime_error("security.tls.ca_file '" + ca_file +

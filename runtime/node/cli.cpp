@@ -192,16 +192,22 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
   auto flags = parse_flags(static_cast<int>(rest.size()), rest.data(), 2, true);
   auto topo = flags.topology ? load_topology(*flags.topology, known)
                              : parse_topology(default_topology_json, "(embedded default)", known);
-  if (for_admin) {
-    if (!topo.admin_auth)
-      throw usage_error{"token --admin: the topology has no \"admin\": {\"auth\": ...}"};
-    auto key = security::load_key(*topo.admin_auth, flags.data.value_or(topo.data_dir));
+  // `verifier` names who verifies with the key, for the message when it is a public key.
+  auto mint_with = [&](const security::auth_config& config, const std::string& key_dir,
+                       const std::string& verifier) {
+    auto key = security::load_key(config, key_dir);
     if (key.settings.secret.empty())
-      throw std::runtime_error("admin listeners verify " + key.settings.algorithms.front() +
+      throw std::runtime_error(verifier + " verifies " + key.settings.algorithms.front() +
                                " tokens with a public key: mint them where the private key is");
+    // The same checks as the node: a key it would refuse mints nothing.
     security::token_verifier check{key.settings};
     std::cout << security::mint_token(check.settings(), who, unix_seconds(), ttl) << "\n";
     return 0;
+  };
+  if (for_admin) {
+    if (!topo.admin_auth)
+      throw usage_error{"token --admin: the topology has no \"admin\": {\"auth\": ...}"};
+    return mint_with(*topo.admin_auth, flags.data.value_or(topo.data_dir), "the admin listener");
   }
   // The node whose gateway the token is for: --node, or the only node with an HTTP entry.
   const capability* entry = nullptr;
@@ -219,16 +225,9 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
   if (!entry)
     throw usage_error{flags.node ? "token: node '" + *flags.node + "' verifies no tokens"
                                  : std::string("token: no node of the topology verifies tokens")};
-  auto key = security::load_key(entry->listener_of(topo.settings.at(entry->name))->auth,
-                                flags.data.value_or(topo.data_dir) + "/" + node_name);
-  if (key.settings.secret.empty())
-    throw std::runtime_error("node '" + node_name + "' verifies " +
-                             key.settings.algorithms.front() +
-                             " tokens with a public key: mint them where the private key is");
-  // The same checks as the node: a key it would refuse mints nothing.
-  security::token_verifier check{key.settings};
-  std::cout << security::mint_token(check.settings(), who, unix_seconds(), ttl) << "\n";
-  return 0;
+  return mint_with(entry->listener_of(topo.settings.at(entry->name))->auth,
+                   flags.data.value_or(topo.data_dir) + "/" + node_name,
+                   "node '" + node_name + "'");
 }
 
 }  // namespace

@@ -26,15 +26,7 @@ bool symmetric(const std::vector<std::string>& algorithms) {
 
 // A key file: whole, at most 64 KiB, trailing line breaks dropped (editors add them).
 std::string read_key_file(const std::string& path, const char* what, bool secret) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw std::invalid_argument(std::string(what) + " '" + path + "': " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    throw std::invalid_argument(std::string(what) + " '" + path + "' is not a regular file");
-  if (secret && (st.st_mode & 077) != 0)
-    throw std::invalid_argument(std::string(what) + " '" + path +
-                                "' may be read by other users: chmod 600 it");
-  if (st.st_size > 64 * 1024)
+  if (check_key_file(path, what, secret) > 64 * 1024)
     throw std::invalid_argument(std::string(what) + " '" + path + "' is larger than 64 KiB");
   std::ifstream in{path, std::ios::binary};
   if (!in) throw std::invalid_argument(std::string(what) + " '" + path + "' cannot be read");
@@ -102,6 +94,17 @@ auth_config read_auth_config(settings_reader r, auth_config a, bool may_generate
                          "cannot be used here: every node needs the same key, so name it");
   r.finish();
   return a;
+}
+
+std::int64_t check_key_file(const std::string& path, const std::string& what, bool secret) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw std::invalid_argument(what + " '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    throw std::invalid_argument(what + " '" + path + "' is not a regular file");
+  if (secret && (st.st_mode & 077) != 0)
+    throw std::invalid_argument(what + " '" + path + "' may be read by other users: chmod 600 it");
+  return static_cast<std::int64_t>(st.st_size);
 }
 
 loaded_key load_key(const auth_config& config, const std::string& node_dir) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,12 @@ struct loaded_key {
 // that does not fit the algorithms. The token_verifier built from the result may still refuse
 // it (a secret under 32 bytes, a weak RSA key).
 loaded_key load_key(const auth_config& config, const std::string& node_dir);
+
+// Whether `path` (named `what` in messages) can serve as a key file: it exists, is a regular
+// file and, when `secret`, neither group nor others may read it. Throws std::invalid_argument
+// naming the problem; else returns its size in bytes. TLS keys are checked the same way
+// (http/tls.hpp).
+std::int64_t check_key_file(const std::string& path, const std::string& what, bool secret);
 
 // "90", "90s", "15m", "1h", "7d" as seconds; throws std::invalid_argument otherwise.
 std::chrono::seconds parse_duration(const std::string& text);
