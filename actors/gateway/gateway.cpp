@@ -121,7 +121,7 @@ void serve(worker_actor* self, http_exchange& ex) {
   }
   // The budget started when the request arrived: time queued on the way here counts.
   options.deadline = ex.request.received_at + *budget;
-  options.trace_id = ex.request.id;
+  options.trace = {ex.request.id, ex.request.span_id, ex.request.trace_state, ex.request.sampled};
   if (r.idempotent) options.retry = st.cfg.retry;
   route_call call{std::move(ex.request), std::move(ex.reply), *st.calls, st.callee_of[index],
                   std::move(options)};

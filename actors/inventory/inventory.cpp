@@ -56,20 +56,23 @@ caf::behavior store_behavior(store_actor* self, std::string path, commit_metrics
   return caf::message_handler{
       [self, &db](set_stock& cmd) -> caf::result<stock_item> {
         auto rp = self->make_response_promise<stock_item>();
-        self->state.core->answer(rp, "inventory.set", [&]() -> caf::expected<stock_item> {
-          auto item = find_stock(db, cmd.item.sku).value_or(stock_item{cmd.item.sku, 0, 0, 0, ""});
-          rules::set_stock(item, cmd.item);
-          save_stock(db, item, unix_now_ms());
-          publish(
-              db, cmd.ctx, "StockSet", item.sku,
-              {{"quantity", item.quantity}, {"price", item.price}, {"currency", item.currency}});
-          return item;
-        });
+        self->state.core->answer(
+            rp, parent_of(cmd.ctx), "inventory.set", [&]() -> caf::expected<stock_item> {
+              auto item =
+                  find_stock(db, cmd.item.sku).value_or(stock_item{cmd.item.sku, 0, 0, 0, ""});
+              rules::set_stock(item, cmd.item);
+              save_stock(db, item, unix_now_ms());
+              publish(db, cmd.ctx, "StockSet", item.sku,
+                      {{"quantity", item.quantity},
+                       {"price", item.price},
+                       {"currency", item.currency}});
+              return item;
+            });
         return rp;
       },
       [self, &db](get_stock& query) -> caf::result<stock_item> {
         auto rp = self->make_response_promise<stock_item>();
-        self->state.core->answer(rp, "", [&]() -> caf::expected<stock_item> {
+        self->state.core->answer(rp, parent_of(query.ctx), "", [&]() -> caf::expected<stock_item> {
           if (auto item = find_stock(db, query.sku)) return *item;
           return make_error(errc::not_found, "no stock of '" + query.sku + "'");
         });
@@ -77,7 +80,7 @@ caf::behavior store_behavior(store_actor* self, std::string path, commit_metrics
       },
       [self, &db, &sys](reserve_stock& cmd) -> caf::result<reservation> {
         auto rp = self->make_response_promise<reservation>();
-        self->state.core->answer(rp, "inventory.reserve", [&] {
+        self->state.core->answer(rp, parent_of(cmd.ctx), "inventory.reserve", [&] {
           return saga::step_once<
               reservation>(db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<reservation> {
             std::vector<std::optional<stock_item>> stock;
@@ -108,7 +111,7 @@ caf::behavior store_behavior(store_actor* self, std::string path, commit_metrics
       },
       [self, &db, &sys](release_reservation& cmd) -> caf::result<reservation> {
         auto rp = self->make_response_promise<reservation>();
-        self->state.core->answer(rp, "inventory.release", [&] {
+        self->state.core->answer(rp, parent_of(cmd.ctx), "inventory.release", [&] {
           auto& key = cmd.ctx.idempotency_key;
           auto undo = [&]() -> caf::expected<reservation> {
             auto r = find_reservation_by_key(db, key);
@@ -133,7 +136,7 @@ caf::behavior store_behavior(store_actor* self, std::string path, commit_metrics
       },
       [self, &db, &sys](commit_reservation& cmd) -> caf::result<reservation> {
         auto rp = self->make_response_promise<reservation>();
-        self->state.core->answer(rp, "inventory.commit", [&] {
+        self->state.core->answer(rp, parent_of(cmd.ctx), "inventory.commit", [&] {
           return saga::step_once<
               reservation>(db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<reservation> {
             auto r = find_reservation(db, cmd.reservation_id);

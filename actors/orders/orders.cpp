@@ -89,18 +89,19 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
   return caf::message_handler{
       [self, &db, &sys, &core, snapshot_every](create_order& cmd) -> caf::result<order_view> {
         auto rp = self->make_response_promise<order_view>();
-        core.answer(rp, "orders.create", [&] { return create_once(db, sys, cmd, snapshot_every); });
+        core.answer(rp, parent_of(cmd.ctx), "orders.create",
+                    [&] { return create_once(db, sys, cmd, snapshot_every); });
         return rp;
       },
       [self, &db, &sys, &core, snapshot_every](confirm_order& cmd) -> caf::result<order_view> {
         auto rp = self->make_response_promise<order_view>();
-        core.answer(rp, "orders.confirm",
+        core.answer(rp, parent_of(cmd.ctx), "orders.confirm",
                     [&] { return confirm_once(db, sys, cmd, snapshot_every); });
         return rp;
       },
       [self, &db, &sys, &core, snapshot_every](cancel_order& cmd) -> caf::result<order_view> {
         auto rp = self->make_response_promise<order_view>();
-        core.answer(rp, "orders.cancel", [&] {
+        core.answer(rp, parent_of(cmd.ctx), "orders.cancel", [&] {
           auto undo = [&]() -> caf::expected<order_view> {
             auto o = load_order(db, cmd.order_id);
             if (o.state == d::status::none) return order_view{};  // its create was refused
@@ -113,7 +114,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       },
       [self, &db, &core, snapshot_every](add_order_item& cmd) -> caf::result<order_view> {
         auto rp = self->make_response_promise<order_view>();
-        core.answer(rp, "", [&]() -> caf::expected<order_view> {
+        core.answer(rp, parent_of(cmd.ctx), "", [&]() -> caf::expected<order_view> {
           auto o = load_order(db, cmd.order_id);
           if (o.state == d::status::none || !acts_for(cmd.ctx, o.customer))
             return make_error(errc::not_found, "no order '" + cmd.order_id + "'");
@@ -123,7 +124,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       },
       [self, &db, &core](get_order& query) -> caf::result<order_view> {
         auto rp = self->make_response_promise<order_view>();
-        core.answer(rp, "", [&]() -> caf::expected<order_view> {
+        core.answer(rp, parent_of(query.ctx), "", [&]() -> caf::expected<order_view> {
           auto o = load_order(db, query.id);
           if (o.state == d::status::none || !acts_for(query.ctx, o.customer))
             return make_error(errc::not_found, "no order '" + query.id + "'");
@@ -154,13 +155,12 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       [self, &db](events::apply_events& msg) -> caf::result<std::int64_t> {
         auto rp = self->make_response_promise<std::int64_t>();
         self->state.core->answer(rp, "orders.customers", [&]() -> caf::expected<std::int64_t> {
-          events::apply_page_once(
-              db, msg.subscription, msg.events, [&](const events::event_envelope& ev) {
-                if (ev.type != "UserCreated") return;
-                auto p = json::parse(ev.payload, nullptr, false);
-                if (p.is_object())
-                  save_customer(db, ev.aggregate_id, p.value("name", ""), p.value("email", ""));
-              });
+          events::apply_page_once(db, msg.subscription, msg.events,
+                                  [&](const events::event_envelope& ev) {
+                                    if (ev.type != "UserCreated") return;
+                                    if (auto c = customer_from(ev.payload))
+                                      save_customer(db, ev.aggregate_id, c->name, c->email);
+                                  });
           return events::inbox_offset(db, msg.subscription);
         });
         return rp;
@@ -348,7 +348,7 @@ void start_saga(front_actor self, const place_order& cmd, const std::string& sag
   for (auto& l : cmd.items) items.push_back({{"sku", l.sku}, {"quantity", l.quantity}});
   json data = {{"order_id", order_id}, {"customer", cmd.customer}, {"items", items}};
   auto actor = saga::start(self->system(), st.host, st.place_order, saga_id, std::move(data),
-                           cmd.ctx.trace_id);
+                           parent_of(cmd.ctx));
   track_saga(self, saga_id, actor);
   await_saga(self, saga_id, actor, rp);
 }

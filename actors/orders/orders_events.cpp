@@ -1,5 +1,7 @@
 #include "actors/orders/orders_events.hpp"
 
+#include <stdexcept>
+
 namespace troupe::orders {
 
 namespace {
@@ -64,7 +66,9 @@ json event_payload(const d::event& e) {
                     e);
 }
 
-std::optional<d::event> event_from(const std::string& type, const json& p) {
+namespace {
+
+std::optional<d::event> decode(const std::string& type, const json& p) {
   if (type == "OrderCreated") return d::order_created{p.value("customer", "")};
   if (type == "ItemAdded")
     return d::item_added{p.value("sku", ""), p.value("quantity", std::int64_t{0})};
@@ -77,6 +81,25 @@ std::optional<d::event> event_from(const std::string& type, const json& p) {
   if (type == "OrderCancelled")
     return d::order_cancelled{p.value("code", ""), p.value("reason", "")};
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<d::event> event_from(const std::string& type, const json& p) {
+  try {
+    return decode(type, p);
+  } catch (const json::exception& e) {
+    throw std::invalid_argument("malformed " + type + " event: " + e.what());
+  }
+}
+
+std::optional<customer_info> customer_from(const std::string& payload) {
+  auto p = json::parse(payload, nullptr, false);
+  if (!p.is_object()) return std::nullopt;
+  auto name = p.find("name"), email = p.find("email");
+  if (name == p.end() || email == p.end() || !name->is_string() || !email->is_string())
+    return std::nullopt;
+  return customer_info{name->get<std::string>(), email->get<std::string>()};
 }
 
 json order_state_json(const d::order& o) {

@@ -13,8 +13,19 @@ namespace troupe::orders {
 
 nlohmann::json event_payload(const domain::orders::event& e);
 // nullopt for a type this binary does not know (a newer writer): the reader skips it.
+// Throws std::invalid_argument naming the type for a payload that is not that event's JSON
+// (a corrupted store or a bug: never skipped silently).
 std::optional<domain::orders::event> event_from(const std::string& type,
                                                 const nlohmann::json& payload);
+
+// What orders keeps of a customer from users' UserCreated events; nullopt when the payload
+// is not an object with a string name and email (it is skipped: users owns its events, and
+// a customer without them is checked against users itself).
+struct customer_info {
+  std::string name;
+  std::string email;
+};
+std::optional<customer_info> customer_from(const std::string& payload);
 
 nlohmann::json order_state_json(const domain::orders::order& o);
 domain::orders::order order_state_from(const nlohmann::json& j);

@@ -205,6 +205,18 @@ std::shared_ptr<const saga::definition> place_order_saga(const orders_settings& 
   auto commit_step = make("commit", commit, none{}, true);
   d->steps = {check, create_step, reserve_step, charge_step, confirm_step, commit_step};
   d->reply = reply;
+  // The article's span attributes; the total once the reservation has priced the order.
+  d->span_attributes = [](const json& data) {
+    std::vector<std::pair<std::string, tracing::attribute_value>> out;
+    for (auto [key, name] : {std::pair{"order_id", "order.id"},
+                             {"customer", "order.customer"},
+                             {"currency", "order.currency"}})
+      if (auto it = data.find(key); it != data.end() && it->is_string())
+        out.emplace_back(name, it->get<std::string>());
+    if (auto it = data.find("total"); it != data.end() && it->is_number_integer())
+      out.emplace_back("order.total", it->get<std::int64_t>());
+    return out;
+  };
   return d;
 }
 

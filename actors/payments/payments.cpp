@@ -144,7 +144,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
   return caf::message_handler{
       [self, &db, &sys](record_charge& cmd) -> caf::result<charge> {
         auto rp = self->make_response_promise<charge>();
-        self->state.core->answer(rp, "payments.charge", [&] {
+        self->state.core->answer(rp, parent_of(cmd.ctx), "payments.charge", [&] {
           return saga::step_once<charge>(
               db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<charge> {
                 if (!cmd.declined.empty()) return make_error(errc::payment_declined, cmd.declined);
@@ -163,7 +163,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       },
       [self, &db, &sys](refund_payment& cmd) -> caf::result<charge> {
         auto rp = self->make_response_promise<charge>();
-        self->state.core->answer(rp, "payments.refund", [&] {
+        self->state.core->answer(rp, parent_of(cmd.ctx), "payments.refund", [&] {
           auto& key = cmd.ctx.idempotency_key;
           auto none = [] { return charge{"", "", 0, "", "none", 0}; };
           auto undo = [&]() -> caf::expected<charge> {
@@ -181,7 +181,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       },
       [self, &db](get_payment& query) -> caf::result<charge> {
         auto rp = self->make_response_promise<charge>();
-        self->state.core->answer(rp, "", [&]() -> caf::expected<charge> {
+        self->state.core->answer(rp, parent_of(query.ctx), "", [&]() -> caf::expected<charge> {
           if (auto c = find_charge(db, query.id); c && acts_for(query.ctx, c->customer)) return *c;
           return make_error(errc::not_found, "no payment '" + query.id + "'");
         });

@@ -42,7 +42,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
         // Tests crash the store here, with writes of earlier requests still uncommitted.
         failpoint("users.store.create");
         auto rp = self->make_response_promise<user>();
-        core.answer(rp, "", [&]() -> caf::expected<user> {
+        core.answer(rp, parent_of(cmd.ctx), "", [&]() -> caf::expected<user> {
           user u{cmd.id, cmd.name, cmd.email, unix_now_ms()};
           if (!insert_user(core.db, u))
             return make_error(errc::already_exists, "a user with id '" + u.id + "' already exists",
@@ -61,7 +61,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       [self, &core](get_user& query) -> caf::result<user> {
         if (past_deadline(query.ctx, self->clock().now())) return deadline_passed("users");
         auto rp = self->make_response_promise<user>();
-        core.answer(rp, "", [&]() -> caf::expected<user> {
+        core.answer(rp, parent_of(query.ctx), "", [&]() -> caf::expected<user> {
           if (auto found = find_user(core.db, query.id)) return *found;
           return make_error(errc::not_found, "no user with id '" + query.id + "'");
         });

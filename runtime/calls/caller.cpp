@@ -116,8 +116,10 @@ std::string caller::new_trace_id() {
 
 call_context caller::context_for(call_options opts) const {
   call_context ctx;
-  ctx.trace_id = opts.trace_id.empty() ? new_trace_id() : std::move(opts.trace_id);
+  ctx.trace_id = opts.trace.trace_id.empty() ? new_trace_id() : std::move(opts.trace.trace_id);
   ctx.span_id = random_hex(8);
+  ctx.trace_state = std::move(opts.trace.state);
+  ctx.sampled = opts.trace.sampled;
   ctx.deadline = opts.deadline;
   ctx.principal = std::move(opts.principal);
   ctx.scopes = std::move(opts.scopes);
@@ -127,8 +129,28 @@ call_context caller::context_for(call_options opts) const {
   return ctx;
 }
 
+tracing::active_span caller::span_for(const call_context& ctx, std::string parent,
+                                      const char* operation) const {
+  if (!ctx.sampled || !tracing::enabled()) return {};
+  // The call's span id is the one the context carries: the callee's work hangs under it.
+  return tracing::active_span::start(operation, tracing::span_kind::client,
+                                     {ctx.trace_id, std::move(parent), ctx.trace_state, true},
+                                     name_, ctx.span_id);
+}
+
+void caller::trace_refusal(callee to, const call_options& opts, const char* operation,
+                           const caf::error& err) const {
+  if (!opts.trace.sampled || !tracing::enabled()) return;
+  auto span = tracing::active_span::start(operation, tracing::span_kind::client, opts.trace, name_);
+  span.set("rpc.system", std::string("troupe"));
+  span.set("rpc.service", view_->name_of(to.slot));
+  span.set("troupe.sent", false);
+  span.fail(describe(err).message);
+  span.end();
+}
+
 caller::key caller::track(caf::message_id request, callee to, clock::time_point deadline,
-                          const admission& a) {
+                          const admission& a, tracing::active_span span) {
   key k{deadline, response_id_of(request).integer_value()};
   if (pending_.empty()) view_->watch(self_->address());
   pending_call call;
@@ -136,7 +158,8 @@ caller::key caller::track(caf::message_id request, callee to, clock::time_point 
   call.epoch = a.epoch;
   call.ticket = a.ticket;
   call.sent_at = self_->clock().now();
-  pending_.emplace(k, call);
+  call.span = std::move(span);
+  pending_.emplace(k, std::move(call));
   schedule(deadline);
   // The handle may have changed between admit() and watch(): no wake-up came for that.
   if (view_->epoch(to.slot) != a.epoch) self_->send(self_, tick_atom::value);
@@ -168,6 +191,16 @@ caller::failure caller::finish(const key& k, const caf::error* err) {
       : not_answering ? call_metrics::outcome::no_answer
                       : call_metrics::outcome::error,
       std::chrono::duration<double>(self_->clock().now() - call.sent_at).count());
+  if (call.span.active()) {
+    call.span.set("rpc.system", std::string("troupe"));
+    call.span.set("rpc.service", view_->name_of(call.slot));
+    if (err) {
+      auto info = describe(*err);
+      call.span.set("error.type", std::string(code_name(info.code)));
+      call.span.fail(info.message);
+    }
+    call.span.end();
+  }
   view_->release(it->second.slot);
   pending_.erase(it);
   if (pending_.empty()) view_->unwatch(self_->address());

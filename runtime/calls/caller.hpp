@@ -47,17 +47,52 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/message_id.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "runtime/cluster/directory_view.hpp"
 #include "runtime/core/atoms.hpp"
 #include "runtime/core/backoff.hpp"
 #include "runtime/core/call_context.hpp"
+#include "runtime/observability/tracing.hpp"
 
 namespace troupe::calls {
 
 // Delivered to the calling actor while calls are pending (a deadline is due, or a handle
 // changed); route it to caller::tick().
 using tick_atom = call_tick_atom;
+
+namespace detail {
+
+// The name a message's inspect() gives its type ("inventory.reserve_stock"): the operation
+// a call span is named after.
+struct type_name_probe {
+  using result_type = void;
+  static constexpr bool reads_state = true;
+  static constexpr bool writes_state = false;
+  const char* name = "call";
+  template <class... Ts>
+  void operator()(Ts&&... xs) {
+    (take(xs), ...);
+  }
+  void take(const caf::meta::type_name_t& x) { name = x.value; }
+  template <class T>
+  void take(const T&) {}
+};
+
+template <class Message>
+const char* operation_of() {
+  static const char* name = [] {
+    type_name_probe probe;
+    if constexpr (std::is_default_constructible_v<Message>) {
+      Message m{};
+      inspect(probe, m);
+    }
+    return probe.name;
+  }();
+  return name;
+}
+
+}  // namespace detail
 
 // A capability a caller calls, resolved once.
 struct callee {
@@ -68,7 +103,8 @@ struct callee {
 struct call_options {
   // The caller stops waiting here; max() (unset): the caller's default budget from now.
   call_context::clock::time_point deadline = call_context::clock::time_point::max();
-  std::string trace_id;             // empty: the call starts a new trace
+  // The trace and span the call is made under; an empty trace id: the call starts a trace.
+  trace_parent trace;
   std::string principal;            // the end user it acts for (call_context::principal)
   std::vector<std::string> scopes;  // and their scopes
   std::string idempotency_key;
@@ -142,6 +178,7 @@ class caller {
     // what the stopped actor had not processed) comes by then.
     clock::time_point lost_at = clock::time_point::max();
     clock::time_point sent_at;  // for capability_call_duration_seconds
+    tracing::active_span span;  // the client span, when the trace is recorded
   };
   // What admit() gives a call it lets through.
   struct admission {
@@ -156,8 +193,16 @@ class caller {
   // Gives back what admit() took for a call that was not sent after all.
   void unadmit(callee to, const admission& a);
   call_context context_for(call_options opts) const;
+  // The client span of a call about to be sent with `ctx`, under the caller's span `parent`
+  // (inactive when not recorded).
+  tracing::active_span span_for(const call_context& ctx, std::string parent,
+                                const char* operation) const;
+  // A call refused before it was sent, as a span of its own (when the trace is recorded).
+  void trace_refusal(callee to, const call_options& opts, const char* operation,
+                     const caf::error& err) const;
   static std::string new_trace_id();
-  key track(caf::message_id id, callee to, clock::time_point deadline, const admission& a);
+  key track(caf::message_id id, callee to, clock::time_point deadline, const admission& a,
+            tracing::active_span span);
   // Ends a call's bookkeeping; every completion, answered or failed (`err`), passes here
   // once. How it failed, when it did.
   failure finish(const key& k, const caf::error* err);
@@ -184,7 +229,10 @@ class caller {
 
 template <class Reply, class Message, class OnReply, class OnError>
 void caller::call(callee to, Message msg, call_options opts, OnReply on_reply, OnError on_error) {
-  if (opts.trace_id.empty()) opts.trace_id = new_trace_id();  // one trace for every attempt
+  if (opts.trace.trace_id.empty()) {  // one trace for every attempt
+    opts.trace.trace_id = new_trace_id();
+    opts.trace.sampled = tracing::sample_new_trace();
+  }
   // One deadline for every attempt, too.
   if (opts.deadline == clock::time_point::max())
     opts.deadline = self_->clock().now() + default_budget_;
@@ -228,7 +276,10 @@ void caller::send(callee to, Message msg, call_options opts, OnReply on_reply,
   admission admitted;
   auto deadline = opts.deadline;
   auto why = failure::final;
-  if (auto refused = admit(to, deadline, admitted, why)) return on_failure(refused, why);
+  if (auto refused = admit(to, deadline, admitted, why)) {
+    trace_refusal(to, opts, detail::operation_of<Message>(), refused);
+    return on_failure(refused, why);
+  }
   opts.deadline = deadline;
   // Admitted but never tracked (something below threw): what admit() took goes back.
   struct unadmit_unless_tracked {
@@ -240,10 +291,12 @@ void caller::send(callee to, Message msg, call_options opts, OnReply on_reply,
       if (!tracked) self.unadmit(to, admitted);
     }
   } guard{*this, to, admitted};
+  auto parent_span = std::move(opts.trace.span_id);
   msg.ctx = context_for(std::move(opts));
+  auto span = span_for(msg.ctx, std::move(parent_span), detail::operation_of<Message>());
   // No CAF timeout: the caller enforces the deadline (see tick()).
   auto handle = self_->request(admitted.target, caf::infinite, std::move(msg));
-  auto k = track(handle.id(), to, deadline, admitted);
+  auto k = track(handle.id(), to, deadline, admitted, std::move(span));
   guard.tracked = true;
   handle.then(
       [this, k, on_reply = std::move(on_reply)](Reply& reply) mutable {

@@ -19,10 +19,27 @@
 
 namespace troupe {
 
+// Where new work hangs in a trace (observability/tracing.hpp): the trace, the span it is
+// done under (empty: it starts the trace), the W3C tracestate passed on, and whether the
+// trace is recorded.
+struct trace_parent {
+  std::string trace_id;  // 32 hex digits
+  std::string span_id;   // 16 hex digits
+  std::string state;
+  bool sampled = true;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trace_parent& x) {
+  return f(caf::meta::type_name("troupe.trace_parent"), x.trace_id, x.span_id, x.state, x.sampled);
+}
+
 struct call_context {
   using clock = std::chrono::steady_clock;
-  std::string trace_id;  // W3C trace id, 32 hex digits; the HTTP request id at the gateway
-  std::string span_id;   // 16 hex digits, the caller's span
+  std::string trace_id;     // W3C trace id, 32 hex digits; the HTTP request id at the gateway
+  std::string span_id;      // 16 hex digits: the caller's span of this call
+  std::string trace_state;  // W3C tracestate, passed on as it came in (bounded at the gateway)
+  bool sampled = true;      // the trace is recorded
   clock::time_point deadline = clock::time_point::max();  // max(): no deadline
   // The end user the call acts for, as the gateway's token verification found them: the
   // token's subject and scopes. Empty when no end user is behind the call (a capability
@@ -50,7 +67,12 @@ typename Inspector::result_type inspect(Inspector& f, call_context& x) {
              x.queued_since = call_context::clock::now();
              return caf::error{};
            }),
-           x.principal, x.scopes, x.caller, x.idempotency_key);
+           x.principal, x.scopes, x.caller, x.idempotency_key, x.trace_state, x.sampled);
+}
+
+// Work done for a call hangs under the caller's span of it.
+inline trace_parent parent_of(const call_context& ctx) {
+  return {ctx.trace_id, ctx.span_id, ctx.trace_state, ctx.sampled};
 }
 
 // The scope that lets an end user read and change what any customer owns.

@@ -27,6 +27,7 @@ store_core::store_core(caf::local_actor* self, const std::string& path, sqlite::
     : db(path, sqlite::durability::full), batch(self, migrated(db), limits), feed(self, db, batch) {
   batch.on_commit([this] { feed.committed(); });
   batch.observe(commits);
+  batch.trace_as(path.substr(path.find_last_of('/') + 1));
 }
 
 caf::message_handler store_core::handlers() {

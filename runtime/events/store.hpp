@@ -41,17 +41,31 @@ class store_core {
   // the answer is lost). They run on the store's own thread, so a hang stalls this capability
   // only; `error` answers `unavailable` before the work (nothing done) and `outcome_unknown`
   // after it (done, answer lost); a saga retries both. Empty: none.
+  // With `parent` (the request's call context: parent_of(ctx)), the transaction is a span
+  // of its trace (write_batch::span_for), its operation named by `point` or `operation`.
   template <class T, class Work>
-  void answer(caf::typed_response_promise<T> rp, const std::string& point, Work work) {
+  void answer(caf::typed_response_promise<T> rp, const trace_parent& parent,
+              const std::string& point, Work work, const std::string& operation = {}) {
     if (!point.empty() && failpoint(point)) {
       rp.deliver(failed_at(point, false));
       return;
     }
-    if (point.empty()) return batch.answer(rp, std::move(work));
-    batch.answer(rp, std::move(work), [after = point + ".after"]() -> caf::error {
-      return failpoint(after) ? failed_at(after, true) : caf::error{};
-    });
+    auto span = batch.span_for(parent, point.empty() ? operation : point);
+    if (point.empty()) return batch.answer(rp, std::move(work), nullptr, std::move(span));
+    batch.answer(
+        rp, std::move(work),
+        [after = point + ".after"]() -> caf::error {
+          return failpoint(after) ? failed_at(after, true) : caf::error{};
+        },
+        std::move(span));
   }
+  // The same outside any trace.
+  template <class T, class Work>
+  void answer(caf::typed_response_promise<T> rp, const std::string& point, Work work) {
+    answer(rp, untraced, point, std::move(work));
+  }
+
+  static inline const trace_parent untraced{{}, {}, {}, false};
 
   sqlite::database db;
   sqlite::write_batch batch;

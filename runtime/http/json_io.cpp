@@ -11,7 +11,7 @@ http_response error_response(errc code, std::string_view message, std::string_vi
                              std::string_view field, std::chrono::seconds retry_after) {
   nlohmann::json err = {{"code", code_name(code)}, {"message", message}};
   if (!field.empty()) err["field"] = field;
-  if (!request_id.empty()) err["request_id"] = request_id;
+  if (!request_id.empty()) err["trace_id"] = request_id;  // the request id is its trace id
   http_response res;
   res.status = http_status(code);
   res.body = dump_json(nlohmann::json{{"error", std::move(err)}});
@@ -26,7 +26,7 @@ http_response error_response(const caf::error& err, std::string_view request_id)
     // The request id is the request's trace id (http/message.hpp).
     log_error("http", "request " + std::string(request_id) + ": " + info.message, {request_id, {}});
     return error_response(errc::internal,
-                          "internal error; the server log has the details under this request id",
+                          "internal error; the server log has the details under this trace id",
                           request_id);
   }
   return error_response(info.code, info.message, request_id, info.field, info.retry_after);

@@ -17,7 +17,7 @@ namespace troupe {
 // Deeper nesting is refused before parsing (400 invalid_json).
 inline constexpr std::size_t max_json_depth = 32;
 
-// {"error":{"code":...,"message":...[,"field":...],"request_id":...}} with the status of
+// {"error":{"code":...,"message":...[,"field":...],"trace_id":...}} with the status of
 // `code`, and Retry-After when `retry_after` is set.
 http_response error_response(errc code, std::string_view message, std::string_view request_id,
                              std::string_view field = {},

@@ -29,7 +29,14 @@ struct http_request {
   std::string target;  // "/api/users/42?x=1"
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::string id;    // request id: 32 hex digits, sent back as X-Request-Id and used as trace id
+  // The request's trace id (32 hex digits): its W3C traceparent's, or a new one. Sent back as
+  // X-Request-Id and named in every error body.
+  std::string id;
+  // Of a traced listener (http_service::traced_as): the request's server span, under which
+  // its calls are made; the tracestate that came with it; whether the trace is recorded.
+  std::string span_id;
+  std::string trace_state;
+  bool sampled = false;
   std::string peer;  // the socket peer's address ("127.0.0.1", "::1"); empty if unknown
   std::chrono::steady_clock::time_point received_at;  // fully read: its deadline starts here
   int route = -1;                   // the router's index of the route that admitted it
@@ -85,6 +92,11 @@ struct http_service {
   // Adds headers every answer of this listener carries, refusals included (CORS), given the
   // request's Origin (empty when it had none). Empty: none.
   std::function<void(std::string_view origin, http_response&)> decorate;
+  // Traced under this service name (observability/tracing.hpp): a W3C traceparent is taken
+  // and a server span recorded per request. Empty: not traced (the admin listener).
+  std::string traced_as;
+  // One info line per answer on the log (component "access"), with its trace id.
+  bool access_log = false;
 };
 
 }  // namespace troupe

@@ -89,6 +89,13 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
                  method == http_method::options;
   r.path = std::move(path);
   r.body_limit = body_limit;
+  r.map = [how](const http_request& request) -> caf::error {
+    nlohmann::json body;
+    if (how->json_body)
+      if (auto err = parse_json_body(request, body)) return err;
+    expected_message msg = how->to_message(route_input{request, body});
+    return msg ? caf::error{} : msg.error();
+  };
   r.run = [how](route_call& call) {
     std::shared_ptr<answer_to> to;  // holds the request id once it moves
     try {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <caf/error.hpp>
+
 #include "runtime/http/message.hpp"
 
 namespace troupe {
@@ -35,6 +37,10 @@ struct route {
   bool public_access = false;
   std::string scope;
   std::function<void(route_call&)> run;  // request -> message -> call -> response
+  // The first half of run without the call: the request's body parsed and turned into the
+  // route's message, which is then dropped. The error the client would get, or none. For
+  // tests and fuzzing (fuzz/).
+  std::function<caf::error(const http_request&)> map;
 };
 
 class router {

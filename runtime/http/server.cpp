@@ -22,6 +22,7 @@
 #include "runtime/http/tls_context.hpp"
 #include "runtime/observability/log.hpp"
 #include "runtime/observability/metrics.hpp"
+#include "runtime/observability/tracing.hpp"
 
 namespace troupe {
 
@@ -144,16 +145,72 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     out_.keep_alive(keep_alive_);
     out_.body() = std::move(res.body);
     out_.prepare_payload();
-    if (cfg_->sink) {
+    if (cfg_->sink || cfg_->service.access_log) {
       auto seconds = std::chrono::duration<double>(clock_type::now() - started_).count();
-      cfg_->sink->observe_http(method_name(method_), route_label_, res.status, seconds);
+      if (cfg_->sink)
+        cfg_->sink->observe_http(method_name(method_), route_label_, res.status, seconds);
+      if (cfg_->service.access_log) log_access(res.status, seconds, out_.body().size());
     }
+    if (span_.active()) end_span(res);
     lowest().expires_after(cfg_->limits.write_timeout);
     http::async_write(stream_, out_,
                       beast::bind_front_handler(&session::on_write, this->shared_from_this()));
   }
 
  private:
+  void log_access(int status, double seconds, std::size_t bytes) {
+    char took[32];
+    std::snprintf(took, sizeof took, "%.3f", seconds * 1000);
+    log_info("access",
+             std::string(method_name(method_)) + " " + target_ + " " + std::to_string(status) +
+                 " " + took + " ms " + std::to_string(bytes) + " B " + peer_ + " route " +
+                 std::string(route_label_),
+             {request_id_, span_id_});
+  }
+
+  void end_span(const http_response& res) {
+    // Named once the route is known: "GET /api/orders/{id}", never the raw path.
+    span_.rename(std::string(method_name(method_)) + " " + std::string(route_label_));
+    span_.set("http.request.method", std::string(method_name(method_)));
+    if (route_label_ != "unmatched") span_.set("http.route", std::string(route_label_));
+    span_.set("http.response.status_code", static_cast<std::int64_t>(res.status));
+    span_.set("url.path", target_.substr(0, target_.find('?')));
+    span_.set("client.address", peer_);
+    if (res.status >= 500) span_.fail("HTTP " + std::to_string(res.status));
+    span_.end();
+  }
+
+  // The trace the request belongs to: its traceparent's, when valid, or a new one (W3C:
+  // an invalid one starts a new trace). Untraced listeners: a random request id.
+  void begin_trace(const http::request_parser<http::string_body>::value_type& msg) {
+    span_ = {};
+    span_id_.clear();
+    trace_state_.clear();
+    sampled_ = false;
+    if (cfg_->service.access_log || !cfg_->service.traced_as.empty())
+      target_.assign(msg.target().data(), std::min<std::size_t>(msg.target().size(), 256));
+    if (cfg_->service.traced_as.empty()) return random_hex(16, request_id_);
+    std::optional<tracing::w3c_traceparent> incoming;
+    if (auto it = msg.find("traceparent"); it != msg.end())
+      incoming = tracing::parse_traceparent(it->value());
+    std::string parent;
+    if (incoming) {
+      request_id_ = std::move(incoming->trace_id);
+      parent = std::move(incoming->span_id);
+      sampled_ = incoming->sampled;
+      if (auto it = msg.find("tracestate"); it != msg.end())
+        trace_state_ = tracing::accept_tracestate(it->value());
+    } else {
+      random_hex(16, request_id_);
+      sampled_ = tracing::sample_new_trace();
+    }
+    random_hex(8, span_id_);
+    if (sampled_ && tracing::enabled())
+      span_ = tracing::active_span::start("HTTP", tracing::span_kind::server,
+                                          {request_id_, std::move(parent), trace_state_, true},
+                                          cfg_->service.traced_as, span_id_);
+  }
+
   void read() {
     parser_.emplace();
     // The largest body any route takes; the request's own limit is set once its route is known.
@@ -183,10 +240,10 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   // refused before it is read.
   void on_header(beast::error_code ec, std::size_t) {
     started_ = clock_type::now();
-    random_hex(16, request_id_);
     origin_.clear();
     route_label_ = "unmatched";
     method_ = parse_method(parser_->get().method_string());
+    begin_trace(parser_->get());
     // Before any error is answered: a refusal of an over-long body, say, is one too.
     if (auto it = parser_->get().find(http::field::origin); it != parser_->get().end())
       origin_.assign(it->value().data(), std::min<std::size_t>(it->value().size(), 1024));
@@ -301,6 +358,9 @@ class session : public std::enable_shared_from_this<session<Stream>> {
       req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     req.body = std::move(msg.body());
     req.id = request_id_;
+    req.span_id = span_id_;
+    req.trace_state = trace_state_;
+    req.sampled = sampled_;
     req.peer = peer_;
     req.received_at = clock_type::now();
     req.route = admission_.route;
@@ -392,8 +452,13 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   http::response<http::string_body> out_;
   http::response<http::empty_body> interim_;  // 100 Continue
   clock_type::time_point started_;
-  std::string request_id_;
-  std::string peer_;  // the client's address, as the socket says
+  std::string request_id_;  // the trace id
+  std::string span_id_;     // the server span's (traced listeners)
+  std::string trace_state_;
+  bool sampled_ = false;
+  tracing::active_span span_;  // recorded when the answer is written
+  std::string target_;         // the first 256 bytes, for the access log and the span
+  std::string peer_;           // the client's address, as the socket says
   http_method method_ = http_method::other;
   admission admission_;
   std::string_view route_label_ = "unmatched";  // owned by the service's router or a literal

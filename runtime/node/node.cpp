@@ -32,6 +32,7 @@
 #include "runtime/node/shutdown.hpp"
 #include "runtime/observability/log.hpp"
 #include "runtime/observability/metrics.hpp"
+#include "runtime/observability/tracing.hpp"
 #include "runtime/saga/saga.hpp"
 #include "runtime/storage/database_checker.hpp"
 
@@ -366,6 +367,23 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   // Declared before the actor system so they outlive it: actors may hold replies that
   // reference sessions of these servers until the system is gone.
   metrics node_metrics;
+  // Stops after the actor system is gone (declared before it), so the spans of work that
+  // ends as actors stop are exported too, and before the metrics it counts in.
+  struct stop_tracing_at_exit {
+    ~stop_tracing_at_exit() { tracing::stop(std::chrono::seconds{2}); }
+  } stop_tracing_last;
+  std::string traces_to;  // for the start-up lines
+  try {
+    auto traces = topo.tracing;
+    traces.file =
+        with_placeholder(with_placeholder(traces.file, "{data}", data_dir), "{node}", node.name);
+    tracing::start(node.name, traces, &node_metrics);
+    if (traces.kind == tracing::settings::exporter::otlp) traces_to = traces.endpoint;
+    if (traces.kind == tracing::settings::exporter::file) traces_to = traces.file;
+  } catch (const std::exception& e) {
+    log_error("node", e.what());
+    return 2;
+  }
   auto view = std::make_shared<directory_view>(
       plan.view, topo.call_limits.max_in_flight, [&](const std::string& callee) {
         auto seen = node_metrics.for_breaker(callee);  // closed (0) until it changes
@@ -545,9 +563,11 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
                                       req.id, {}, 1s));
         caf::anon_send(target, http_exchange{std::move(req), std::move(reply)});
       };
-      api_server = std::make_unique<http_server>(
-          *node.http, make_api_service(endpoints, !node.admin, routes, forward, verifier, cors),
-          limits, &node_metrics, "api", threads.http_io, api_tls);
+      auto api = make_api_service(endpoints, !node.admin, routes, forward, verifier, cors);
+      api.traced_as = entry_name;
+      api.access_log = topo.logs.access;
+      api_server = std::make_unique<http_server>(*node.http, std::move(api), limits, &node_metrics,
+                                                 "api", threads.http_io, api_tls);
     }
   } catch (const std::exception& e) {
     log_error("node", e.what());
@@ -596,6 +616,7 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     std::printf("  http    %s\n  admin   %s\n  listen  %s\n", shown(node.http, api_server).c_str(),
                 shown(node.admin, admin_server).c_str(), listen_text.c_str());
     for (auto& db : databases) std::printf("  data    %s\n", db.path.c_str());
+    if (!traces_to.empty()) std::printf("  traces  %s\n", traces_to.c_str());
     if (!dev_token.empty()) {
       // Dev mode made its own secret: a token to start with (sub "dev", scope admin, 24 h).
       std::printf("  token   %s\n", dev_token.c_str());

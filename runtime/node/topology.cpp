@@ -198,7 +198,36 @@ class checker {
                              "must be \"debug\", \"info\", \"warn\" or \"error\"");
       auto parsed_format = parse_log_format(format);
       if (!parsed_format) throw settings_error(r.path_of("format"), "must be \"json\" or \"text\"");
-      topo.logs = {*parsed_level, *parsed_format};
+      topo.logs = {*parsed_level, *parsed_format, r.boolean("access", false)};
+    });
+    read_section(doc, "tracing", [&](settings_reader& r) {
+      auto& t = topo.tracing;
+      auto exporter = r.text("exporter", 8, "none");
+      if (exporter == "otlp")
+        t.kind = tracing::settings::exporter::otlp;
+      else if (exporter == "file")
+        t.kind = tracing::settings::exporter::file;
+      else if (exporter != "none")
+        throw settings_error(r.path_of("exporter"), "must be \"otlp\", \"file\" or \"none\"");
+      t.endpoint = r.optional_text("endpoint", 2048, "");
+      t.file = r.optional_text("file", 4096, "");
+      t.sample_ratio = r.number("sample_ratio", 0, 1, t.sample_ratio);
+      t.queue_size = static_cast<std::size_t>(r.integer("queue_size", 1, 1'000'000, 4096));
+      t.batch_size = static_cast<std::size_t>(r.integer("batch_size", 1, 10'000, 512));
+      t.flush_interval = r.milliseconds("flush_interval_ms", 10, 60'000, 1000);
+      t.export_timeout = r.milliseconds("export_timeout_ms", 100, 60'000, 5000);
+      t.max_file_bytes = static_cast<std::uint64_t>(r.integer("max_file_mb", 1, 1 << 20, 256))
+                         << 20;
+      if (t.kind == tracing::settings::exporter::otlp) {
+        std::string why;
+        if (t.endpoint.empty())
+          throw settings_error(r.path_of("endpoint"), "the otlp exporter needs an endpoint");
+        if (!tracing::parse_endpoint(t.endpoint, why))
+          throw settings_error(r.path_of("endpoint"), why);
+      }
+      if (t.kind == tracing::settings::exporter::file && t.file.empty())
+        throw settings_error(r.path_of("file"), "the file exporter needs a file");
+      r.finish();
     });
     read_section(doc, "security", [&](settings_reader& r) {
       auto tls = r.section("tls");
@@ -341,7 +370,7 @@ class checker {
     if (!doc.is_object()) fail("", "the document must be a JSON object");
     only_keys(doc, "",
               {"name", "data_dir", "nodes", "capabilities", "http", "health", "calls", "cluster",
-               "admin", "security", "permissions", "logs"});
+               "admin", "security", "permissions", "logs", "tracing"});
 
     topology topo;
     topo.name = string_at(doc, "name", "", "troupe");
@@ -476,13 +505,16 @@ topology load_topology(const std::string& file, const std::vector<capability>& k
   return parse_topology(buf.str(), file, known);
 }
 
+std::string with_placeholder(std::string text, std::string_view placeholder,
+                             std::string_view value) {
+  for (auto at = text.find(placeholder); at != std::string::npos;
+       at = text.find(placeholder, at + value.size()))
+    text.replace(at, placeholder.size(), value);
+  return text;
+}
+
 cluster_tls cluster_tls::for_node(const std::string& node) const {
-  auto subst = [&](std::string path) {
-    for (auto at = path.find("{node}"); at != std::string::npos;
-         at = path.find("{node}", at + node.size()))
-      path.replace(at, 6, node);
-    return path;
-  };
+  auto subst = [&](const std::string& path) { return with_placeholder(path, "{node}", node); };
   return {subst(certificate_file), subst(key_file), subst(ca_file), key_passphrase_env};
 }
 

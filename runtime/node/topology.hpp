@@ -11,12 +11,14 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/core/address.hpp"
 #include "runtime/core/circuit_breaker.hpp"
 #include "runtime/node/capability.hpp"
 #include "runtime/observability/log.hpp"
+#include "runtime/observability/tracing.hpp"
 #include "runtime/supervision/supervisor.hpp"
 
 namespace troupe {
@@ -106,6 +108,10 @@ struct cluster_tls {
   cluster_tls for_node(const std::string& node) const;
 };
 
+// `text` with every `placeholder` ("{node}") replaced by `value`.
+std::string with_placeholder(std::string text, std::string_view placeholder,
+                             std::string_view value);
+
 struct topology {
   std::string name;
   std::string data_dir;
@@ -123,7 +129,10 @@ struct topology {
   // TROUPE_ADMIN_SECRET; generate_secret is refused: every node needs the same key).
   std::optional<security::auth_config> admin_auth;
   cluster_tls node_tls;  // "security": {"tls": ...}
-  log_settings logs;     // "logs": {"level": "info", "format": "json"}
+  log_settings logs;     // "logs": {"level": "info", "format": "json", "access": false}
+  // "tracing": {"exporter": "otlp", "endpoint": "http://127.0.0.1:4318/v1/traces", ...}
+  // ("{data}" and "{node}" in "file" become the data directory and the node's name)
+  tracing::settings tracing;
   // "permissions": {"inventory": {"orders": ["reserve_stock", ...], "gateway": ["*"]}}:
   // callee -> caller -> operations. Absent: every capability may call everything. Present:
   // a callee not listed takes calls from nobody but itself.

@@ -13,10 +13,11 @@ namespace troupe {
 enum class log_level { debug, info, warn, error };
 enum class log_format { json, text };
 
-// The topology's "logs": {"level": "info", "format": "json"}.
+// The topology's "logs": {"level": "info", "format": "json", "access": false}.
 struct log_settings {
   log_level level = log_level::info;
   log_format format = log_format::json;
+  bool access = false;  // an access-log line per gateway request (component "access")
 };
 
 // Once at start, before threads log: the node's name for every line, level and format.

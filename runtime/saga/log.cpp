@@ -121,46 +121,53 @@ caf::message_handler log_handlers(events::store_core& core,
   return {
       [self, &core, local_steps](run_local_step& msg) -> caf::result<std::string> {
         auto rp = self->make_response_promise<std::string>();
-        core.answer(rp, "", [&]() -> caf::expected<std::string> {
-          auto def =
-              local_steps ? local_steps->find(msg.next.definition, msg.next.version) : nullptr;
-          if (!def || msg.step < 0 || static_cast<std::size_t>(msg.step) >= def->steps.size() ||
-              !def->steps[static_cast<std::size_t>(msg.step)].local)
-            return make_error(errc::invalid_argument, "this store runs no local step " +
-                                                          std::to_string(msg.step) + " of '" +
-                                                          msg.next.definition + "'");
-          auto data = json::parse(msg.data, nullptr, false);
-          if (!data.is_object())
-            return make_error(errc::invalid_argument, "the saga's data is not a JSON object");
-          auto& s = def->steps[static_cast<std::size_t>(msg.step)];
-          auto result =
-              s.local(local_context{core.db, self->system(), data, msg.key, msg.trace_id});
-          if (!result) return result.error();
-          if (result->is_object()) data.update(*result);
-          msg.next.data = data.dump();
-          save(core.db, msg.next);
-          return result->dump();
-        });
+        core.answer(
+            rp, msg.trace, "",
+            [&]() -> caf::expected<std::string> {
+              auto def =
+                  local_steps ? local_steps->find(msg.next.definition, msg.next.version) : nullptr;
+              if (!def || msg.step < 0 || static_cast<std::size_t>(msg.step) >= def->steps.size() ||
+                  !def->steps[static_cast<std::size_t>(msg.step)].local)
+                return make_error(errc::invalid_argument, "this store runs no local step " +
+                                                              std::to_string(msg.step) + " of '" +
+                                                              msg.next.definition + "'");
+              auto data = json::parse(msg.data, nullptr, false);
+              if (!data.is_object())
+                return make_error(errc::invalid_argument, "the saga's data is not a JSON object");
+              auto& s = def->steps[static_cast<std::size_t>(msg.step)];
+              auto result = s.local(
+                  local_context{core.db, self->system(), data, msg.key, msg.trace.trace_id});
+              if (!result) return result.error();
+              if (result->is_object()) data.update(*result);
+              msg.next.data = data.dump();
+              save(core.db, msg.next);
+              return result->dump();
+            },
+            "saga.local_step");
         return rp;
       },
       [self, &core, local_steps](run_fallback& msg) -> caf::result<std::string> {
         auto rp = self->make_response_promise<std::string>();
-        core.answer(rp, "", [&]() -> caf::expected<std::string> {
-          auto def = local_steps ? local_steps->find(msg.definition, msg.version) : nullptr;
-          if (!def || msg.step < 0 || static_cast<std::size_t>(msg.step) >= def->steps.size() ||
-              !def->steps[static_cast<std::size_t>(msg.step)].fallback)
-            return make_error(errc::invalid_argument, "this store runs no fallback of step " +
-                                                          std::to_string(msg.step) + " of '" +
-                                                          msg.definition + "'");
-          auto data = json::parse(msg.data, nullptr, false);
-          if (!data.is_object())
-            return make_error(errc::invalid_argument, "the saga's data is not a JSON object");
-          auto& s = def->steps[static_cast<std::size_t>(msg.step)];
-          auto result = s.fallback(
-              local_context{core.db, self->system(), data, msg.key, msg.trace_id}, msg.cause);
-          if (!result) return result.error();
-          return result->dump();
-        });
+        core.answer(
+            rp, msg.trace, "",
+            [&]() -> caf::expected<std::string> {
+              auto def = local_steps ? local_steps->find(msg.definition, msg.version) : nullptr;
+              if (!def || msg.step < 0 || static_cast<std::size_t>(msg.step) >= def->steps.size() ||
+                  !def->steps[static_cast<std::size_t>(msg.step)].fallback)
+                return make_error(errc::invalid_argument, "this store runs no fallback of step " +
+                                                              std::to_string(msg.step) + " of '" +
+                                                              msg.definition + "'");
+              auto data = json::parse(msg.data, nullptr, false);
+              if (!data.is_object())
+                return make_error(errc::invalid_argument, "the saga's data is not a JSON object");
+              auto& s = def->steps[static_cast<std::size_t>(msg.step)];
+              auto result = s.fallback(
+                  local_context{core.db, self->system(), data, msg.key, msg.trace.trace_id},
+                  msg.cause);
+              if (!result) return result.error();
+              return result->dump();
+            },
+            "saga.fallback");
         return rp;
       },
       [self, &core](save_saga& msg) -> caf::result<bool> {

@@ -14,6 +14,7 @@
 #include <caf/message_handler.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "runtime/core/call_context.hpp"
 #include "runtime/storage/sqlite.hpp"
 
 namespace troupe::events {
@@ -75,7 +76,7 @@ struct run_local_step {
   std::int32_t step = 0;
   std::string data;
   std::string key;
-  std::string trace_id;
+  trace_parent trace;  // the step's span: the store's transaction hangs under it
 };
 
 // Runs the fallback of read-only step `step` of definition/version (saga.hpp step::fallback)
@@ -87,14 +88,14 @@ struct run_fallback {
   std::int32_t step = 0;
   std::string data;
   std::string key;
-  std::string trace_id;
+  trace_parent trace;
   caf::error cause;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_fallback& x) {
   return f(caf::meta::type_name("troupe.run_fallback"), x.definition, x.version, x.step, x.data,
-           x.key, x.trace_id, x.cause);
+           x.key, x.trace, x.cause);
 }
 
 template <class Inspector>
@@ -115,8 +116,7 @@ typename Inspector::result_type inspect(Inspector& f, unfinished_sagas&) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_local_step& x) {
-  return f(caf::meta::type_name("troupe.run_local_step"), x.next, x.step, x.data, x.key,
-           x.trace_id);
+  return f(caf::meta::type_name("troupe.run_local_step"), x.next, x.step, x.data, x.key, x.trace);
 }
 
 void migrate_saga_log(sqlite::database& db);

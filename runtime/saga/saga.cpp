@@ -7,6 +7,7 @@
 
 #include "runtime/core/error.hpp"
 #include "runtime/core/failpoint.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/observability/log.hpp"
 
@@ -23,7 +24,8 @@ struct saga_state {
   std::shared_ptr<const definition> def;
   saga_record record;
   json data;
-  std::string trace_id;
+  trace_parent trace;       // the instance's own span: steps hang under it
+  std::string parent_span;  // the call that started it
   std::optional<calls::caller> calls;
   saga_metrics stats;
   std::uint64_t token = 0;  // of the attempt in flight
@@ -52,14 +54,18 @@ class attempt_context final : public step_context,
                               public std::enable_shared_from_this<attempt_context> {
  public:
   attempt_context(saga_actor* self, std::uint64_t token, const json& data, std::string key,
-                  int attempt, calls::caller& calls, calls::call_options options)
+                  int attempt, calls::caller& calls, calls::call_options options,
+                  tracing::active_span span)
       : self_(self),
         token_(token),
         data_(data),
         key_(std::move(key)),
         attempt_(attempt),
         calls_(calls),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        span_(std::move(span)) {
+    options_.trace = span_.as_parent();  // the step's calls hang under its span
+  }
 
   const json& data() const override { return data_; }
   const std::string& key() const override { return key_; }
@@ -69,11 +75,14 @@ class attempt_context final : public step_context,
   void succeed(json result) override {
     if (ended_) return;
     ended_ = true;
+    span_.end();
     on_step_done(self_, token_, std::nullopt, std::move(result));
   }
   void fail(const caf::error& err) override {
     if (ended_) return;
     ended_ = true;
+    span_.fail(err ? describe(err).message : "failed without a reason");
+    span_.end();
     on_step_done(self_, token_, err ? err : make_error(errc::internal, "failed without a reason"),
                  {});
   }
@@ -89,6 +98,7 @@ class attempt_context final : public step_context,
   int attempt_;
   calls::caller& calls_;
   calls::call_options options_;
+  tracing::active_span span_;
   bool ended_ = false;
 };
 
@@ -140,6 +150,35 @@ void persist(saga_actor* self, std::function<void()> next) {
 
 void run_current(saga_actor* self);
 
+// The instance's span, once it is over: from its creation (before a crash and restart too)
+// to now.
+void trace_instance(saga_actor* self) {
+  auto& st = self->state;
+  if (!st.trace.sampled || !tracing::enabled()) return;
+  tracing::span s;
+  s.trace_id = st.trace.trace_id;
+  s.span_id = st.trace.span_id;
+  s.parent_span_id = st.parent_span;
+  s.trace_state = st.trace.state;
+  s.name = "saga " + st.def->name;
+  s.service = st.h.capability;
+  s.start_ns = st.record.created_at_ms * 1'000'000;
+  s.end_ns = tracing::unix_now_ns();
+  s.attributes = {{"saga.definition", st.def->name},
+                  {"saga.id", st.record.id},
+                  {"saga.outcome", st.record.outcome}};
+  if (st.def->span_attributes)
+    for (auto& attribute : st.def->span_attributes(st.data)) s.attributes.push_back(attribute);
+  if (st.record.outcome != "completed") {
+    s.error = true;
+    auto failure = st.data.find("failure");
+    s.status_message = failure != st.data.end() && failure->is_object()
+                           ? failure->value("message", std::string("compensated"))
+                           : std::string("compensated");
+  }
+  tracing::record(std::move(s));
+}
+
 void finish(saga_actor* self, const char* outcome) {
   auto& st = self->state;
   st.record.state = state_done;
@@ -153,6 +192,7 @@ void finish(saga_actor* self, const char* outcome) {
     st.stats.finished(st.record.outcome == "completed",
                       static_cast<double>(unix_now_ms() - st.record.created_at_ms) / 1000.0);
     if (st.def->on_finished) st.def->on_finished(st.record.outcome == "completed");
+    trace_instance(self);
     st.final = result{st.record.id, st.record.outcome, st.record.reply};
     for (auto& rp : st.awaiting) rp.deliver(*st.final);
     st.awaiting.clear();
@@ -234,7 +274,8 @@ saga_record next_row(saga_actor* self) {
 
 void run_local(saga_actor* self, std::shared_ptr<attempt_context> ctx) {
   auto& st = self->state;
-  run_local_step msg{next_row(self), st.record.step, st.data.dump(), ctx->key(), st.trace_id};
+  run_local_step msg{next_row(self), st.record.step, st.data.dump(), ctx->key(),
+                     ctx->options().trace};
   // The store answers every request (or its actor is gone, which fails this one).
   self->request(st.h.store, caf::infinite, std::move(msg))
       .then(
@@ -264,7 +305,7 @@ void run_fallback_of_current(saga_actor* self, const caf::error& cause) {
                    st.record.step,
                    st.data.dump(),
                    st.record.id + ":" + s.name,
-                   st.trace_id,
+                   st.trace,
                    cause};
   self->request(st.h.store, caf::infinite, std::move(msg))
       .then(
@@ -284,10 +325,20 @@ void run_current(saga_actor* self) {
   bool compensating = st.record.state != state_running;
   calls::call_options opts;
   opts.deadline = self->clock().now() + st.def->step_timeout;
-  opts.trace_id = st.trace_id;
   opts.idempotency_key = st.record.id + ":" + s.name;
-  auto ctx = std::make_shared<attempt_context>(self, ++st.token, st.data, opts.idempotency_key,
-                                               st.record.attempts, *st.calls, opts);
+  auto span = tracing::active_span::start((compensating ? "compensate " : "step ") + s.name,
+                                          tracing::span_kind::internal, st.trace, st.h.capability);
+  if (span.active()) {
+    span.set("saga.definition", st.def->name);
+    span.set("saga.id", st.record.id);
+    span.set("saga.step", s.name);
+    span.set("saga.attempt", static_cast<std::int64_t>(st.record.attempts));
+    if (st.def->span_attributes)
+      for (auto& [key, value] : st.def->span_attributes(st.data)) span.set(key, value);
+  }
+  auto ctx =
+      std::make_shared<attempt_context>(self, ++st.token, st.data, opts.idempotency_key,
+                                        st.record.attempts, *st.calls, opts, std::move(span));
   // Tests stop the process here: after the log row, before the step is sent.
   failpoint_at(self, ".before");
   try {
@@ -416,7 +467,13 @@ caf::behavior saga_behavior(saga_actor* self, host h, std::shared_ptr<const defi
   st.record = std::move(record);
   st.data = json::parse(st.record.data.empty() ? "{}" : st.record.data, nullptr, false);
   if (!st.data.is_object()) st.data = json::object();
-  st.trace_id = st.data.value("trace_id", std::string{});
+  st.trace.trace_id = st.data.value("trace_id", std::string{});
+  st.trace.span_id = st.data.value("trace_span", std::string{});
+  st.trace.state = st.data.value("trace_state", std::string{});
+  st.trace.sampled = st.data.value("trace_sampled", false);
+  st.parent_span = st.data.value("trace_parent", std::string{});
+  if (st.trace.trace_id.empty()) st.trace.trace_id = random_hex(16);
+  if (st.trace.span_id.empty()) st.trace.span_id = random_hex(8);
   st.calls.emplace(self, st.h.view, st.h.capability);
   if (st.h.sink) st.stats = st.h.sink->for_saga(st.def->name);
   if (st.record.state == state_stuck) {
@@ -492,7 +549,7 @@ std::string registry::known() const {
 }
 
 caf::actor start(caf::actor_system& sys, const host& h, std::shared_ptr<const definition> d,
-                 std::string id, json data, std::string trace_id) {
+                 std::string id, json data, trace_parent trace) {
   saga_record r;
   r.id = std::move(id);
   r.definition = d->name;
@@ -501,7 +558,11 @@ caf::actor start(caf::actor_system& sys, const host& h, std::shared_ptr<const de
   r.step_name = d->steps.at(0).name;
   r.state = state_running;
   r.attempts = 1;
-  data["trace_id"] = std::move(trace_id);
+  data["trace_id"] = std::move(trace.trace_id);
+  data["trace_span"] = random_hex(8);  // the instance's span, the same after a restart
+  data["trace_parent"] = std::move(trace.span_id);
+  data["trace_state"] = std::move(trace.state);
+  data["trace_sampled"] = trace.sampled;
   r.data = data.dump();
   r.created_at_ms = unix_now_ms();
   return sys.spawn(saga_behavior, h, std::move(d), std::move(r), true);

@@ -145,6 +145,10 @@ struct definition {
   // Told once an instance's final state is on disk (completed or not): for the owner's own
   // metrics, say. Runs in the instance's actor; must not block.
   std::function<void(bool completed)> on_finished;
+  // What the spans of an instance, its steps and compensations carry besides the engine's own
+  // attributes (orders: order.id, order.customer, order.total), from its data.
+  std::function<std::vector<std::pair<std::string, tracing::attribute_value>>(const json& data)>
+      span_attributes;
 };
 
 // How an instance ended.
@@ -184,8 +188,10 @@ class registry {
 };
 
 // Starts a new instance: writes its first log row, then runs. `data` must be an object.
+// Its span (and through it every step's) hangs under `trace`: the call that started it. The
+// trace is kept in the log, so a resumed instance goes on in the same trace.
 caf::actor start(caf::actor_system& sys, const host& h, std::shared_ptr<const definition> d,
-                 std::string id, json data, std::string trace_id);
+                 std::string id, json data, trace_parent trace);
 
 // Continues an unfinished instance from its log row.
 caf::actor resume(caf::actor_system& sys, const host& h, std::shared_ptr<const definition> d,

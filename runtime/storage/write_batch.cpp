@@ -42,7 +42,33 @@ void write_batch::open() {
     caf::anon_send(self, flush_atom::value, generation_);
 }
 
-void write_batch::run(const std::function<void()>& work, done_handler done) {
+void write_batch::trace_as(std::string database) {
+  database_ = std::move(database);
+}
+
+tracing::active_span write_batch::span_for(const trace_parent& parent,
+                                           const std::string& operation) const {
+  if (!parent.sampled || !tracing::enabled()) return {};
+  auto service = database_.substr(0, database_.rfind(".db"));
+  auto span = tracing::active_span::start(
+      "sqlite " + (database_.empty() ? "transaction" : database_), tracing::span_kind::internal,
+      parent, service.empty() ? "sqlite" : service);
+  span.set("db.system", std::string("sqlite"));
+  if (!database_.empty()) span.set("db.name", database_);
+  if (!operation.empty()) span.set("db.operation", operation);
+  return span;
+}
+
+void write_batch::run(const std::function<void()>& work, done_handler done,
+                      tracing::active_span span) {
+  if (span.active())
+    done = [this, span = std::move(span), inner = std::move(done)](const caf::error& err) mutable {
+      // The commit it waited for: how many requests shared it.
+      span.set("troupe.batch_size", static_cast<std::int64_t>(last_batch_size_));
+      if (err) span.fail(describe(err).message);
+      span.end();
+      inner(err);
+    };
   ++requests_;
   try {
     if (!open_) open();

@@ -31,6 +31,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "runtime/observability/metrics.hpp"
+#include "runtime/observability/tracing.hpp"
 #include "runtime/storage/sqlite.hpp"
 
 namespace troupe::sqlite {
@@ -60,7 +61,16 @@ class write_batch {
 
   // Runs `work` now, in the open batch; `done` runs once: with no error after the commit,
   // or with the error that undid this request (work threw) or the whole batch.
-  void run(const std::function<void()>& work, done_handler done);
+  // With an active `span` (span_for), it ends when `done` runs, with the batch's size and
+  // the error if any.
+  void run(const std::function<void()>& work, done_handler done, tracing::active_span span = {});
+
+  // Names the spans of its transactions by the file ("orders.db"); the capability is the
+  // name without ".db".
+  void trace_as(std::string database);
+  // The span of one request's part in a transaction, under `parent`: inactive when tracing
+  // is off or the trace is not recorded. `operation` names what it does, may be empty.
+  tracing::active_span span_for(const trace_parent& parent, const std::string& operation) const;
 
   // `work() -> caf::expected<T>`; the promise gets its value or error after the commit. An
   // error returned (not thrown) is an answer: the request's writes are kept (a participant
@@ -69,7 +79,7 @@ class write_batch {
   // lose an answer whose effect is durable).
   template <class T, class Work>
   void answer(caf::typed_response_promise<T> rp, Work work,
-              std::function<caf::error()> intercept = nullptr) {
+              std::function<caf::error()> intercept = nullptr, tracing::active_span span = {}) {
     auto out = std::make_shared<caf::expected<T>>(caf::error{});
     run([&] { *out = work(); },
         [rp, out, intercept = std::move(intercept)](const caf::error& err) mutable {
@@ -80,7 +90,8 @@ class write_batch {
             rp.deliver(std::move(**out));
           else
             rp.deliver(out->error());
-        });
+        },
+        std::move(span));
   }
 
   // The flush message: commits the batch it was sent for, if still open.
@@ -112,6 +123,7 @@ class write_batch {
   std::uint64_t commits_ = 0;
   commit_metrics stats_;
   std::uint64_t requests_ = 0;
+  std::string database_;  // for spans; empty: "sqlite"
 };
 
 }  // namespace troupe::sqlite

@@ -31,8 +31,8 @@ std::vector<step> run_scenario(const std::string& where) {
     // Every answer carries its request id; errors repeat it in the body. Ids differ per run.
     CHECK(r.headers.at("x-request-id").size() == 32);
     if (body.contains("error")) {
-      CHECK(body["error"]["request_id"] == r.headers.at("x-request-id"));
-      body["error"].erase("request_id");
+      CHECK(body["error"]["trace_id"] == r.headers.at("x-request-id"));
+      body["error"].erase("trace_id");
     }
     if (body.contains("created_at")) {
       CHECK(body["created_at"].get<std::string>().size() == 24);

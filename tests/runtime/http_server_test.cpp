@@ -96,7 +96,7 @@ TEST_CASE("a header value with CR or LF never reaches the wire") {
   CHECK(r.headers.count("x-echo") == 0);
   auto error = json::parse(r.body)["error"];
   CHECK(error["code"] == "internal");
-  CHECK(error["request_id"] == r.headers.at("x-request-id"));
+  CHECK(error["trace_id"] == r.headers.at("x-request-id"));
   server.stop();
   CHECK(log.text().find("request " + r.headers.at("x-request-id")) != std::string::npos);
 }
@@ -121,7 +121,7 @@ TEST_CASE("an internal error's detail goes to the log under the request id, not 
   CHECK(r.body.find("/var/lib") == std::string::npos);
   auto id = r.headers.at("x-request-id");
   CHECK(id.size() == 32);
-  CHECK(json::parse(r.body)["error"]["request_id"] == id);
+  CHECK(json::parse(r.body)["error"]["trace_id"] == id);
   auto ok = client.get("/y");
   CHECK(ok.headers.at("x-request-id") != id);  // one id per request
   server.stop();

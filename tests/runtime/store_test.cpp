@@ -347,7 +347,8 @@ TEST_CASE("a local saga step commits its effect and the saga's next log row toge
   auto run = [&](const std::string& id, const saga::json& data) {
     caf::expected<std::string> out{caf::error{}};
     self->request(owner.store, 10s,
-                  saga::run_local_step{row_at(id, 1, "after"), 0, data.dump(), id + ":put", ""})
+                  saga::run_local_step{row_at(id, 1, "after"), 0, data.dump(), id + ":put",
+                                       trace_parent{}})
         .receive([&](std::string& r) { out = std::move(r); }, [&](caf::error& e) { out = e; });
     return out;
   };
@@ -373,13 +374,14 @@ TEST_CASE("a local saga step commits its effect and the saga's next log row toge
   CHECK_FALSE(logged("s-3"));
   CHECK(count_rows(path, "kv") == 2);  // a and the refused b (its writes are its answer)
   // A step the store does not know is refused, not guessed at.
-  saga::run_local_step unknown{row_at("s-4", 1, "after"), 1, "{}", "s-4:after", ""};
+  saga::run_local_step unknown{row_at("s-4", 1, "after"), 1, "{}", "s-4:after", trace_parent{}};
   self->request(owner.store, 10s, unknown)
       .receive([&](std::string&) { FAIL("an unknown local step ran"); },
                [&](caf::error& e) { CHECK(describe(e).code == errc::invalid_argument); });
 
   // A whole instance: the local step, then the other, answered and logged done.
-  auto instance = saga::start(owner.sys, owner.host(), def, "s-5", {{"k", "e"}}, "t");
+  auto instance = saga::start(owner.sys, owner.host(), def, "s-5", {{"k", "e"}},
+                              trace_parent{"t", {}, {}, true});
   self->request(instance, 10s, saga::await_atom::value)
       .receive(
           [&](saga::result& r) {
@@ -444,7 +446,8 @@ TEST_CASE("a read-only step's fallback stands in for a callee that is not answer
     return out;
   };
 
-  auto found = await(saga::start(owner.sys, h, def, "f-1", {{"k", "a"}, {"lookup", "a"}}, "t"));
+  auto found = await(saga::start(owner.sys, h, def, "f-1", {{"k", "a"}, {"lookup", "a"}},
+                                 trace_parent{"t", {}, {}, true}));
   CHECK(found.outcome == "completed");
   auto reply = saga::json::parse(found.reply);
   CHECK(reply["via"] == "fallback");
@@ -454,7 +457,8 @@ TEST_CASE("a read-only step's fallback stands in for a callee that is not answer
   CHECK(*fallbacks == 1);
 
   // The fallback's refusal ends the step at once: no retry, the steps before undone.
-  auto missing = await(saga::start(owner.sys, h, def, "f-2", {{"k", "b"}, {"lookup", "zzz"}}, "t"));
+  auto missing = await(saga::start(owner.sys, h, def, "f-2", {{"k", "b"}, {"lookup", "zzz"}},
+                                   trace_parent{"t", {}, {}, true}));
   CHECK(missing.outcome == "compensated");
   CHECK(saga::json::parse(missing.reply)["failure"]["code"] == "unavailable");
   CHECK(saga::json::parse(missing.reply)["failure"]["step"] == "look");
@@ -488,7 +492,8 @@ TEST_CASE("past the answer a refused step is retried until done, never undone") 
   };
   d->steps.push_back(late);
   saga_owner owner{d};
-  auto instance = saga::start(owner.sys, owner.host(), d, "s-late", {{"k", "z"}}, "t");
+  auto instance = saga::start(owner.sys, owner.host(), d, "s-late", {{"k", "z"}},
+                              trace_parent{"t", {}, {}, true});
   owner.self->request(instance, 10s, saga::await_atom::value)
       .receive([&](saga::result& r) { CHECK(r.outcome == "completed"); },
                [&](caf::error& e) { FAIL(owner.sys.render(e)); });
@@ -566,7 +571,8 @@ TEST_CASE("a pipelined saga step is sent under the row written before the step a
   auto d = pipelined_saga(trail, false, [&] { peek(); });
   saga_owner owner{d};
   peek = [&] { seen_by_second = owner.logged("s-p"); };
-  auto instance = saga::start(owner.sys, owner.host(), d, "s-p", {{"k", "p"}}, "t");
+  auto instance =
+      saga::start(owner.sys, owner.host(), d, "s-p", {{"k", "p"}}, trace_parent{"t", {}, {}, true});
   owner.self->request(instance, 10s, saga::await_atom::value)
       .receive([&](saga::result& r) { CHECK(r.outcome == "completed"); },
                [&](caf::error& e) { FAIL(owner.sys.render(e)); });
@@ -604,7 +610,8 @@ TEST_CASE("a resumed saga that fails before passing its row's reach compensates 
   auto fresh_trail = std::make_shared<pipelined_trail>();
   auto fresh = pipelined_saga(fresh_trail, true);
   saga_owner fresh_owner{fresh};
-  auto started = saga::start(fresh_owner.sys, fresh_owner.host(), fresh, "s-f", {{"k", "f"}}, "t");
+  auto started = saga::start(fresh_owner.sys, fresh_owner.host(), fresh, "s-f", {{"k", "f"}},
+                             trace_parent{"t", {}, {}, true});
   fresh_owner.self->request(started, 10s, saga::await_atom::value)
       .receive([&](saga::result& r) { CHECK(r.outcome == "compensated"); },
                [&](caf::error& e) { FAIL(fresh_owner.sys.render(e)); });

@@ -126,7 +126,7 @@ TEST_CASE("admission decides from the head alone, with statuses from the one tab
   auto big =
       admit(http_method::post, "/api/users", users::create_body_limit + 1, "application/json");
   CHECK(refused_with(big) == 413);
-  CHECK(error_of(*big.refusal)["request_id"] == "rid");
+  CHECK(error_of(*big.refusal)["trace_id"] == "rid");
   CHECK(refused_with(admit(http_method::post, "/api/users", 10)) == 415);
   CHECK(refused_with(admit(http_method::post, "/api/users", 10, "text/plain")) == 415);
   CHECK(refused_with(admit(http_method::get, "/api/users/a", 10, "application/json")) == 413);
@@ -152,7 +152,7 @@ TEST_CASE("errors render from the one table; internal details never reach the cl
   CHECK(error_of(bad) == json{{"code", "invalid_argument"},
                               {"message", "name is bad"},
                               {"field", "name"},
-                              {"request_id", "r1"}});
+                              {"trace_id", "r1"}});
   auto busy =
       error_response(make_error(errc::unavailable, "later", {}, std::chrono::seconds{2}), "r");
   CHECK(busy.status == 503);
@@ -162,7 +162,7 @@ TEST_CASE("errors render from the one table; internal details never reach the cl
   auto internal = error_response(make_error(errc::internal, "disk /var/secret on fire"), "r9");
   CHECK(internal.status == 500);
   CHECK(internal.body.find("secret") == std::string::npos);
-  CHECK(error_of(internal)["request_id"] == "r9");
+  CHECK(error_of(internal)["trace_id"] == "r9");
   CHECK(
       error_response(caf::make_error(caf::sec::unexpected_message), "r").body.find("unexpected") ==
       std::string::npos);
