@@ -2,10 +2,12 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 BENCH_BUILD ?= build-bench
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: run test build deps sanitize bench format clean
+.PHONY: run test build deps sanitize fuzz bench format clean
 
 deps:
 	@./deploy/install-deps.sh
@@ -30,6 +32,13 @@ sanitize: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp:print_suppressions=0 \
 	  ctest --output-on-failure -j 1
 
+# libFuzzer targets (clang), each run FUZZ_SECONDS on its seed corpus (fuzz/README.md).
+fuzz:
+	@./deploy/install-deps.sh --fuzz
+	CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_FLAGS="-O1 -g" -DTROUPE_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+	./fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 # Benchmarks build in Release; run them by hand on an idle machine (see bench/README.md).
 bench:
 	@./deploy/install-deps.sh --bench
@@ -38,7 +47,7 @@ bench:
 	./bench/run-all.sh $(BENCH_BUILD)
 
 format:
-	find domain runtime actors tests bench -name '*.?pp' | xargs clang-format -i
+	find domain runtime actors tests bench fuzz -name '*.?pp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)

@@ -6,6 +6,7 @@ packages=(cmake ninja-build g++ make ccache pkg-config
           libcaf-dev libboost1.81-dev catch2 nlohmann-json3-dev libsqlite3-dev
           libssl-dev openssl prometheus prometheus-cpp-dev libcpp-jwt-dev libgoogle-perftools-dev)
 [ "${1:-}" = "--bench" ] && packages+=(wrk)
+[ "${1:-}" = "--fuzz" ] && packages+=(clang-14 libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

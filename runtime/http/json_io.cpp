@@ -45,7 +45,7 @@ caf::error parse_json_body(const http_request& req, nlohmann::json& out) {
                                               std::to_string(max_json_depth) + " levels");
   try {
     out = nlohmann::json::parse(req.body);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // out_of_range too: 1e999
     return make_error(errc::invalid_json, std::string("the body is not valid JSON: ") + e.what());
   }
   return {};

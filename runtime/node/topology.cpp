@@ -364,7 +364,7 @@ class checker {
     json doc;
     try {
       doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error; out_of_range for a number too large
       fail("", std::string("malformed JSON: ") + e.what());
     }
     if (!doc.is_object()) fail("", "the document must be a JSON object");

@@ -156,6 +156,7 @@ TEST_CASE("circuit breakers: defaults for every callee, overridden key by key pe
 
 TEST_CASE("every refusal names the JSON path of the problem") {
   CHECK(path_of_error("{") == "");
+  CHECK(path_of_error(R"({"name": 1e999})") == "");  // found by fuzz_topology: was a crash
   CHECK(path_of_error("[]") == "");
   CHECK(path_of_error(R"({"nodes": {}})") == "/nodes");
   CHECK(path_of_error(R"({"nodez": {}})") == "/nodez");
@@ -201,6 +202,35 @@ TEST_CASE("every refusal names the JSON path of the problem") {
         "/calls/max");
   CHECK(path_of_error(R"({"nodes": {"n": {"capabilities": ["users"]}}, "health": []})") ==
         "/health");
+}
+
+TEST_CASE("tracing settings: an exporter with what it needs, bounds within limits") {
+  auto with = [](const std::string& tracing) {
+    return R"({"nodes": {"n": {"capabilities": ["users"]}}, "tracing": )" + tracing + "}";
+  };
+  auto topo =
+      parse_topology(with(R"({"exporter": "otlp", "endpoint": "http://127.0.0.1:4318/v1/traces",
+               "sample_ratio": 0.25, "queue_size": 100, "batch_size": 10,
+               "flush_interval_ms": 200, "export_timeout_ms": 1000})"),
+                     "t.json", known);
+  CHECK(topo.tracing.kind == tracing::settings::exporter::otlp);
+  CHECK(topo.tracing.sample_ratio == 0.25);
+  CHECK(topo.tracing.queue_size == 100);
+  CHECK(topo.tracing.flush_interval == std::chrono::milliseconds{200});
+  CHECK(parse_topology(with(R"({"exporter": "file", "file": "{data}/t.jsonl", "max_file_mb": 2})"),
+                       "t.json", known)
+            .tracing.max_file_bytes == 2u << 20);
+  CHECK(parse_topology(with("{}"), "t.json", known).tracing.kind ==
+        tracing::settings::exporter::none);
+  CHECK(path_of_error(with(R"({"exporter": "zipkin"})")) == "/tracing/exporter");
+  CHECK(path_of_error(with(R"({"exporter": "otlp"})")) == "/tracing/endpoint");
+  CHECK(path_of_error(with(R"({"exporter": "otlp", "endpoint": "https://c:4318"})")) ==
+        "/tracing/endpoint");
+  CHECK(path_of_error(with(R"({"exporter": "file"})")) == "/tracing/file");
+  CHECK(path_of_error(with(R"({"exporter": "none", "sample_ratio": 2})")) ==
+        "/tracing/sample_ratio");
+  CHECK(path_of_error(with(R"({"exporter": "none", "queue_size": 0})")) == "/tracing/queue_size");
+  CHECK(path_of_error(with(R"({"exporter": "none", "batch": 5})")) == "/tracing/batch");
 }
 
 TEST_CASE("capability settings are checked by the capability, with their own path") {
