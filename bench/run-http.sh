@@ -23,7 +23,7 @@ create_user() {
        -d '{"id":"bench","name":"Bench","email":"bench@example.com"}' >/dev/null
 }
 
-declare -A url label
+declare -A url label admin
 start bare "$baseline" --mode bare
 url[bare]="http://127.0.0.1:${line##*port=}/api/users/bench"
 start runtime "$baseline" --mode runtime
@@ -50,15 +50,39 @@ start edge "$troupe" run --topology "$work/two.json" --node edge  # ready: core 
 edge_http=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
 create_user "$edge_http"
 url[two]="http://$edge_http/api/users/bench"
+# The gateway as production runs it, with and without what issue 8 adds: the same node
+# (gateway + users) with rate limits (buckets that never run out, so every request takes a
+# token and none is refused) and tracing (every request sampled: a server span, a client
+# span, OTLP JSON to a file) on, then both off; bearer tokens and metrics in both.
+for variant in secured plain; do
+  extra='"rate_limit": {"per_client": {"requests": 0}, "per_subject": {"requests": 0}}'
+  tracing='"exporter": "none"'
+  if [ "$variant" = secured ]; then
+    extra='"rate_limit": {"per_client": {"requests": 1000000000, "window_s": 60}, "per_subject": {"requests": 1000000000, "window_s": 60}}'
+    tracing="\"exporter\": \"file\", \"file\": \"$work/traces.jsonl\", \"max_file_mb\": 8192"
+  fi
+  cat > "$work/$variant.json" <<JSON
+{"data_dir": "$work/$variant-data", "tracing": {$tracing},
+ "nodes": {"dev": {"http": "127.0.0.1:0", "admin": "127.0.0.1:0", "capabilities": ["gateway", "users"]}},
+ "capabilities": {"gateway": {"auth": {"secret_env": "TROUPE_JWT_SECRET"}, $extra}}}
+JSON
+  start "$variant" "$troupe" run --topology "$work/$variant.json" --node dev
+  http_of=$(sed -E 's/.* http=([^ ]+).*/\1/' <<<"$line")
+  create_user "$http_of"
+  url[$variant]="http://$http_of/api/users/bench"
+  admin[$variant]=$(sed -E 's/.* admin=([^ ]+).*/\1/' <<<"$line")
+done
 rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$dev_pid/status")
 
 label[bare]="bare Beast server, answers directly"
 label[runtime]="troupe HTTP server, answers directly"
-label[dev]="troupe dev mode (gateway -> users)"
+label[dev]="troupe dev mode (gateway -> users, traced)"
 label[two]="troupe two nodes (gateway | users)"
 label[before]="troupe dev mode, TROUPE_BEFORE build"
-order=(bare runtime dev two)
-[ -n "${TROUPE_BEFORE:-}" ] && order=(bare runtime before dev two)
+label[secured]="gateway: rate limits + tracing on"
+label[plain]="gateway: rate limits + tracing off"
+order=(bare runtime dev two secured plain)
+[ -n "${TROUPE_BEFORE:-}" ] && order=(bare runtime before dev two secured plain)
 
 # One wrk run: "req/s p50 p99" (latencies as wrk prints them).
 measure() {
@@ -93,5 +117,7 @@ for k in "${order[@]}"; do
       printf "%-40s %10.0f %9s %9s %8.2fx %s\n", name, m, p50[mid], p99[mid], median(ratio, n), "(" substr(shown, 2) ")"
     }' "$work/results"
 done
+spans=$(curl -sf "http://${admin[secured]}/metrics" | awk '/^trace_spans_exported_total\{exporter="file"\}/ {e=$2} /^trace_spans_dropped_total/ {d+=$2} END {printf "%d spans exported, %d dropped", e, d}')
+printf '\n"secured" and "plain": one node (gateway + users), bearer token and metrics in both; tracing sampled every request (%s)\n' "$spans"
 printf '\ntroupe binary: %s bytes; dev-mode RSS: %s KiB idle, %s KiB after the run\n' \
   "$(stat -c %s "$troupe")" "$rss_idle" "$rss_after"

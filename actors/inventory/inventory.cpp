@@ -179,7 +179,7 @@ inventory_actor::behavior_type front_behavior(inventory_actor::stateful_pointer<
   self->state.store = store_link{std::move(store), "inventory"};
   self->set_down_handler([self](caf::down_msg& down) { self->state.store.store_down(down); });
   auto late = [self, shedding](const call_context& ctx, std::string_view operation) {
-    return shedding.refuse(ctx, self->clock().now(), operation);
+    return shedding.refuse(self, ctx, operation);
   };
   return {
       [self, late](set_stock& cmd) -> caf::result<stock_item> {

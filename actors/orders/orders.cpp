@@ -470,7 +470,7 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
   for (auto& cfg : subs) self->link_to(events::spawn_subscription(self->system(), cfg));
   recover(self);
   auto late = [self, shedding](const call_context& ctx, std::string_view operation) {
-    return shedding.refuse(ctx, self->clock().now(), operation);
+    return shedding.refuse(self, ctx, operation);
   };
   return {
       [self, late](place_order& cmd) -> caf::result<saga::result> {

@@ -210,8 +210,7 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
   self->link_to(processor);
   return {
       [self, shedding](charge_payment& cmd) -> caf::result<charge> {
-        if (auto refused = shedding.refuse(cmd.ctx, self->clock().now(), "charge_payment"))
-          return refused;
+        if (auto refused = shedding.refuse(self, cmd.ctx, "charge_payment")) return refused;
         // Refused before the processor is asked: without a key a repeat would charge twice.
         if (auto missing = saga::require_key(cmd.ctx.idempotency_key)) return missing;
         if (auto v = rules::check_charge(cmd.customer, cmd.amount, cmd.currency))
@@ -264,8 +263,7 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
         return self->state.store.ask<charge>(self, std::move(cmd));
       },
       [self, shedding](get_payment& query) -> caf::result<charge> {
-        if (auto refused = shedding.refuse(query.ctx, self->clock().now(), "get_payment"))
-          return refused;
+        if (auto refused = shedding.refuse(self, query.ctx, "get_payment")) return refused;
         if (query.id.size() > 64) return make_error(errc::not_found, "no such payment");
         return self->state.store.ask<charge>(self, std::move(query));
       },

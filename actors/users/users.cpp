@@ -96,8 +96,7 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
   self->state.cache = lru_cache<std::string, user>{cache_entries};
   return {
       [self, shedding](create_user& cmd) -> caf::result<user> {
-        if (auto refused = shedding.refuse(cmd.ctx, self->clock().now(), "create_user"))
-          return refused;
+        if (auto refused = shedding.refuse(self, cmd.ctx, "create_user")) return refused;
         failpoint("users.create");
         // A customer creates their own record: its id is their token's subject. Only the
         // admin scope creates records for others (or with a generated id).
@@ -117,8 +116,7 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
         return self->state.store.ask<user>(self, std::move(cmd), remember(self));
       },
       [self, shedding](get_user& query) -> caf::result<user> {
-        if (auto refused = shedding.refuse(query.ctx, self->clock().now(), "get_user"))
-          return refused;
+        if (auto refused = shedding.refuse(self, query.ctx, "get_user")) return refused;
         failpoint("users.get");
         // An id that breaks the id rules cannot name a stored user; another customer's is
         // not found either, so ids of others stay unknown.

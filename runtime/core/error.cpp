@@ -1,6 +1,7 @@
 #include "runtime/core/error.hpp"
 
 #include <caf/message.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/sec.hpp>
 
 namespace troupe {
@@ -95,6 +96,12 @@ caf::error queue_bound::refuse(const call_context& ctx, call_context::clock::tim
                                std::string_view operation) const {
   if (auto forbidden = forbid(ctx, operation)) return forbidden;
   return refuse_late(ctx, now);
+}
+
+caf::error queue_bound::refuse(caf::scheduled_actor* self, const call_context& ctx,
+                               std::string_view operation) const {
+  if (on_mailbox) on_mailbox(self->mailbox().size());
+  return refuse(ctx, self->clock().now(), operation);
 }
 
 caf::error queue_bound::forbid(const call_context& ctx, std::string_view operation) const {

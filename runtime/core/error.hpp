@@ -98,12 +98,19 @@ struct queue_bound {
   std::function<void(reason)> on_refused;  // empty: not counted
   // Who may call what (the topology's "permissions"); null: every capability everything.
   std::shared_ptr<const call_permissions> permissions;
+  // Told how many messages wait in the capability's mailbox each time a handler asks
+  // refuse() with its actor (capability_mailbox_depth); empty: not told.
+  std::function<void(std::size_t)> on_mailbox;
 
   // refuse_late above, counted.
   caf::error refuse_late(const call_context& ctx, call_context::clock::time_point now) const;
   // What every handler of a capability asks first: whether the caller may call `operation`
   // at all, then refuse_late.
   caf::error refuse(const call_context& ctx, call_context::clock::time_point now,
+                    std::string_view operation) const;
+  // The same from a handler of `self` (its clock), telling on_mailbox its mailbox's length:
+  // only the actor itself may read it.
+  caf::error refuse(caf::scheduled_actor* self, const call_context& ctx,
                     std::string_view operation) const;
   // The permission alone, for work that runs past its deadline (compensations).
   caf::error forbid(const call_context& ctx, std::string_view operation) const;

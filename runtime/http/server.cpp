@@ -187,9 +187,17 @@ class session : public std::enable_shared_from_this<session<Stream>> {
     span_id_.clear();
     trace_state_.clear();
     sampled_ = false;
-    if (cfg_->service.access_log || !cfg_->service.traced_as.empty())
+    target_.clear();
+    if (cfg_->service.traced_as.empty()) {
+      random_hex(16, request_id_);
+    } else {
+      trace_from(msg);
+    }
+    if (cfg_->service.access_log || span_.active())
       target_.assign(msg.target().data(), std::min<std::size_t>(msg.target().size(), 256));
-    if (cfg_->service.traced_as.empty()) return random_hex(16, request_id_);
+  }
+
+  void trace_from(const http::request_parser<http::string_body>::value_type& msg) {
     std::optional<tracing::w3c_traceparent> incoming;
     if (auto it = msg.find("traceparent"); it != msg.end())
       incoming = tracing::parse_traceparent(it->value());

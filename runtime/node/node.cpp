@@ -196,6 +196,7 @@ queue_bound counted_queue_bound(const std::string& capability, std::chrono::mill
   out.on_refused = [counter](queue_bound::reason why) mutable {
     counter.shed(why == queue_bound::reason::deadline);
   };
+  out.on_mailbox = [counter](std::size_t depth) mutable { counter.mailbox_depth(depth); };
   return out;
 }
 

@@ -90,6 +90,11 @@ struct metrics::impl {
           .Name("call_breaker_transitions_total")
           .Help("Circuit breaker changes of state, by callee and the state entered")
           .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& mailbox_depth =
+      prometheus::BuildGauge()
+          .Name("capability_mailbox_depth")
+          .Help("Messages waiting in a capability's front mailbox, as of the last one it took up")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& requests_shed =
       prometheus::BuildCounter()
           .Name("requests_shed_total")
@@ -260,7 +265,12 @@ shedding_metrics metrics::for_shedding(std::string_view capability) {
   shedding_metrics out;
   out.queue_time_ = &impl_->requests_shed.Add({{"capability", name}, {"reason", "queue_time"}});
   out.deadline_ = &impl_->requests_shed.Add({{"capability", name}, {"reason", "deadline"}});
+  out.mailbox_ = &impl_->mailbox_depth.Add({{"capability", name}});
   return out;
+}
+
+void shedding_metrics::mailbox_depth(std::size_t depth) {
+  if (mailbox_) mailbox_->Set(static_cast<double>(depth));
 }
 
 void shedding_metrics::shed(bool deadline) {

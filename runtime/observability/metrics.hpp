@@ -102,11 +102,14 @@ class supervision_metrics {
 class shedding_metrics {
  public:
   void shed(bool deadline);
+  // capability_mailbox_depth{capability}: messages waiting behind the one being handled.
+  void mailbox_depth(std::size_t depth);
 
  private:
   friend class metrics;
   prometheus::Counter* queue_time_ = nullptr;
   prometheus::Counter* deadline_ = nullptr;
+  prometheus::Gauge* mailbox_ = nullptr;
 };
 
 // Calls from this node to one capability (calls/caller.hpp), the callee's requests and

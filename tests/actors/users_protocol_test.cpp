@@ -22,10 +22,14 @@ namespace {
 struct fixture : test_coordinator_fixture<> {
   std::string db = "/tmp/troupe-users-protocol-" + std::to_string(::getpid()) + ".db";
   users_actor users;
+  // What the front told its queue bound of its mailbox, handler by handler.
+  std::shared_ptr<std::vector<std::size_t>> depths = std::make_shared<std::vector<std::size_t>>();
 
   fixture() {
     remove_db();
-    users = spawn_users(sys, {db, false, 10000, {}});
+    users_config cfg{db, false, 10000, {}};
+    cfg.shedding.on_mailbox = [depths = depths](std::size_t n) { depths->push_back(n); };
+    users = spawn_users(sys, cfg);
     sched.run();
   }
   ~fixture() override {
@@ -202,4 +206,16 @@ TEST_CASE_METHOD(fixture,
         [](user&) {},
         [&](caf::error& e) { not_found += static_cast<errc>(e.code()) == errc::not_found; });
   CHECK(not_found == sent - 1);
+}
+
+TEST_CASE_METHOD(fixture, "each handler reports how many messages wait behind it") {
+  REQUIRE(ask(create_user{ctx(), "u-1", "Ann", "ann@example.com"}));
+  depths->clear();
+  for (int i = 0; i < 5; ++i) self->send(users, get_user{ctx(), "u-1"});
+  sched.run_once();  // the front takes up the first: four wait behind it
+  REQUIRE(depths->size() == 1);
+  CHECK(depths->back() == 4);
+  sched.run();
+  CHECK(depths->size() == 5);
+  CHECK(depths->back() == 0);
 }

@@ -133,6 +133,9 @@ TEST_CASE("every node's /metrics passes promtool, and a real Prometheus scrapes 
   CHECK(value_of(core, "sqlite_commit_batch_size_count{database=\"users.db\"}") >= 1);
   CHECK(value_of(stock, "sqlite_commit_batch_size_count{database=\"inventory.db\"}") >= 1);
   CHECK(value_of(stock, "sqlite_commit_batch_size_sum{database=\"payments.db\"}") >= 1);
+  // Each capability's front mailbox, as of its last message (idle now: nothing waits).
+  CHECK(value_of(core, "capability_mailbox_depth{capability=\"orders\"}") == 0);
+  CHECK(value_of(stock, "capability_mailbox_depth{capability=\"inventory\"}") == 0);
 
   // A real Prometheus, scraping every node's admin listener each second with the token.
   auto port = free_port();
