@@ -37,6 +37,13 @@ tracing::span sample_span(std::string name) {
   return s;
 }
 
+tracing::settings file_exporter(std::string path) {
+  tracing::settings s;
+  s.kind = tracing::settings::exporter::file;
+  s.file = std::move(path);
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("traceparent: W3C level 1, strictly") {
@@ -142,9 +149,7 @@ TEST_CASE("spans become one OTLP/JSON export request, grouped by service") {
 TEST_CASE("the exporter's queue is bounded: beyond it spans are dropped and counted") {
   test::temp_dir dir;
   metrics m;
-  tracing::settings s;
-  s.kind = tracing::settings::exporter::file;
-  s.file = dir.file("spans-n1.jsonl");
+  auto s = file_exporter(dir.file("spans-n1.jsonl"));
   s.queue_size = 4;
   s.batch_size = 100;  // never reached: nothing leaves before the stop
   s.flush_interval = std::chrono::seconds{60};
@@ -168,9 +173,7 @@ TEST_CASE("the exporter's queue is bounded: beyond it spans are dropped and coun
 TEST_CASE("a full trace file drops what does not fit, counted") {
   test::temp_dir dir;
   metrics m;
-  tracing::settings s;
-  s.kind = tracing::settings::exporter::file;
-  s.file = dir.file("spans.jsonl");
+  auto s = file_exporter(dir.file("spans.jsonl"));
   s.max_file_bytes = 100;  // less than one export
   tracing::start("n1", s, &m);
   tracing::record(sample_span("x"));
@@ -189,9 +192,7 @@ TEST_CASE("with tracing off, spans are inactive and hand their parent on") {
   span.set("a", std::int64_t{1});
   span.end();  // nothing recorded, nothing thrown
   test::temp_dir dir;
-  tracing::settings s;
-  s.kind = tracing::settings::exporter::file;
-  s.file = dir.file("t.jsonl");
+  auto s = file_exporter(dir.file("t.jsonl"));
   s.sample_ratio = 0;
   tracing::start("n", s, nullptr);
   CHECK_FALSE(tracing::sample_new_trace());
