@@ -1,15 +1,18 @@
 // Bytes from a client, all the way to the message a route would send: Beast's parser with
-// the server's limits, CORS preflight, the router and its percent-decoded parameters, the
-// query string, the bearer token's verification, the JSON body and the route's mapping of
-// the request into its message. Anything may be refused; nothing may crash, leak, hit
-// undefined behaviour or throw.
+// the server's limits, the API listener's admission (router, percent-decoded parameters,
+// body and media-type checks, CORS preflight), the query string, the bearer token's
+// verification, the JSON body and the route's mapping of the request into its message. Anything may
+// be refused; nothing may crash, leak, hit undefined behaviour or throw.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "runtime/http/admin.hpp"
 #include "runtime/http/bearer.hpp"
 #include "runtime/http/cors.hpp"
 #include "runtime/http/router.hpp"
@@ -20,10 +23,12 @@ using namespace troupe;
 
 namespace {
 
+// The API listener of a gateway node, as node.cpp builds it: the shop's routes, admitted
+// by make_api_service (404, 405, 413, 415, CORS preflights), tokens verified, CORS on.
 struct fixture {
-  std::unique_ptr<router> routes;
-  std::unique_ptr<security::token_verifier> verifier;
-  cors_policy cors;
+  std::shared_ptr<const router> routes;
+  std::shared_ptr<const security::token_verifier> verifier;
+  http_service service;
   fixture() {
     std::vector<route> table;
     for (auto& cap : fuzz::shop_capabilities())
@@ -31,11 +36,13 @@ struct fixture {
         r.capability = cap.name;
         table.push_back(std::move(r));
       }
-    routes = std::make_unique<router>(std::move(table));
+    routes = std::make_shared<const router>(std::move(table));
     security::token_settings settings;
     settings.secret = "fuzzing-secret-0123456789-abcdefghijklmnop";
-    verifier = std::make_unique<security::token_verifier>(settings);
-    cors.allowed_origins = {"https://shop.example"};
+    verifier = std::make_shared<const security::token_verifier>(settings);
+    auto cors = std::make_shared<cors_policy>();
+    cors->allowed_origins = {"https://shop.example"};
+    service = make_api_service({}, false, routes, {}, verifier, cors);
   }
 };
 
@@ -45,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static fixture f;
   http::request_parser<http::string_body> parser;
   parser.header_limit(16 << 10);  // the server's limits (http_limits, routes' body limits)
-  parser.body_limit(f.routes->max_body());
+  parser.body_limit(f.service.max_body);
   parser.eager(true);
   boost::beast::error_code ec;
   parser.put(boost::asio::buffer(data, size), ec);
@@ -53,33 +60,39 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (ec || !parser.is_done()) return 0;
   auto& msg = parser.get();
 
+  // The head as the server's session hands it to admission (server.cpp, on_header).
+  const std::string request_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  request_head head;
+  head.method = parse_method(msg.method_string());
+  head.target = msg.target();
+  if (auto it = msg.find(http::field::content_type); it != msg.end())
+    head.content_type = it->value();
+  if (auto length = parser.content_length()) head.content_length = *length;
+  head.has_body = parser.chunked() || (head.content_length && *head.content_length > 0);
+  head.request_id = request_id;
+  head.origin = msg[http::field::origin];
+  if (!head.origin.empty() && head.method == http_method::options) {
+    head.preflight_method = msg[http::field::access_control_request_method];
+    head.preflight_headers = msg[http::field::access_control_request_headers];
+  }
+  auto admitted = f.service.admit(head);
+  if (f.service.decorate) {
+    http_response res;
+    f.service.decorate(head.origin, res);
+  }
+  if (admitted.refusal || admitted.route < 0) return 0;
+
   http_request req;
-  req.method = parse_method(msg.method_string());
+  req.method = head.method;
   req.target = std::string(msg.target());
   for (auto& field : msg)
     req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   req.body = msg.body();
-  req.id = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-  request_head head;
-  head.method = req.method;
-  head.target = req.target;
-  head.request_id = req.id;
-  if (auto* origin = req.header("Origin")) head.origin = *origin;
-  if (auto* m = req.header("Access-Control-Request-Method")) head.preflight_method = *m;
-  if (auto* h = req.header("Access-Control-Request-Headers")) head.preflight_headers = *h;
-  if (is_preflight(head)) answer_preflight(f.cors, *f.routes, req.path(), head);
-  if (!head.origin.empty()) {
-    http_response res;
-    add_cors_headers(f.cors, head.origin, res);
-  }
-
+  req.id = request_id;
+  req.route = admitted.route;
+  req.params = std::move(admitted.params);
   (void)parse_query(req.target);
-  auto found = f.routes->find(req.method, req.path());
-  if (found.kind != router::match::found) return 0;
-  req.route = found.index;
-  req.params = std::move(found.params);
-  auto& r = f.routes->at(found.index);
+  auto& r = f.routes->at(req.route);
   (void)authenticate(r, req, f.verifier.get(), 1'800'000'000);
   (void)r.map(req);
   return 0;

@@ -70,6 +70,13 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
     ToMessage to_message;
     ToResponse to_response;
     OnError on_error;
+    // The request as this route's message: its JSON body parsed within limits, then mapped.
+    expected_message message_of(const http_request& request) const {
+      nlohmann::json body;
+      if (json_body)
+        if (auto err = parse_json_body(request, body)) return err;
+      return to_message(route_input{request, body});
+    }
     // A mapping that throws answers its own request with a 500 (detail in the log) instead
     // of taking the gateway worker, and every request in flight on it, down.
     http_response failed(const std::exception& e, std::string_view id) const {
@@ -90,20 +97,13 @@ route make_route(http_method method, std::string path, std::size_t body_limit, T
   r.path = std::move(path);
   r.body_limit = body_limit;
   r.map = [how](const http_request& request) -> caf::error {
-    nlohmann::json body;
-    if (how->json_body)
-      if (auto err = parse_json_body(request, body)) return err;
-    expected_message msg = how->to_message(route_input{request, body});
+    expected_message msg = how->message_of(request);
     return msg ? caf::error{} : msg.error();
   };
   r.run = [how](route_call& call) {
     std::shared_ptr<answer_to> to;  // holds the request id once it moves
     try {
-      nlohmann::json body;
-      if (how->json_body)
-        if (auto err = parse_json_body(call.request, body))
-          return call.reply(how->on_error(err, call.request.id));
-      expected_message msg = how->to_message(route_input{call.request, body});
+      expected_message msg = how->message_of(call.request);
       if (!msg) return call.reply(how->on_error(msg.error(), call.request.id));
       to = std::make_shared<answer_to>(answer_to{call.reply, std::move(call.request.id)});
       call.calls.template call<Reply>(
