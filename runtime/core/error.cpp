@@ -1,4 +1,5 @@
 #include "runtime/core/error.hpp"
+#include "runtime/core/mailbox_depth.hpp"
 
 #include <caf/message.hpp>
 #include <caf/scheduled_actor.hpp>
@@ -100,7 +101,7 @@ caf::error queue_bound::refuse(const call_context& ctx, call_context::clock::tim
 
 caf::error queue_bound::refuse(caf::scheduled_actor* self, const call_context& ctx,
                                std::string_view operation) const {
-  if (on_mailbox) on_mailbox(self->mailbox().size());
+  if (on_mailbox) on_mailbox(mailbox_depth(self));
   return refuse(ctx, self->clock().now(), operation);
 }
 

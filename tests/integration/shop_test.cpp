@@ -209,6 +209,7 @@ TEST_CASE("many clients ordering the last units of one SKU never oversell") {
   constexpr int clients = 16;
   std::atomic<int> confirmed{0}, out_of_stock{0}, other{0};
   std::vector<std::string> ids[clients];
+  std::vector<std::string> unexpected[clients];
   std::vector<std::thread> threads;
   for (int i = 0; i < clients; ++i)
     threads.emplace_back([&, i] {
@@ -224,10 +225,14 @@ TEST_CASE("many clients ordering the last units of one SKU never oversell") {
           ids[i].push_back(body["order_id"]);
         } else {
           ++other;
+          unexpected[i].push_back(std::to_string(r.status) + " " + r.body);
         }
       }
     });
   for (auto& t : threads) t.join();
+  for (auto& list : unexpected)
+    for (auto& answer : list) UNSCOPED_INFO(answer);
+  if (other > 0) UNSCOPED_INFO("stock's stderr:\n" << c.stderr_of("stock"));
   CHECK(confirmed == 5);
   CHECK(out_of_stock == clients * 2 - 5);
   CHECK(other == 0);
