@@ -32,7 +32,7 @@ namespace troupe::gateway {
 //   "retry": {"attempts": 3, "backoff_min_ms": 20, "backoff_max_ms": 500},
 //   "auth": {"secret_env": "TROUPE_JWT_SECRET", "secret_file": null, "public_key_file": null,
 //            "algorithms": ["HS256"], "issuer": null, "audience": null, "leeway_s": 30,
-//            "generate_secret": false},
+//            "cache_size": 1024, "generate_secret": false},
 //   "rate_limit": {"per_client": {"requests": 100, "window_s": 900},
 //                  "per_subject": {"requests": 1000, "window_s": 900},
 //                  "trusted_proxies": [], "routes": {"POST /api/orders": {...}},

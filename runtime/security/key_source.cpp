@@ -86,6 +86,9 @@ auth_config read_auth_config(settings_reader r, auth_config a, bool may_generate
   a.issuer = r.optional_text("issuer", 1024, a.issuer);
   a.audience = r.optional_text("audience", 1024, a.audience);
   a.leeway = std::chrono::seconds{r.integer("leeway_s", 0, 300, a.leeway.count())};
+  a.cache_size =
+      static_cast<std::size_t>(r.integer("cache_size", 0, static_cast<std::int64_t>(max_cache_size),
+                                         static_cast<std::int64_t>(a.cache_size)));
   a.generate_secret = r.boolean("generate_secret", a.generate_secret);
   if (a.algorithms.empty())
     throw settings_error(r.path_of("algorithms"), "must list at least one algorithm");
@@ -114,6 +117,7 @@ loaded_key load_key(const auth_config& config, const std::string& node_dir) {
   s.issuer = config.issuer;
   s.audience = config.audience;
   s.leeway = config.leeway;
+  s.cache_size = config.cache_size;
   if (!symmetric(config.algorithms)) {
     if (config.public_key_file.empty())
       throw std::invalid_argument("auth.algorithms asks for " + config.algorithms.front() +

@@ -24,6 +24,7 @@ struct auth_config {
   std::string issuer;    // checked when not empty
   std::string audience;  // checked when not empty
   std::chrono::seconds leeway{30};
+  std::size_t cache_size = 1024;  // verified tokens remembered (token_verifier::verify)
   // No secret given: make one under the data directory instead of refusing to start. The
   // embedded dev topology turns this on; production topologies should name their secret.
   bool generate_secret = false;

@@ -1,12 +1,17 @@
 #include "runtime/security/token_verifier.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <jwt/jwt.hpp>
@@ -178,7 +183,81 @@ verdict refuse(std::string why) {
   return {std::nullopt, std::move(why)};
 }
 
+using token_digest = std::array<unsigned char, 32>;
+
+token_digest sha256(std::string_view bytes) {
+  token_digest out{};
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &size, EVP_sha256(), nullptr) != 1 ||
+      size != out.size())
+    throw std::runtime_error("SHA-256 failed");
+  return out;
+}
+
+struct digest_hash {
+  std::size_t operator()(const token_digest& d) const {
+    std::size_t h;
+    std::memcpy(&h, d.data(), sizeof h);  // a digest's bytes are already uniform
+    return h;
+  }
+};
+
 }  // namespace
+
+// Two generations bound the cache to 2 x capacity with O(1) work and no per-entry
+// bookkeeping: when the young map is full it becomes the old one (the previous old one is
+// dropped), and a token found in the old map moves back to the young one, so tokens in use
+// stay while ones not seen for a generation go.
+class token_verifier::verified_cache {
+ public:
+  struct entry {
+    principal who;
+    std::int64_t not_before;
+  };
+
+  explicit verified_cache(std::size_t capacity) : capacity_(capacity) {}
+
+  std::optional<entry> find(const token_digest& key) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (auto it = young_.find(key); it != young_.end()) return it->second;
+    auto it = old_.find(key);
+    if (it == old_.end()) return std::nullopt;
+    auto found = it->second;
+    old_.erase(it);
+    insert(key, found);
+    return found;
+  }
+
+  void put(const token_digest& key, entry e) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    insert(key, std::move(e));
+  }
+
+  std::size_t size() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return young_.size() + old_.size();
+  }
+
+ private:
+  void insert(const token_digest& key, entry e) {
+    if (young_.size() >= capacity_) {
+      old_ = std::move(young_);
+      young_.clear();
+    }
+    young_.insert_or_assign(key, std::move(e));
+  }
+
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::unordered_map<token_digest, entry, digest_hash> young_, old_;
+};
+
+token_verifier::~token_verifier() = default;
+token_verifier::token_verifier(token_verifier&&) noexcept = default;
+
+std::size_t token_verifier::cached() const {
+  return cache_ ? cache_->size() : 0;
+}
 
 bool principal::has_scope(std::string_view scope) const {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
@@ -227,18 +306,35 @@ token_verifier::token_verifier(token_settings settings) : settings_(std::move(se
   }
   if (settings_.leeway.count() < 0 || settings_.leeway.count() > 3600)
     throw std::invalid_argument("leeway_s: must be from 0 to 3600");
+  if (settings_.cache_size > max_cache_size)
+    throw std::invalid_argument("cache_size: must be from 0 to " + std::to_string(max_cache_size));
+  if (settings_.cache_size > 0) cache_ = std::make_unique<verified_cache>(settings_.cache_size);
 }
 
 verdict token_verifier::verify(std::string_view token, std::int64_t now) const {
   // Never throws: an allocation or OpenSSL failure refuses the token.
   try {
-    return check(token, now);
+    auto not_before = std::numeric_limits<std::int64_t>::min();
+    if (!cache_ || token.empty() || token.size() > max_token_bytes)
+      return check(token, now, not_before);
+    auto key = sha256(token);
+    if (auto known = cache_->find(key)) {
+      // What check() would say now: only its time checks can change their answer.
+      auto leeway = settings_.leeway.count();
+      if (now >= known->who.expires_at + leeway) return refuse("expired");
+      if (now + leeway < known->not_before) return refuse("not valid yet (nbf)");
+      return {std::move(known->who), {}};
+    }
+    auto answer = check(token, now, not_before);
+    if (answer) cache_->put(key, {*answer.who, not_before});
+    return answer;
   } catch (const std::exception& e) {
     return refuse(std::string("could not check the token: ") + e.what());
   }
 }
 
-verdict token_verifier::check(std::string_view token, std::int64_t now) const {
+verdict token_verifier::check(std::string_view token, std::int64_t now,
+                              std::int64_t& not_before) const {
   if (token.empty()) return refuse("empty token");
   if (token.size() > max_token_bytes) return refuse("token longer than 8 KiB");
   auto dot1 = token.find('.');
@@ -284,6 +380,7 @@ verdict token_verifier::check(std::string_view token, std::int64_t now) const {
     auto nbf = numeric_date(*claims, "nbf", true);
     if (!nbf) return refuse("nbf is not a number");
     if (now + leeway < *nbf) return refuse("not valid yet (nbf)");
+    not_before = *nbf;
   }
   if (!settings_.issuer.empty()) {
     auto iss = claims->find("iss");

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@ namespace troupe::security {
 
 inline constexpr std::size_t max_token_bytes = 8192;
 inline constexpr std::size_t min_secret_bytes = 32;
+inline constexpr std::size_t max_cache_size = 100000;
 
 struct token_settings {
   // The allowlist: HS256, HS384, HS512 (with `secret`), RS256, RS384, RS512, ES256, ES384,
@@ -37,6 +39,8 @@ struct token_settings {
   std::string issuer;          // checked when not empty
   std::string audience;        // checked when not empty
   std::chrono::seconds leeway{30};
+  // Verified tokens remembered (see token_verifier::verify); 0 turns the cache off.
+  std::size_t cache_size = 1024;
 };
 
 // Who a verified token speaks for.
@@ -62,16 +66,29 @@ class token_verifier {
   // not fit an allowed algorithm (RSA under 2048 bits, an EC key on another curve).
   explicit token_verifier(token_settings settings);
 
-  // `now` in seconds since the epoch.
+  ~token_verifier();
+  token_verifier(token_verifier&&) noexcept;
+
+  // `now` in seconds since the epoch. Safe to call from many threads at once.
+  // A token that passed every check is remembered, keyed by its SHA-256, so a client that
+  // sends the same token on every request pays for parsing and the signature once (as
+  // Envoy's jwt_authn cache does); on each later use only the time checks (exp, nbf) are
+  // redone. Refused tokens are never remembered, and at most 2 x cache_size are kept.
   verdict verify(std::string_view token, std::int64_t now) const;
+
+  // How many verified tokens are remembered now.
+  std::size_t cached() const;
 
   const token_settings& settings() const { return settings_; }
 
  private:
-  verdict check(std::string_view token, std::int64_t now) const;
+  class verified_cache;
+
+  verdict check(std::string_view token, std::int64_t now, std::int64_t& not_before) const;
 
   token_settings settings_;
   bool symmetric_ = true;
+  std::unique_ptr<verified_cache> cache_;
 };
 
 // A token for `who` signed with the settings' first algorithm, which must be an HS one (dev

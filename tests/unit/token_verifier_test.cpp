@@ -3,8 +3,10 @@
 // here), as well as by troupe's own mint_token, which cpp-jwt must accept in turn.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -313,4 +315,86 @@ TEST_CASE("settings that cannot be safe are refused at start with a clear messag
   CHECK_THROWS_WITH(token_verifier{rs}, Catch::Contains("not a PEM public key"));
   CHECK_THROWS(mint_token(rs, {"x", {}, 0}, now, 60s));
   CHECK_THROWS_WITH(mint_token(hs_settings(), {"x", {}, 0}, now, 0s), Catch::Contains("ttl"));
+}
+
+TEST_CASE("a remembered token still meets exp and nbf on every use") {
+  token_verifier v{hs_settings()};
+  auto claims = claims_for("alice");
+  claims["nbf"] = now - 10;
+  auto token = forge(hs256(), claims, secret);
+  REQUIRE(v.verify(token, now));
+  REQUIRE(v.cached() == 1);
+  auto again = v.verify(token, now + 599);
+  REQUIRE(again);
+  CHECK(again.who->subject == "alice");
+  CHECK(again.who->has_scope("admin"));
+  CHECK(v.verify(token, now + 600 + 29));
+  CHECK(v.verify(token, now + 600 + 30).why == "expired");
+  CHECK(v.verify(token, now - 10 - 31).why == "not valid yet (nbf)");
+  CHECK(v.verify(token, now));
+}
+
+TEST_CASE("a token one byte away from a remembered one is checked in full") {
+  token_verifier v{hs_settings()};
+  auto token = forge(hs256(), claims_for("alice"), secret);
+  REQUIRE(v.verify(token, now));
+  auto flipped = token;
+  auto& c = flipped[flipped.size() - 5];  // inside the signature, not its padding bits
+  c = c == 'A' ? 'B' : 'A';
+  CHECK(why_refused(v, flipped) == "bad signature");
+  auto dot1 = token.find('.'), dot2 = token.rfind('.');
+  auto swapped =
+      token.substr(0, dot1 + 1) + b64url(claims_for("mallory").dump()) + token.substr(dot2);
+  CHECK(why_refused(v, swapped) == "bad signature");
+  CHECK(v.cached() == 1);
+}
+
+TEST_CASE("the cache holds at most twice its size, never a refused token, and can be off") {
+  auto s = hs_settings();
+  s.cache_size = 8;
+  token_verifier v{s};
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 100; ++i)
+    tokens.push_back(forge(hs256(), claims_for("u" + std::to_string(i)), secret));
+  for (auto& t : tokens) REQUIRE(v.verify(t, now));
+  CHECK(v.cached() <= 16);
+  CHECK(v.cached() >= 8);
+  auto before = v.cached();
+  for (int i = 0; i < 100; ++i)
+    REQUIRE_FALSE(v.verify(forge(hs256(), claims_for("x" + std::to_string(i)), secret + "x"), now));
+  CHECK(v.cached() == before);
+  // A token forgotten long ago is simply checked again.
+  auto first = v.verify(tokens.front(), now);
+  REQUIRE(first);
+  CHECK(first.who->subject == "u0");
+
+  s.cache_size = 0;
+  token_verifier uncached{s};
+  REQUIRE(uncached.verify(tokens.front(), now));
+  REQUIRE(uncached.verify(tokens.front(), now));
+  CHECK(uncached.cached() == 0);
+  s.cache_size = max_cache_size + 1;
+  CHECK_THROWS_WITH(token_verifier{s}, Catch::Contains("cache_size"));
+}
+
+TEST_CASE("many threads verifying the same tokens all get the same answers") {
+  auto s = hs_settings();
+  s.cache_size = 4;  // small, so generations turn over while the threads run
+  token_verifier v{s};
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 12; ++i)
+    tokens.push_back(forge(hs256(), claims_for("t" + std::to_string(i)), secret));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3000; ++i) {
+        auto k = static_cast<std::size_t>((i * 7 + t) % 12);
+        auto answer = v.verify(tokens[k], now);
+        if (!answer || answer.who->subject != "t" + std::to_string(k)) ++wrong;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
+  CHECK(v.cached() <= 8);
 }

@@ -119,7 +119,8 @@ TEST_CASE("spans become one OTLP/JSON export request, grouped by service") {
   a.attributes = {{"order.total", std::int64_t{3000}},
                   {"order.id", std::string("o-1")},
                   {"ok", true},
-                  {"ratio", 0.5}};
+                  {"ratio", 0.5},
+                  {"note", std::string("say \"hi\"\n\\ \x01")}};
   a.error = true;
   a.status_message = "'A': 50 requested";
   auto b = sample_span("bad \xff name");
@@ -139,6 +140,7 @@ TEST_CASE("spans become one OTLP/JSON export request, grouped by service") {
   CHECK(span["attributes"][0]["value"] == json{{"intValue", "3000"}});
   CHECK(span["attributes"][2]["value"] == json{{"boolValue", true}});
   CHECK(span["attributes"][3]["value"] == json{{"doubleValue", 0.5}});
+  CHECK(span["attributes"][4]["value"] == json{{"stringValue", "say \"hi\"\n\\ \x01"}});
   CHECK(span["status"] == json{{"code", 2}, {"message", "'A': 50 requested"}});
   auto& root = rs[1]["scopeSpans"][0]["spans"][0];
   CHECK_FALSE(root.contains("parentSpanId"));
