@@ -66,8 +66,9 @@ std::string base64url_encode(std::string_view s) {
 
 // Strict: only the canonical encoding of some bytes decodes (cpp-jwt's decoder pads and
 // accepts more; it only ever sees what this one accepted), so a changed character always
-// changes the bytes. (ECDSA signatures still have two valid forms: never key anything on the
-// token's bytes.)
+// changes the bytes. (ECDSA signatures still have two valid forms, so the same claims can
+// come as two different tokens: never use a token's bytes to detect replays. The cache of
+// verified tokens may key on them: the second form is just a second entry.)
 std::optional<std::string> base64url_decode(std::string_view s) {
   if (s.size() % 4 == 1) return std::nullopt;
   std::string out;
@@ -204,10 +205,9 @@ struct digest_hash {
 
 }  // namespace
 
-// Two generations bound the cache to 2 x capacity with O(1) work and no per-entry
-// bookkeeping: when the young map is full it becomes the old one (the previous old one is
-// dropped), and a token found in the old map moves back to the young one, so tokens in use
-// stay while ones not seen for a generation go.
+// Two generations bound the cache to 2 x capacity with no per-entry bookkeeping: when the young map
+// is full it becomes the old one (the previous old one is dropped), and a token found in the old
+// map moves back to the young one, so tokens in use stay while ones not seen for a generation go.
 class token_verifier::verified_cache {
  public:
   struct entry {
@@ -218,19 +218,21 @@ class token_verifier::verified_cache {
   explicit verified_cache(std::size_t capacity) : capacity_(capacity) {}
 
   std::optional<entry> find(const token_digest& key) {
+    map dropped;  // freed after the lock is released, not while every request waits for it
     std::lock_guard<std::mutex> guard{mutex_};
     if (auto it = young_.find(key); it != young_.end()) return it->second;
     auto it = old_.find(key);
     if (it == old_.end()) return std::nullopt;
     auto found = it->second;
     old_.erase(it);
-    insert(key, found);
+    insert(key, found, dropped);
     return found;
   }
 
   void put(const token_digest& key, entry e) {
+    map dropped;
     std::lock_guard<std::mutex> guard{mutex_};
-    insert(key, std::move(e));
+    insert(key, std::move(e), dropped);
   }
 
   std::size_t size() const {
@@ -239,17 +241,21 @@ class token_verifier::verified_cache {
   }
 
  private:
-  void insert(const token_digest& key, entry e) {
+  using map = std::unordered_map<token_digest, entry, digest_hash>;
+
+  // The old generation a turnover drops goes to `dropped`, which the caller declared before
+  // taking the lock, so up to `capacity_` entries are freed outside it.
+  void insert(const token_digest& key, entry e, map& dropped) {
     if (young_.size() >= capacity_) {
-      old_ = std::move(young_);
-      young_.clear();
+      dropped.swap(old_);
+      old_.swap(young_);
     }
     young_.insert_or_assign(key, std::move(e));
   }
 
   std::size_t capacity_;
   mutable std::mutex mutex_;
-  std::unordered_map<token_digest, entry, digest_hash> young_, old_;
+  map young_, old_;
 };
 
 token_verifier::~token_verifier() = default;
