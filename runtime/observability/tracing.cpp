@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/ids.hpp"
+#include "runtime/core/json.hpp"
 #include "runtime/observability/log.hpp"
 #include "runtime/observability/metrics.hpp"
 
@@ -170,28 +171,15 @@ std::atomic<double> ratio{1.0};
 
 // OTLP/JSON is written straight into one string: building a json tree per span cost more
 // CPU than serving the request it describes (a profile of the gateway benchmark at a sample
-// ratio of 1). Strings that are plain printable ASCII (ids, names, most values) are copied;
-// anything else goes through nlohmann's serializer, which escapes it and replaces broken
-// UTF-8 (it may come from a client) instead of throwing.
-void put_string(std::string& out, std::string_view text) {
-  bool plain = std::all_of(text.begin(), text.end(),
-                           [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-  if (plain) {
-    out += '"';
-    out += text;
-    out += '"';
-  } else {
-    out += json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
-  }
-}
-
+// ratio of 1). append_json_string escapes and replaces broken UTF-8 (it may come from a
+// client) instead of throwing.
 void put_attribute(std::string& out, std::string_view key, const attribute_value& v) {
   out += "{\"key\":";
-  put_string(out, key);
+  append_json_string(out, key);
   out += ",\"value\":{";
   if (auto s = std::get_if<std::string>(&v)) {
     out += "\"stringValue\":";
-    put_string(out, *s);
+    append_json_string(out, *s);
   } else if (auto i = std::get_if<std::int64_t>(&v)) {
     out += "\"intValue\":\"" + std::to_string(*i) + '"';  // OTLP/JSON: 64-bit ints as strings
   } else if (auto d = std::get_if<double>(&v)) {
@@ -204,19 +192,19 @@ void put_attribute(std::string& out, std::string_view key, const attribute_value
 
 void put_span(std::string& out, const span& s) {
   out += "{\"traceId\":";
-  put_string(out, s.trace_id);
+  append_json_string(out, s.trace_id);
   out += ",\"spanId\":";
-  put_string(out, s.span_id);
+  append_json_string(out, s.span_id);
   if (!s.parent_span_id.empty()) {
     out += ",\"parentSpanId\":";
-    put_string(out, s.parent_span_id);
+    append_json_string(out, s.parent_span_id);
   }
   if (!s.trace_state.empty()) {
     out += ",\"traceState\":";
-    put_string(out, s.trace_state);
+    append_json_string(out, s.trace_state);
   }
   out += ",\"name\":";
-  put_string(out, s.name);
+  append_json_string(out, s.name);
   out += ",\"kind\":" + std::to_string(static_cast<int>(s.kind));
   out += ",\"startTimeUnixNano\":\"" + std::to_string(s.start_ns) + '"';
   out += ",\"endTimeUnixNano\":\"" + std::to_string(s.end_ns) + '"';
@@ -228,7 +216,7 @@ void put_span(std::string& out, const span& s) {
   out += "],\"status\":{";
   if (s.error) {
     out += "\"code\":2,\"message\":";
-    put_string(out, s.status_message);
+    append_json_string(out, s.status_message);
   }
   out += "}}";
 }
