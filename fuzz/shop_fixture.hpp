@@ -3,20 +3,12 @@
 
 #include <vector>
 
-#include "actors/gateway/gateway.hpp"
-#include "actors/inventory/inventory_protocol.hpp"
-#include "actors/orders/orders_protocol.hpp"
-#include "actors/payments/payments_protocol.hpp"
-#include "actors/users/users_protocol.hpp"
+#include "actors/shop/shop.hpp"
 
 namespace troupe::fuzz {
 
 inline const std::vector<capability>& shop_capabilities() {
-  static const std::vector<capability> known{
-      users::users_capability(),       inventory::inventory_capability(),
-      payments::payments_capability(), orders::orders_capability(),
-      gateway::gateway_capability(),
-  };
+  static const std::vector<capability> known = shop::capabilities();
   return known;
 }
 

@@ -115,6 +115,7 @@ void serve(worker_actor* self, http_exchange& ex) {
       request_budget(ex.request, r.timeout, st.cfg.request_timeout, st.cfg.max_request_timeout);
   if (!budget) return ex.reply(error_response(budget.error(), ex.request.id));
   calls::call_options options;
+  options.from_client = true;
   if (auth.who) {
     options.principal = std::move(auth.who->subject);
     options.scopes = std::move(auth.who->scopes);

@@ -91,7 +91,7 @@ caf::behavior store_behavior(store_actor* self, std::string path, commit_metrics
               while (at < cmd.lines.size() && cmd.lines[at].sku != no->sku) ++at;
               auto field = "items[" + std::to_string(at) + "]";
               if (no->why == rules::refusal::kind::out_of_stock)
-                return make_error(errc::out_of_stock, no->message, field + ".quantity");
+                return make_error(out_of_stock, no->message, field + ".quantity");
               return make_error(errc::invalid_argument, no->message, field + ".sku");
             }
             auto& p = std::get<rules::reservation_plan>(plan);
@@ -243,6 +243,7 @@ capability inventory_capability() {
   cap.name = "inventory";
   cap.operations = {"set_stock", "get_stock", "reserve_stock", "release_reservation",
                     "commit_reservation"};
+  cap.errors = {out_of_stock};
   cap.has_database = true;
   cap.register_types = register_inventory_types;
   cap.spawn = [](const capability_context& ctx) {

@@ -510,7 +510,7 @@ orders_actor::behavior_type front_behavior(front_actor self, caf::actor store,
                   if (claim.fresh)
                     start_saga(self, cmd, claim.saga_id, claim.order_id, rp);
                   else if (claim.request != request)
-                    rp.deliver(make_error(errc::idempotency_key_reused,
+                    rp.deliver(make_error(idempotency_key_reused,
                                           "this Idempotency-Key was used with a different request",
                                           "Idempotency-Key"));
                   else
@@ -625,6 +625,7 @@ capability orders_capability() {
   cap.operations = {"place_order",     "get_order",    "add_order_item", "list_orders",
                     "get_order_stats", "create_order", "confirm_order",  "cancel_order"};
   cap.calls = {"users", "inventory", "payments"};
+  cap.errors = {unknown_customer, idempotency_key_reused};
   cap.has_database = true;
   cap.owns_sagas = true;
   cap.drains = true;  // its running sagas

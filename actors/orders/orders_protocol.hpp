@@ -34,6 +34,11 @@ namespace troupe::orders {
 
 using line = domain::orders::line;
 
+// An order names a customer that does not exist (404).
+inline constexpr error_code unknown_customer{"unknown_customer", 404};
+// An Idempotency-Key came back with a different request (422).
+inline constexpr error_code idempotency_key_reused{"idempotency_key_reused", 422};
+
 // One event of an order's history.
 struct history_entry {
   std::int64_t seq = 0;

@@ -138,13 +138,14 @@ http_response placed_response(const saga::result& r, std::string_view request_id
     return error_response(make_error(errc::internal, "saga " + r.id + " left no reply"),
                           request_id);
   auto& e = reply["error"];
-  auto code = code_from_name(e.value("code", "internal"));
+  auto message = e.value("message", "");
+  auto info = describe_code(e.value("code", "internal"), message);
   // A failure that is not a business answer (a participant kept failing) is a 503 to retry;
   // nothing of the order remains.
-  if (!is_rejection(code) && code != errc::unavailable) code = errc::unavailable;
-  auto res =
-      error_response(code, e.value("message", ""), request_id, e.value("field", ""),
-                     code == errc::unavailable ? std::chrono::seconds{1} : std::chrono::seconds{0});
+  if (!info.rejection()) info = describe_code(code_name(errc::unavailable), message);
+  info.field = e.value("field", "");
+  if (info.code == errc::unavailable) info.retry_after = std::chrono::seconds{1};
+  auto res = error_response(info, request_id);
   if (reply.contains("order_id")) {
     auto body = json::parse(res.body);
     body["order_id"] = reply["order_id"];

@@ -42,7 +42,7 @@ void check_customer(step_context& ctx) {
       },
       [customer](const caf::error& err) {
         if (describe(err).code == errc::not_found)
-          return make_error(errc::unknown_customer, "no customer '" + customer + "'", "customer");
+          return make_error(unknown_customer, "no customer '" + customer + "'", "customer");
         return err;
       });
 }

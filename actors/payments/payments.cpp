@@ -78,7 +78,7 @@ caf::behavior processor_behavior(caf::stateful_actor<processor_state>* self,
         auto& st = self->state;
         caf::error outcome;
         if (auto seen = st.verdicts.find(a.key)) {
-          if (!seen->empty()) outcome = make_error(errc::payment_declined, *seen);
+          if (!seen->empty()) outcome = make_error(payment_declined, *seen);
         } else {
           auto chance = std::uniform_real_distribution<double>{0.0, 1.0}(st.rng);
           auto v = rules::decide(st.rules, a.customer, a.amount, chance);
@@ -87,7 +87,7 @@ caf::behavior processor_behavior(caf::stateful_actor<processor_state>* self,
           } else {
             auto reason = v.outcome == rules::verdict::kind::declined ? v.reason : std::string{};
             st.verdicts.put(a.key, reason);
-            if (!reason.empty()) outcome = make_error(errc::payment_declined, reason);
+            if (!reason.empty()) outcome = make_error(payment_declined, reason);
           }
         }
         auto rp = self->make_response_promise<bool>();
@@ -147,7 +147,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
         self->state.core->answer(rp, parent_of(cmd.ctx), "payments.charge", [&] {
           return saga::step_once<charge>(
               db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<charge> {
-                if (!cmd.declined.empty()) return make_error(errc::payment_declined, cmd.declined);
+                if (!cmd.declined.empty()) return make_error(payment_declined, cmd.declined);
                 charge c{"c-" + time_ordered_hex64(),
                          cmd.customer,
                          cmd.amount,
@@ -251,7 +251,7 @@ payments_actor::behavior_type front_behavior(payments_actor::stateful_pointer<fr
             .then([record](bool) mutable { record({}); },
                   [record, rp](caf::error& err) mutable {
                     auto info = describe(err);
-                    if (info.code == errc::payment_declined)
+                    if (info.name == payment_declined.name)
                       record(info.message);
                     else
                       rp.deliver(std::move(err));  // transient: nothing charged, nothing recorded
@@ -298,6 +298,7 @@ capability payments_capability() {
   capability cap;
   cap.name = "payments";
   cap.operations = {"charge_payment", "refund_payment", "get_payment"};
+  cap.errors = {payment_declined};
   cap.has_database = true;
   cap.read_settings = [](settings_reader& s) -> std::any {
     payments_settings out;

@@ -32,6 +32,9 @@ namespace troupe::payments {
 
 using charge = domain::payments::charge;
 
+// The card processor refused the charge (402): a business answer.
+inline constexpr error_code payment_declined{"payment_declined", 402};
+
 // A saga step: charges `amount` under ctx.idempotency_key (required). Answers the charge
 // (status "charged"); payment_declined with the processor's reason; unavailable when the
 // processor failed transiently (nothing charged: retry); invalid_argument naming the field;

@@ -123,6 +123,7 @@ call_context caller::context_for(call_options opts) const {
   ctx.deadline = opts.deadline;
   ctx.principal = std::move(opts.principal);
   ctx.scopes = std::move(opts.scopes);
+  ctx.from_client = opts.from_client;
   ctx.caller = name_;
   ctx.idempotency_key = std::move(opts.idempotency_key);
   ctx.queued_since = self_->clock().now();
@@ -196,7 +197,7 @@ caller::failure caller::finish(const key& k, const caf::error* err) {
     call.span.set("rpc.service", view_->name_of(call.slot));
     if (err) {
       auto info = describe(*err);
-      call.span.set("error.type", std::string(code_name(info.code)));
+      call.span.set("error.type", info.name);
       call.span.fail(info.message);
     }
     call.span.end();

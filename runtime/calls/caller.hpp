@@ -107,6 +107,7 @@ struct call_options {
   trace_parent trace;
   std::string principal;            // the end user it acts for (call_context::principal)
   std::vector<std::string> scopes;  // and their scopes
+  bool from_client = false;         // it carries a client's request (call_context::from_client)
   std::string idempotency_key;
   // Sending it twice has the effect of sending it once (a read, a keyed write): the caller
   // may retry it (see above), up to `attempts` sends in all.

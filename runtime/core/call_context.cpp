@@ -36,7 +36,7 @@ bool has_scope(const call_context& ctx, std::string_view scope) {
 }
 
 bool acts_for(const call_context& ctx, std::string_view owner) {
-  if (ctx.principal.empty()) return ctx.caller != "gateway";
+  if (ctx.principal.empty()) return !ctx.from_client;
   return ctx.principal == owner || has_scope(ctx, admin_scope);
 }
 

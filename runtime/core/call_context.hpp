@@ -47,6 +47,9 @@ struct call_context {
   std::string principal;
   std::vector<std::string> scopes;
   std::string caller;           // the calling capability, e.g. "gateway"
+  // The call carries a client's request (an HTTP entry's): acts_for then needs the
+  // principal, since no end user behind it means an anonymous client, not a capability.
+  bool from_client = false;
   std::string idempotency_key;  // empty when the caller gave none
   // When it was sent, or arrived from another node: the time since is what it spent queued
   // (load shedding, see core/error.hpp refuse_late). Never on the wire. Unset: not tracked.
@@ -67,7 +70,8 @@ typename Inspector::result_type inspect(Inspector& f, call_context& x) {
              x.queued_since = call_context::clock::now();
              return caf::error{};
            }),
-           x.principal, x.scopes, x.caller, x.idempotency_key, x.trace_state, x.sampled);
+           x.principal, x.scopes, x.caller, x.from_client, x.idempotency_key, x.trace_state,
+           x.sampled);
 }
 
 // Work done for a call hangs under the caller's span of it.
@@ -82,7 +86,7 @@ bool has_scope(const call_context& ctx, std::string_view scope);
 
 // Object-level authorization: whether the call may see or change what `owner` (a user id)
 // owns. Yes when the end user behind it is that owner or holds admin_scope, or when no end
-// user is behind it and it does not come from the HTTP entry (a capability on its own
+// user is behind it and it does not carry a client's request (a capability on its own
 // behalf). A capability answers `no` as not_found, so ids of others stay unknown.
 bool acts_for(const call_context& ctx, std::string_view owner);
 

@@ -1,6 +1,10 @@
 #include "runtime/core/error.hpp"
 #include "runtime/core/mailbox_depth.hpp"
 
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
 #include <caf/message.hpp>
 #include <caf/scheduled_actor.hpp>
 #include <caf/sec.hpp>
@@ -9,39 +13,68 @@ namespace troupe {
 
 namespace {
 
+constexpr auto never = retry_class::never;
+constexpr auto later = retry_class::later;
+constexpr auto rejected = saga_reaction::compensate;
+constexpr auto failed = saga_reaction::retry;
+
 struct table_row {
   errc code;
   const char* name;
   int status;
+  retry_class retry;
+  saga_reaction in_saga;
 };
 
-// The one table from error codes to HTTP statuses.
+// The one table from the runtime's error codes to HTTP statuses, and how clients and sagas
+// treat each. Answers about the request or the entity (4xx but overload) are rejections.
 constexpr table_row table[] = {
-    {errc::invalid_argument, "invalid_argument", 400},
-    {errc::not_found, "not_found", 404},
-    {errc::already_exists, "already_exists", 409},
-    {errc::unavailable, "unavailable", 503},
-    {errc::deadline_exceeded, "deadline_exceeded", 504},
-    {errc::internal, "internal", 500},
-    {errc::payload_too_large, "payload_too_large", 413},
-    {errc::method_not_allowed, "method_not_allowed", 405},
-    {errc::bad_request, "bad_request", 400},
-    {errc::outcome_unknown, "outcome_unknown", 504},
-    {errc::invalid_json, "invalid_json", 400},
-    {errc::unsupported_media_type, "unsupported_media_type", 415},
-    {errc::headers_too_large, "headers_too_large", 431},
-    {errc::not_implemented, "not_implemented", 501},
-    {errc::conflict, "conflict", 409},
-    {errc::out_of_stock, "out_of_stock", 409},
-    {errc::payment_declined, "payment_declined", 402},
-    {errc::unknown_customer, "unknown_customer", 404},
-    {errc::idempotency_key_reused, "idempotency_key_reused", 422},
-    {errc::compensated, "compensated", 409},
-    {errc::uri_too_long, "uri_too_long", 414},
-    {errc::unauthenticated, "unauthenticated", 401},
-    {errc::forbidden, "forbidden", 403},
-    {errc::rate_limited, "rate_limited", 429},
+    {errc::invalid_argument, "invalid_argument", 400, never, rejected},
+    {errc::not_found, "not_found", 404, never, rejected},
+    {errc::already_exists, "already_exists", 409, never, rejected},
+    {errc::unavailable, "unavailable", 503, later, failed},
+    {errc::deadline_exceeded, "deadline_exceeded", 504, never, failed},
+    {errc::internal, "internal", 500, never, failed},
+    {errc::payload_too_large, "payload_too_large", 413, never, failed},
+    {errc::method_not_allowed, "method_not_allowed", 405, never, failed},
+    {errc::bad_request, "bad_request", 400, never, failed},
+    {errc::outcome_unknown, "outcome_unknown", 504, never, failed},
+    {errc::invalid_json, "invalid_json", 400, never, failed},
+    {errc::unsupported_media_type, "unsupported_media_type", 415, never, failed},
+    {errc::headers_too_large, "headers_too_large", 431, never, failed},
+    {errc::not_implemented, "not_implemented", 501, never, failed},
+    {errc::conflict, "conflict", 409, never, rejected},
+    {errc::compensated, "compensated", 409, never, rejected},
+    {errc::uri_too_long, "uri_too_long", 414, never, failed},
+    {errc::unauthenticated, "unauthenticated", 401, never, rejected},
+    {errc::forbidden, "forbidden", 403, never, rejected},
+    {errc::rate_limited, "rate_limited", 429, later, failed},
 };
+
+// The codes capabilities defined, by name; written while nodes configure, read after.
+struct defined_codes {
+  std::mutex mutex;
+  std::map<std::string, error_code, std::less<>> by_name;
+};
+
+defined_codes& defined() {
+  static defined_codes codes;
+  return codes;
+}
+
+bool valid_code_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() < 'a' || name.front() > 'z') return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+// A capability's code travels as (message, field, retry_after_s, name, status, retry,
+// in_saga); the runtime's as (message, field, retry_after_s).
+bool is_defined_context(const caf::message& ctx) {
+  return ctx.match_elements<std::string, std::string, std::int64_t, std::string, std::int32_t,
+                            std::uint8_t, std::uint8_t>();
+}
 
 const table_row* find_row(std::uint8_t code) {
   for (auto& row : table)
@@ -56,7 +89,14 @@ const table_row& row_of(errc code) {
 
 error_info info_of(errc code, std::string message, std::chrono::seconds retry_after = {}) {
   auto& row = row_of(code);
-  return {row.code, row.status, row.name, std::move(message), {}, retry_after};
+  return {row.code,    row.status, row.name, std::move(message), {}, retry_after,
+          row.retry, row.in_saga};
+}
+
+error_info info_of(const error_code& code, std::string message) {
+  auto retry_after = std::chrono::seconds{code.retry == retry_class::later ? 1 : 0};
+  return {errc::defined, code.status, code.name, std::move(message), {}, retry_after,
+          code.retry,    code.in_saga};
 }
 
 }  // namespace
@@ -66,6 +106,41 @@ caf::error make_error(errc code, std::string message, std::string field,
   return caf::error{static_cast<std::uint8_t>(code), error_category,
                     caf::make_message(std::move(message), std::move(field),
                                       static_cast<std::int64_t>(retry_after.count()))};
+}
+
+caf::error make_error(const error_code& code, std::string message, std::string field) {
+  std::int64_t retry_after = code.retry == retry_class::later ? 1 : 0;
+  return caf::error{static_cast<std::uint8_t>(errc::defined), error_category,
+                    caf::make_message(std::move(message), std::move(field), retry_after,
+                                      std::string{code.name}, std::int32_t{code.status},
+                                      static_cast<std::uint8_t>(code.retry),
+                                      static_cast<std::uint8_t>(code.in_saga))};
+}
+
+void register_error_codes(const std::vector<error_code>& codes) {
+  auto& reg = defined();
+  std::lock_guard<std::mutex> guard{reg.mutex};
+  for (auto& code : codes) {
+    std::string name = code.name ? code.name : "";
+    if (!valid_code_name(name))
+      throw std::invalid_argument("error code '" + name +
+                                  "': a name is 1-64 characters of a-z, 0-9 and _, "
+                                  "starting with a letter");
+    if (code.status < 400 || code.status > 599)
+      throw std::invalid_argument("error code '" + name + "': status " +
+                                  std::to_string(code.status) + " is not within 400-599");
+    for (auto& row : table)
+      if (name == row.name)
+        throw std::invalid_argument("error code '" + name + "' is one of the runtime's own");
+    auto it = reg.by_name.find(name);
+    if (it == reg.by_name.end()) {
+      reg.by_name.emplace(name, code);
+      continue;
+    }
+    auto& seen = it->second;
+    if (seen.status != code.status || seen.retry != code.retry || seen.in_saga != code.in_saga)
+      throw std::invalid_argument("error code '" + name + "' is defined twice, differently");
+  }
 }
 
 caf::error refuse_late(const call_context& ctx, call_context::clock::time_point now,
@@ -132,29 +207,14 @@ caf::error exit_reason_of(caf::scheduled_actor*, std::exception_ptr& eptr) {
   }
 }
 
-bool is_rejection(errc code) {
-  switch (code) {
-    case errc::invalid_argument:
-    case errc::not_found:
-    case errc::already_exists:
-    case errc::conflict:
-    case errc::out_of_stock:
-    case errc::payment_declined:
-    case errc::unknown_customer:
-    case errc::idempotency_key_reused:
-    case errc::compensated:
-    case errc::unauthenticated:
-    case errc::forbidden:
-      return true;
-    default:
-      return false;
-  }
-}
-
-errc code_from_name(std::string_view name) {
+error_info describe_code(std::string_view name, std::string message) {
   for (auto& row : table)
-    if (name == row.name) return row.code;
-  return errc::internal;
+    if (name == row.name) return info_of(row.code, std::move(message));
+  auto& reg = defined();
+  std::lock_guard<std::mutex> guard{reg.mutex};
+  auto it = reg.by_name.find(name);
+  if (it != reg.by_name.end()) return info_of(it->second, std::move(message));
+  return info_of(errc::internal, "unknown error code '" + std::string(name) + "': " + message);
 }
 
 int http_status(errc code) {
@@ -168,10 +228,30 @@ const char* code_name(errc code) {
 error_info describe(const caf::error& err) {
   using namespace std::chrono_literals;
   if (err.category() == error_category) {
-    auto row = find_row(err.code());
-    if (!row) return info_of(errc::internal, "unknown troupe error code " + caf::to_string(err));
-    error_info info{row->code, row->status, row->name, {}, {}, {}};
     auto& ctx = err.context();
+    if (err.code() == static_cast<std::uint8_t>(errc::defined) && is_defined_context(ctx)) {
+      auto status = ctx.get_as<std::int32_t>(4);
+      auto retry = ctx.get_as<std::uint8_t>(5);
+      auto in_saga = ctx.get_as<std::uint8_t>(6);
+      auto name = ctx.get_as<std::string>(3);
+      // From a peer, so checked: a malformed one is a bug somewhere, not an answer.
+      if (status < 400 || status > 599 || retry > 1 || in_saga > 1 || !valid_code_name(name))
+        return info_of(errc::internal, "malformed error " + caf::to_string(err));
+      error_info info{errc::defined,
+                      status,
+                      std::move(name),
+                      ctx.get_as<std::string>(0),
+                      ctx.get_as<std::string>(1),
+                      std::chrono::seconds{ctx.get_as<std::int64_t>(2)},
+                      static_cast<retry_class>(retry),
+                      static_cast<saga_reaction>(in_saga)};
+      if (info.message.empty()) info.message = info.name;
+      return info;
+    }
+    auto row = find_row(err.code());
+    if (!row || row->code == errc::defined)
+      return info_of(errc::internal, "unknown troupe error code " + caf::to_string(err));
+    error_info info = info_of(row->code, {});
     if (ctx.match_elements<std::string, std::string, std::int64_t>()) {
       info.message = ctx.get_as<std::string>(0);
       info.field = ctx.get_as<std::string>(1);
@@ -201,7 +281,10 @@ error_info describe(const caf::error& err) {
 std::string render_error(std::uint8_t code, caf::atom_value, const caf::message& context) {
   auto row = find_row(code);
   std::string out = row ? row->name : "unknown";
-  if (context.match_elements<std::string, std::string, std::int64_t>()) {
+  if (code == static_cast<std::uint8_t>(errc::defined) && is_defined_context(context))
+    out = context.get_as<std::string>(3);
+  if (context.match_elements<std::string, std::string, std::int64_t>() ||
+      is_defined_context(context)) {
     out += ": ";
     out += context.get_as<std::string>(0);
     if (!context.get_as<std::string>(1).empty())

@@ -1,6 +1,7 @@
 // troupe's error codes, carried as CAF errors (category "troupe") so they cross nodes, and
 // the one table that gives each its HTTP status. Every error a client can see, including
-// those the HTTP layer produces before any actor sees the request, comes from this table.
+// those the HTTP layer produces before any actor sees the request, comes from this table or
+// from the codes capabilities define for their business answers (error_code below).
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -37,20 +39,36 @@ enum class errc : std::uint8_t {
   headers_too_large,       // 431
   not_implemented,         // 501 an HTTP method troupe does not serve
   conflict,                // 409 the command does not fit the entity's state
-  out_of_stock,            // 409 a reservation asked for more than is available
-  payment_declined,        // 402 the card processor refused the charge
-  unknown_customer,        // 404 an order names a customer that does not exist
-  idempotency_key_reused,  // 422 an Idempotency-Key came back with a different request
-  compensated,             // 409 a saga step arrived after its compensation: nothing done
+  // 16-19 were business codes before capabilities defined their own: never reuse them.
+  compensated = 20,        // 409 a saga step arrived after its compensation: nothing done
   uri_too_long,            // 414 the request line or its target is over the limit
   unauthenticated,         // 401 no valid bearer token (the answer says so, never why)
   forbidden,               // 403 authenticated, but without the scope the route needs
   rate_limited,            // 429 over a rate limit: Retry-After says when to come back
+  defined,                 // a capability's own code (error_code): its name travels with it
 };
 
-// Rejections are answers about the business, not failures of the call: a saga compensates
-// on them and never retries them.
-bool is_rejection(errc code);
+// Whether asking again may help: `never` for answers about the business or the request
+// (the same call gets the same answer), `later` when nothing was done and the same call may
+// succeed later (clients get a Retry-After).
+enum class retry_class : std::uint8_t { never, later };
+
+// What a saga does when a step ends with the error: `compensate` takes it as the step's
+// answer (the step did nothing; the saga undoes the steps before it and ends with this
+// error), `retry` as a failure of the call (the step is sent again within its attempts).
+enum class saga_reaction : std::uint8_t { compensate, retry };
+
+// A business answer a capability defines for itself, declared once in its protocol header
+// and listed in its descriptor (capability::errors), e.g. inventory's
+//   inline constexpr troupe::error_code out_of_stock{"out_of_stock", 409};
+// An error made from it carries its name, status and classes, so every node answers for it
+// the same way without knowing the capability.
+struct error_code {
+  const char* name;  // the "code" clients see: lower_snake_case, unique in the binary
+  int status;        // HTTP status, 400-599
+  retry_class retry = retry_class::never;
+  saga_reaction in_saga = saga_reaction::compensate;
+};
 
 inline constexpr caf::atom_value error_category = caf::atom("troupe");
 
@@ -58,16 +76,30 @@ inline constexpr caf::atom_value error_category = caf::atom("troupe");
 // `unavailable` how long a client should wait before retrying.
 caf::error make_error(errc code, std::string message, std::string field = {},
                       std::chrono::seconds retry_after = std::chrono::seconds{0});
+// A capability's own code. A code that says retry later gets a Retry-After of 1 s.
+caf::error make_error(const error_code& code, std::string message, std::string field = {});
+
+// Registers the codes a capability defines (every node does it for every capability the
+// binary lists, see describe_code). Registering the same definition again is a no-op; a name
+// that is not lower_snake_case, a status outside 400-599, a runtime code's name or another
+// definition under the same name throws std::invalid_argument.
+void register_error_codes(const std::vector<error_code>& codes);
 
 // What an error means, for whoever has to answer a client.
 struct error_info {
-  errc code = errc::internal;
+  errc code = errc::internal;  // errc::defined for a capability's own code
   int status = 500;
-  const char* name = "internal";  // "not_found"
+  std::string name = "internal";  // "not_found", "out_of_stock"
   std::string message;            // for internal errors the detail, which is for the log only
   std::string field;              // may be empty
   std::chrono::seconds retry_after{0};
+  retry_class retry = retry_class::never;
+  saga_reaction in_saga = saga_reaction::retry;
   bool internal() const { return code == errc::internal; }
+  // An answer about the business or the request, not a failure of the call: a saga
+  // compensates on it and never retries it, and a participant records it as the step's
+  // answer.
+  bool rejection() const { return in_saga == saga_reaction::compensate; }
 };
 
 // Any error a call can end with: troupe's own and CAF's (a bounced request is unavailable,
@@ -75,9 +107,10 @@ struct error_info {
 error_info describe(const caf::error& err);
 
 int http_status(errc code);
-// The code named `name` ("out_of_stock"), or internal for a name not in the table.
-errc code_from_name(std::string_view name);
 const char* code_name(errc code);
+// What the code named `name` means ("not_found", or a registered capability's
+// "out_of_stock"), with `message`; internal for a name nobody defined.
+error_info describe_code(std::string_view name, std::string message);
 
 // The answer to work whose deadline passed before `capability` got to it.
 caf::error deadline_passed(const std::string& capability);

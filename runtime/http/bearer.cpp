@@ -5,6 +5,7 @@
 #include "runtime/core/call_context.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/http/json_io.hpp"
+#include "runtime/observability/log.hpp"
 
 namespace troupe {
 
@@ -17,6 +18,20 @@ http_response challenge(errc code, const std::string& message, const std::string
   auto res = error_response(make_error(code, message), request_id);
   res.headers.emplace_back("WWW-Authenticate", www_authenticate);
   return res;
+}
+
+// Why a presented token was refused goes to the log, under the request's trace id, so an
+// operator can tell an expired token from a forged one; the client is never told. A client
+// can send refused tokens at will, so the lines are bounded.
+void log_refusal(const http_request& request, const std::string& why) {
+  static log_budget budget{10};
+  std::uint64_t held_back = 0;
+  if (!budget.allow(held_back)) return;
+  std::string line = "bearer token refused: " + why;
+  if (!request.peer.empty()) line += " (client " + request.peer + ")";
+  if (held_back > 0)
+    line += "; " + std::to_string(held_back) + " refusals before this one were not logged";
+  log_warn("auth", line, {request.id, request.span_id});
 }
 
 }  // namespace
@@ -46,6 +61,7 @@ authentication authenticate(const route& r, const http_request& request,
     return out;
   }
   auto invalid = [&](std::string why) {
+    log_refusal(request, why);
     out.why = std::move(why);
     out.refusal = challenge(errc::unauthenticated, "the bearer token is not valid", request.id,
                             std::string(realm) + ", error=\"invalid_token\"");
@@ -61,7 +77,8 @@ authentication authenticate(const route& r, const http_request& request,
   if (!verdict) return invalid(verdict.why);
   if (!r.scope.empty() && !verdict.who->has_scope(r.scope) &&
       !verdict.who->has_scope(admin_scope)) {
-    out.why = "the token lacks scope " + r.scope;
+    out.why = "the token of '" + verdict.who->subject + "' lacks scope " + r.scope;
+    log_refusal(request, out.why);
     out.refusal =
         challenge(errc::forbidden, "this route needs the scope '" + r.scope + "'", request.id,
                   std::string(realm) + ", error=\"insufficient_scope\", scope=\"" + r.scope + "\"");

@@ -23,6 +23,10 @@ http_response error_response(errc code, std::string_view message, std::string_vi
                              std::string_view field = {},
                              std::chrono::seconds retry_after = std::chrono::seconds{0});
 
+// The same for an error described (core/error.hpp describe, describe_code), a capability's
+// own codes included.
+http_response error_response(const error_info& info, std::string_view request_id);
+
 // The answer for any error a call ended with. An internal error's detail is logged under
 // the request id and never sent: the client gets a generic message and the id.
 http_response error_response(const caf::error& err, std::string_view request_id);

@@ -89,6 +89,9 @@ struct capability {
   // The operations others may call (its messages), as the topology's "permissions" name
   // them; a permission naming another is refused when the topology is read.
   std::vector<std::string> operations;
+  // The error codes of its business answers (core/error.hpp error_code), registered on every
+  // node so that any node can name them (a saga's result, say).
+  std::vector<error_code> errors;
   bool calls_routed = false;  // it also calls every hosted capability that has routes
   bool serves_http = false;   // the HTTP entry: its node needs "http" and hands it requests
   bool has_database = false;  // keeps <name>.db, which the node checks for /health

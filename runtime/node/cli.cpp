@@ -17,24 +17,54 @@ namespace troupe {
 
 namespace {
 
-constexpr const char* usage = R"(usage:
-  troupe [--http HOST:PORT] [--data DIR]
+// Each command's usage; `troupe COMMAND --help` prints its own, `troupe --help` all of them.
+struct command_usage {
+  const char* command;  // "" for dev mode
+  const char* text;
+};
+
+constexpr command_usage usages[] = {
+    {"", R"(  troupe [--http HOST:PORT] [--data DIR]
       dev mode: one node hosting every capability (embedded default topology)
-  troupe run --topology FILE --node NAME [--http HOST:PORT] [--data DIR]
+)"},
+    {"run", R"(  troupe run --topology FILE --node NAME [--http HOST:PORT] [--data DIR]
       run one node of a topology (TROUPE_TOPOLOGY / TROUPE_NODE may stand in for the flags)
-  troupe topology check FILE
+)"},
+    {"topology", R"(  troupe topology check FILE
       validate a topology and print its placement plan
   troupe topology default
       print the embedded default topology
-  troupe token --sub ID [--scope S]... [--ttl 1h] [--topology FILE --node NAME] [--data DIR]
+)"},
+    {"token",
+     R"(  troupe token --sub ID [--scope S]... [--ttl 1h] [--topology FILE --node NAME] [--data DIR]
       print a bearer token signed with the key the node's gateway verifies with (dev mode's
       data directory without --topology); --ttl takes 90s, 15m, 1h, 7d (default 1h)
   troupe token --admin --topology FILE --sub ID [--scope S]... [--ttl 1h]
       the same for the admin listeners (the topology's "admin": {"auth": ...})
-  troupe projections rebuild NAME [--topology FILE --node NAME] [--data DIR]
+)"},
+    {"projections", R"(  troupe projections rebuild NAME [--topology FILE --node NAME] [--data DIR]
       rebuild a read model from its event history while its node is stopped (dev mode's
       data directory without --topology)
-)";
+)"},
+};
+
+// The usage of `command`, or of every command when it has none of its own.
+std::string usage_of(const std::string& command) {
+  for (auto& u : usages)
+    if (*u.command && command == u.command) return std::string("usage:\n") + u.text;
+  std::string all = "usage:\n";
+  for (auto& u : usages) all += u.text;
+  return all;
+}
+
+// Whether the command line asks for help anywhere after the command word.
+bool asks_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h" || (i == 1 && arg == "help")) return true;
+  }
+  return false;
+}
 
 struct usage_error {
   std::string message;
@@ -72,8 +102,9 @@ parsed_flags parse_flags(int argc, char** argv, int first, bool allow_placement)
   return out;
 }
 
-// The binary's own list must be coherent before any topology is read: unique names, and
-// routes that do not collide (a router over all of them is built once, then thrown away).
+// The binary's own list must be coherent before any topology is read: unique names, error
+// codes that are well formed and defined once, and routes that do not collide (a router
+// over all of them is built once, then thrown away).
 void check_capabilities(const std::vector<capability>& known) {
   std::vector<route> all;
   for (std::size_t i = 0; i < known.size(); ++i) {
@@ -81,6 +112,7 @@ void check_capabilities(const std::vector<capability>& known) {
       if (known[i].name == known[j].name)
         throw std::logic_error("capability '" + known[i].name + "' is listed twice");
     all.insert(all.end(), known[i].routes.begin(), known[i].routes.end());
+    register_error_codes(known[i].errors);
   }
   router check{std::move(all)};
 }
@@ -243,8 +275,8 @@ int troupe_main(int argc, char** argv, const std::vector<capability>& known,
     return 2;
   }
   try {
-    if (command == "--help" || command == "-h" || command == "help") {
-      std::cout << usage;
+    if (asks_help(argc, argv)) {
+      std::cout << usage_of(command);
       return 0;
     }
     if (command == "topology") {
@@ -296,7 +328,7 @@ int troupe_main(int argc, char** argv, const std::vector<capability>& known,
     block_stop_signals();
     return run_node(opt, known);
   } catch (const usage_error& e) {
-    std::cerr << "troupe: " << e.message << "\n" << usage;
+    std::cerr << "troupe: " << e.message << "\n" << usage_of(command);
     return 2;
   } catch (const topology_error& e) {
     std::cerr << "troupe: invalid topology: " << e.what() << "\n";

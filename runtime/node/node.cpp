@@ -257,8 +257,10 @@ void configure_node_system(caf::actor_system_config& cfg, const std::vector<capa
   events::register_event_types(cfg);
   saga::register_saga_types(cfg);
   // Every node registers every capability's types: interface names must match everywhere.
-  for (auto& cap : known)
+  for (auto& cap : known) {
     if (cap.register_types) cap.register_types(cfg);
+    register_error_codes(cap.errors);
+  }
   if (scheduler <= 0) scheduler = plan_threads(false).scheduler;
   cfg.set("scheduler.max-threads", static_cast<std::int64_t>(scheduler));
   // Without heartbeats a silently stopped peer (no TCP reset) is never noticed. Both
@@ -623,8 +625,13 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       std::printf("  token   %s\n", dev_token.c_str());
       std::printf(
           "          (sub dev, scope admin, valid 24 h; troupe token --sub ID mints others)\n");
-      std::printf("  try     curl -H 'Authorization: Bearer %s' http://%s/api/orders/stats\n",
-                  dev_token.c_str(), shown(node.http, api_server).c_str());
+      // A route to try it on: the first GET the entry serves without a path parameter.
+      for (auto& r : routes->routes())
+        if (r.method == http_method::get && r.path.find('{') == std::string::npos) {
+          std::printf("  try     curl -H 'Authorization: Bearer %s' http://%s%s\n",
+                      dev_token.c_str(), shown(node.http, api_server).c_str(), r.path.c_str());
+          break;
+        }
     }
     serving->store(true);
     std::printf("troupe: ready node=%s http=%s admin=%s listen=%s\n", node.name.c_str(),

@@ -1,6 +1,7 @@
 #include "runtime/observability/log.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 
 #include "runtime/core/time.hpp"
@@ -137,6 +138,29 @@ void log_debug(std::string_view component, std::string_view message, trace_ids t
 void log_info(std::string_view component, std::string_view message, trace_ids trace) {
   write(log_level::info, component, message, trace);
 }
+bool log_budget::allow(std::int64_t now_ms, std::uint64_t& held_back) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (window_start_ms_ < 0 || now_ms - window_start_ms_ >= 1000) {
+    window_start_ms_ = now_ms;
+    written_ = 0;
+  }
+  if (written_ >= per_second_) {
+    ++held_back_;
+    return false;
+  }
+  ++written_;
+  held_back = held_back_;
+  held_back_ = 0;
+  return true;
+}
+
+bool log_budget::allow(std::uint64_t& held_back) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+  return allow(now, held_back);
+}
+
 void log_warn(std::string_view component, std::string_view message, trace_ids trace) {
   write(log_level::warn, component, message, trace);
 }

@@ -4,6 +4,8 @@
 // "time LEVEL capability: message". Lines below the configured level are dropped.
 #pragma once
 
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +40,26 @@ void log_debug(std::string_view component, std::string_view message, trace_ids t
 void log_info(std::string_view component, std::string_view message, trace_ids trace = {});
 void log_warn(std::string_view component, std::string_view message, trace_ids trace = {});
 void log_error(std::string_view component, std::string_view message, trace_ids trace = {});
+
+// A bound on how often one kind of line is written, for lines a client or peer can cause
+// at will (a refused token, a refused call): at most `per_second` a second; the lines held
+// back are counted and the next line let through says how many. Thread-safe.
+class log_budget {
+ public:
+  explicit log_budget(int per_second) : per_second_(per_second) {}
+  // Whether a line may be written now (`now_ms`: a steady clock in milliseconds); when it
+  // may, `held_back` is set to the lines refused since the last one written.
+  bool allow(std::int64_t now_ms, std::uint64_t& held_back);
+  // The same on the steady clock.
+  bool allow(std::uint64_t& held_back);
+
+ private:
+  std::mutex mutex_;
+  int per_second_;
+  std::int64_t window_start_ms_ = -1;
+  int written_ = 0;
+  std::uint64_t held_back_ = 0;
+};
 
 // The JSON line log_* would write (without its newline); for tests.
 std::string log_line_json(std::string_view time, log_level level, std::string_view node,

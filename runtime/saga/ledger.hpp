@@ -82,7 +82,7 @@ caf::expected<T> step_once(sqlite::database& db, caf::actor_system& sys, const s
     return detail::deserialize_answer<T>(sys, entry->answer);
   }
   caf::expected<T> answer = effect();
-  if (answer || is_rejection(describe(answer.error()).code))
+  if (answer || describe(answer.error()).rejection())
     record_entry(db, key, {false, detail::serialize_answer(sys, answer)});
   return answer;
 }

@@ -434,9 +434,10 @@ void on_step_done(saga_actor* self, std::uint64_t token, std::optional<caf::erro
   // Compensations are retried until they succeed.
   if (compensating) return retry_while_stuck(self);
   if (s.fallback && not_answered(*err)) return run_fallback_of_current(self, *err);
-  auto code = describe(*err).code;
-  bool rejected = is_rejection(code);
-  if (code != errc::unavailable) st.step_maybe_done = true;
+  auto info = describe(*err);
+  bool rejected = info.rejection();
+  // Only an error that says "retry later" (unavailable) promises that nothing was done.
+  if (info.retry != retry_class::later) st.step_maybe_done = true;
   if (!rejected && (s.retry_until_done || st.record.attempts < st.def->max_attempts)) {
     ++st.record.attempts;
     return retry_later(self);

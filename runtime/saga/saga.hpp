@@ -8,8 +8,8 @@
 // compensation that overtook its step a tombstone.
 //
 // Going forward, a step that fails transiently (unavailable, timeouts, outcome unknown) is
-// sent again with backoff, up to `max_attempts`; a rejection (core/error.hpp is_rejection:
-// out of stock, declined) is never retried. Either ends the forward run and the completed
+// sent again with backoff, up to `max_attempts`; a rejection (a code whose saga_reaction is
+// compensate, core/error.hpp: not found, a capability's out of stock) is never retried. Either ends the forward run and the completed
 // steps are compensated in reverse (a step whose outcome is unknown is compensated too: its
 // compensation is harmless if it never happened). Steps marked `retry_until_done` come after
 // the point of no return: transient failures are retried without bound. Compensations are

@@ -7,9 +7,7 @@
 
 #include <caf/all.hpp>
 #include <caf/test/dsl.hpp>
-// The CAF test engine's definitions, without its main: Catch2 runs the cases.
-#define CAF_TEST_NO_MAIN
-#include <caf/test/unit_test_impl.hpp>
+// The CAF test engine's definitions are in tests/support/caf_test_engine.cpp.
 
 #include "actors/users/users_protocol.hpp"
 #include "runtime/core/error.hpp"

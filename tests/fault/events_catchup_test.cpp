@@ -18,12 +18,10 @@ using json = nlohmann::json;
 
 namespace {
 
-// edge (gateway) | shop (orders, inventory, payments) | people (users): orders subscribes to
-// users' events across nodes.
+// deploy/four-nodes.json: edge (gateway) | shop (orders) | stock (inventory, payments) |
+// people (users): orders subscribes to users' events across nodes.
 std::vector<node_plan> split_plan() {
-  return {{"edge", {"gateway"}, true, false, {}},
-          {"shop", {"orders", "inventory", "payments"}, false, true, {}},
-          {"people", {"users"}, false, true, {}}};
+  return plan_of("four-nodes.json");
 }
 
 std::int64_t scalar(const std::string& path, const std::string& sql) {

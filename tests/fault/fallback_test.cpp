@@ -15,12 +15,10 @@ using json = nlohmann::json;
 
 namespace {
 
-// edge (gateway) | shop (orders) | stock (inventory, payments) | people (users).
+// deploy/four-nodes.json: edge (gateway) | shop (orders) | stock (inventory, payments) |
+// people (users).
 std::vector<node_plan> users_apart() {
-  return {{"edge", {"gateway"}, true, false, {}},
-          {"shop", {"orders"}, false, true, {}},
-          {"stock", {"inventory", "payments"}, false, true, {}},
-          {"people", {"users"}, false, true, {}}};
+  return plan_of("four-nodes.json");
 }
 
 // Orders has applied `count` of users' events.

@@ -138,6 +138,16 @@ void scenario(cluster& c, bool three_nodes) {
     ++pages;
   } while (!cursor.empty() && pages < 20);
   CHECK(seen.size() == mine);
+  // The list says why an order was cancelled, as the order itself does.
+  bool listed_cancelled = false;
+  for (auto& o : shop.orders_of("u-1", 100, "")["orders"])
+    if (o["id"] == refused["order_id"]) {
+      listed_cancelled = true;
+      CHECK(o["cancellation"] == cancelled["cancellation"]);
+      CHECK(o["cancellation"]["code"] == "out_of_stock");
+      CHECK_FALSE(o["cancellation"]["reason"].get<std::string>().empty());
+    }
+  CHECK(listed_cancelled);
   CHECK(pages == static_cast<int>((mine + 1) / 2));
   CHECK(shop.http().get("/api/orders?customer=u-1&after=bogus").status == 400);
   CHECK(shop.http().get("/api/orders?customer=u-1&limit=0").status == 400);

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/auth.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -64,4 +65,53 @@ TEST_CASE("the level drops lines below it") {
   // An info line every start writes (the token key's origin) is not there.
   for (auto& line : lines_of(c.stderr_of("dev"))) CHECK(line["level"] != "info");
   CHECK(c.stderr_of("dev").find("bearer tokens") == std::string::npos);
+}
+
+TEST_CASE("why a token was refused is logged under the request's trace id, never sent") {
+  temp_dir dir;
+  cluster c{dir, one_node_plan()};
+  http_client http{c.http()};
+  auto expired = test_token("alice", {}, std::chrono::seconds{-3600});
+  auto forged = forge_token({{"alg", "HS256"}, {"typ", "JWT"}},
+                            {{"sub", "alice"}, {"exp", 4102444800}}, test_secret() + "x");
+  auto refused = [&](const std::string& token) {
+    http.use_token(token);
+    auto r = http.get("/api/users/alice");
+    CHECK(r.status == 401);
+    CHECK(r.body.find("expired") == std::string::npos);
+    CHECK(r.body.find("signature") == std::string::npos);
+    return r.headers["x-request-id"];
+  };
+  auto logged = [&](const std::string& trace_id, const std::string& reason) {
+    return eventually(
+        [&] {
+          for (auto& line : lines_of(c.stderr_of("dev")))
+            if (line.value("trace_id", "") == trace_id)
+              return line["level"] == "warn" && line["capability"] == "auth" &&
+                     line["message"].get<std::string>().find(reason) != std::string::npos;
+          return false;
+        },
+        std::chrono::seconds{5});
+  };
+  auto expired_id = refused(expired);
+  auto forged_id = refused(forged);
+  CHECK(logged(expired_id, "bearer token refused: expired"));
+  CHECK(logged(forged_id, "bearer token refused: bad signature"));
+
+  // A flood of refused tokens writes a bounded number of lines, then says how many it held
+  // back.
+  for (int i = 0; i < 200; ++i) refused(forged);
+  auto count_lines = [&] {
+    int n = 0;
+    for (auto& line : lines_of(c.stderr_of("dev"))) n += line["capability"] == "auth" ? 1 : 0;
+    return n;
+  };
+  CHECK(count_lines() < 60);
+  CHECK(eventually(
+      [&] {
+        refused(forged);
+        return c.stderr_of("dev").find("refusals before this one were not logged") !=
+               std::string::npos;
+      },
+      std::chrono::seconds{5}, std::chrono::milliseconds{100}));
 }

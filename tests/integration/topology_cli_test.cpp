@@ -135,6 +135,38 @@ TEST_CASE("a missing topology file and bad flags are refused with exit 2") {
   CHECK(run_troupe({"run", "--node", "edge"}).status == 2);
 }
 
+TEST_CASE("every command answers --help with its usage and exit 0") {
+  struct asked {
+    std::vector<std::string> args;
+    const char* shows;    // its own usage line
+    const char* absent;   // another command's, not shown
+  };
+  const asked cases[] = {
+      {{"--help"}, "troupe run --topology", nullptr},
+      {{"-h"}, "troupe token --sub", nullptr},
+      {{"help"}, "troupe projections rebuild", nullptr},
+      {{"run", "--help"}, "troupe run --topology FILE", "troupe token"},
+      {{"token", "--help"}, "troupe token --sub ID", "troupe run"},
+      {{"token", "--sub", "x", "-h"}, "troupe token --admin", "troupe projections"},
+      {{"topology", "--help"}, "troupe topology check FILE", "troupe token"},
+      {{"topology", "check", "--help"}, "troupe topology default", "troupe run"},
+      {{"projections", "rebuild", "--help"}, "troupe projections rebuild NAME", "troupe token"},
+  };
+  for (auto& c : cases) {
+    auto r = run_troupe(c.args);
+    INFO(c.args.front() << " " << r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out.find(c.shows) != std::string::npos);
+    if (c.absent) CHECK(r.out.find(c.absent) == std::string::npos);
+    CHECK(r.err.empty());
+  }
+  // Without --help a missing flag is still an error, with the command's usage.
+  auto missing = run_troupe({"token"});
+  CHECK(missing.status == 2);
+  CHECK(missing.err.find("--sub ID is required") != std::string::npos);
+  CHECK(missing.err.find("troupe token --sub") != std::string::npos);
+}
+
 TEST_CASE("the shipped topologies are valid and the plan says who hosts what") {
   auto two = run_troupe({"topology", "check", source_dir() + "/deploy/two-nodes.json"});
   CHECK(two.status == 0);
@@ -145,6 +177,10 @@ TEST_CASE("the shipped topologies are valid and the plan says who hosts what") {
   auto three = run_troupe({"topology", "check", source_dir() + "/deploy/three-nodes.json"});
   CHECK(three.status == 0);
   CHECK(three.out.find("orders  (calls users@local inventory@stock payments@stock)") !=
+        std::string::npos);
+  auto four = run_troupe({"topology", "check", source_dir() + "/deploy/four-nodes.json"});
+  CHECK(four.status == 0);
+  CHECK(four.out.find("orders  (calls users@people inventory@stock payments@stock)") !=
         std::string::npos);
   CHECK(run_troupe({"topology", "check", source_dir() + "/deploy/dev.json"}).status == 0);
 }

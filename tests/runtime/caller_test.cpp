@@ -258,6 +258,9 @@ TEST_CASE("the deadline crosses a node as time left, whatever the clocks say") {
   CHECK(left_after > left_before - 20ms);
   CHECK(received.trace_id == ctx.trace_id);
   CHECK(received.principal == "alice");
+  CHECK_FALSE(received.from_client);
+  ctx.from_client = true;
+  CHECK(round_trip(ctx, 0ms).from_client);
   call_context none;
   CHECK(round_trip(none, 0ms).deadline == call_context::clock::time_point::max());
   auto late = round_trip(make_call_context("test", -5ms), 0ms);
@@ -267,6 +270,8 @@ TEST_CASE("the deadline crosses a node as time left, whatever the clocks say") {
 namespace {
 
 enum class mode { answer, hold, reject };
+// A business answer of the kind a capability defines (core/error.hpp error_code).
+inline constexpr error_code out_of_stock{"out_of_stock", 409};
 
 // Counts every call that reaches it; answers, holds or rejects as `how` says now.
 caf::behavior counting_callee(caf::event_based_actor* self,
@@ -280,7 +285,7 @@ caf::behavior counting_callee(caf::event_based_actor* self,
           case mode::answer:
             return p.value;
           case mode::reject:
-            return make_error(errc::out_of_stock, "no more");
+            return make_error(out_of_stock, "no more");
           case mode::hold:
             break;
         }

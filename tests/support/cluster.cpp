@@ -33,9 +33,26 @@ int troupe_node::stop() {
   return proc_->wait(std::chrono::seconds{30});
 }
 
+std::vector<node_plan> plan_of(const std::string& deploy_file) {
+  auto path = source_dir() + "/deploy/" + deploy_file;
+  std::ifstream in{path};
+  if (!in) throw std::runtime_error("cannot read " + path);
+  auto topology = nlohmann::ordered_json::parse(in);
+  std::vector<node_plan> http_nodes, others;
+  for (auto& [name, node] : topology.at("nodes").items()) {
+    node_plan plan;
+    plan.name = name;
+    plan.capabilities = node.at("capabilities").get<std::vector<std::string>>();
+    plan.http = node.contains("http");
+    plan.listen = node.contains("listen");
+    (plan.http ? http_nodes : others).push_back(std::move(plan));
+  }
+  http_nodes.insert(http_nodes.end(), others.begin(), others.end());
+  return http_nodes;
+}
+
 std::vector<node_plan> two_node_plan() {
-  return {{"edge", {"gateway"}, true, false, {}},
-          {"core", {"users", "orders", "inventory", "payments"}, false, true, {}}};
+  return plan_of("two-nodes.json");
 }
 
 std::string topology_json(const temp_dir& dir, const std::vector<node_plan>& nodes,
@@ -69,13 +86,11 @@ std::string two_node_topology(const temp_dir& dir, std::uint16_t core_listen,
 }
 
 std::vector<node_plan> three_node_plan() {
-  return {{"edge", {"gateway"}, true, false, {}},
-          {"shop", {"users", "orders"}, false, true, {}},
-          {"stock", {"inventory", "payments"}, false, true, {}}};
+  return plan_of("three-nodes.json");
 }
 
 std::vector<node_plan> one_node_plan() {
-  return {{"dev", {"gateway", "users", "orders", "inventory", "payments"}, true, false, {}}};
+  return plan_of("dev.json");
 }
 
 cluster::cluster(const temp_dir& dir, std::vector<node_plan> nodes, std::string settings,

@@ -42,11 +42,15 @@ struct node_plan {
   std::string failpoints;  // the node's "failpoints" in the topology
 };
 
-// The two-node topology: edge (gateway, HTTP) | core (users, orders, inventory, payments).
+// The nodes of deploy/<deploy_file> as production places them (names, capabilities, which
+// serve HTTP and which listen for peers), the HTTP entry first; the cluster gives them
+// ports of their own. No placement is written in C++.
+std::vector<node_plan> plan_of(const std::string& deploy_file);
+// deploy/two-nodes.json: edge (gateway, HTTP) | core (users, orders, inventory, payments).
 std::vector<node_plan> two_node_plan();
-// The three-node shop: edge (gateway) | shop (users, orders) | stock (inventory, payments).
+// deploy/three-nodes.json: edge (gateway) | shop (users, orders) | stock (inventory, payments).
 std::vector<node_plan> three_node_plan();
-// Everything on one node, as dev mode (with an admin listener).
+// deploy/dev.json: everything on one node, as dev mode (with an admin listener).
 std::vector<node_plan> one_node_plan();
 
 // Any topology of real processes, started in reverse order of `nodes` (so list the HTTP

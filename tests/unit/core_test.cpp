@@ -11,6 +11,7 @@
 
 #include "runtime/core/address.hpp"
 #include "runtime/core/backoff.hpp"
+#include "runtime/core/call_context.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/core/failpoint.hpp"
 #include "runtime/core/json.hpp"
@@ -183,6 +184,63 @@ TEST_CASE("errors carry their code, field and retry hint; CAF's errors map to tr
   CHECK(odd.internal());
   CHECK(odd.status == 500);
   CHECK(describe(caf::error{200, error_category}).internal());  // a code this build lacks
+}
+
+TEST_CASE("a capability's own error codes carry their status and classes to any node") {
+  constexpr error_code sold_out{"sold_out", 409};
+  constexpr error_code busy{"processor_busy", 503, retry_class::later, saga_reaction::retry};
+  auto no = describe(make_error(sold_out, "none left", "items[0]"));
+  CHECK(no.code == errc::defined);
+  CHECK(no.name == "sold_out");
+  CHECK(no.status == 409);
+  CHECK(no.field == "items[0]");
+  CHECK(no.message == "none left");
+  CHECK(no.rejection());
+  CHECK(no.retry_after == 0s);
+  auto later = describe(make_error(busy, "try again"));
+  CHECK(later.status == 503);
+  CHECK_FALSE(later.rejection());
+  CHECK(later.retry_after == 1s);
+  CHECK(render_error(static_cast<std::uint8_t>(errc::defined), error_category,
+                     make_error(sold_out, "none left").context()) == "sold_out: none left");
+  // Runtime codes keep their classes: an answer about the entity vs a failure of the call.
+  CHECK(describe(make_error(errc::not_found, "x")).rejection());
+  CHECK_FALSE(describe(make_error(errc::unavailable, "x")).rejection());
+  CHECK_FALSE(describe(make_error(errc::outcome_unknown, "x")).rejection());
+
+  // By name (a saga's stored result): known once registered, internal before.
+  CHECK(describe_code("sold_out", "m").internal());
+  register_error_codes({sold_out, busy});
+  register_error_codes({sold_out});  // the same definition again: fine
+  auto named = describe_code("sold_out", "m");
+  CHECK(named.status == 409);
+  CHECK(named.name == "sold_out");
+  CHECK(named.message == "m");
+  CHECK(describe_code("not_found", "m").status == 404);
+  CHECK_THROWS_AS(register_error_codes({{"sold_out", 410}}), std::invalid_argument);
+  CHECK_THROWS_AS(register_error_codes({{"not_found", 404}}), std::invalid_argument);
+  CHECK_THROWS_AS(register_error_codes({{"Sold-Out", 409}}), std::invalid_argument);
+  CHECK_THROWS_AS(register_error_codes({{"odd", 200}}), std::invalid_argument);
+  // A malformed one from a peer is a bug, not an answer.
+  caf::error forged{static_cast<std::uint8_t>(errc::defined), error_category,
+                    caf::make_message(std::string{"m"}, std::string{}, std::int64_t{0},
+                                      std::string{"x"}, std::int32_t{200}, std::uint8_t{0},
+                                      std::uint8_t{0})};
+  CHECK(describe(forged).internal());
+}
+
+TEST_CASE("object-level authorization: a client's call needs its owner or admin") {
+  call_context own;  // a capability on its own behalf
+  CHECK(acts_for(own, "u-1"));
+  call_context anonymous;
+  anonymous.from_client = true;
+  CHECK_FALSE(acts_for(anonymous, "u-1"));
+  call_context alice = anonymous;
+  alice.principal = "u-1";
+  CHECK(acts_for(alice, "u-1"));
+  CHECK_FALSE(acts_for(alice, "u-2"));
+  alice.scopes = {admin_scope};
+  CHECK(acts_for(alice, "u-2"));
 }
 
 TEST_CASE("addresses parse as host:port") {

@@ -204,6 +204,26 @@ TEST_CASE("bodies nested too deeply or not JSON are invalid_json") {
   CHECK_FALSE(parse_json_body(req, out));
 }
 
+TEST_CASE("a body that is not JSON is explained in our words, with where it goes wrong") {
+  http_request req;
+  json out;
+  auto message = [&](std::string body) {
+    req.body = std::move(body);
+    auto info = describe(parse_json_body(req, out));
+    CHECK(info.code == errc::invalid_json);
+    return info.message;
+  };
+  CHECK(message("{\"a\": 1,\n  \"b\": x}") ==
+        "the body is not valid JSON: unexpected 'x' at line 2, column 8");
+  CHECK(message(R"({"a":)") ==
+        "the body is not valid JSON: it ends before the value does (line 1, column 6)");
+  CHECK(message("") == "the body is empty; it must be a JSON value");
+  CHECK(message("{\"a\": \"\x01\"}") == "the body is not valid JSON: unexpected 0x01 at line 1, column 8");
+  CHECK(message(R"({"quantity": 1e999})") == "the body is not valid JSON: a number is too large");
+  // Nothing of the parser's own text reaches the client.
+  CHECK(message("nope").find("json.exception") == std::string::npos);
+}
+
 TEST_CASE("a user renders as JSON with an ISO-8601 creation time") {
   users::user u{"a", "Zoë \"Z\"", "a@b.co", 1764169200123};
   auto body = users::user_json(u);
