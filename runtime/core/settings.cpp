@@ -26,8 +26,21 @@ std::string settings_reader::path_of(std::string_view key) const {
   return path_ + "/" + escape_pointer_token(key);
 }
 
+namespace {
+thread_local std::vector<std::string>* recorded_paths = nullptr;
+}  // namespace
+
+void record_setting_paths(std::vector<std::string>* into) {
+  recorded_paths = into;
+}
+
+void note_setting_path(std::string path) {
+  if (recorded_paths) recorded_paths->push_back(std::move(path));
+}
+
 const nlohmann::json* settings_reader::find(std::string_view key) {
   asked_.emplace(key);
+  if (recorded_paths) note_setting_path(path_of(key));
   auto it = object_.find(std::string(key));
   return it == object_.end() ? nullptr : &*it;
 }

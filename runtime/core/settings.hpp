@@ -77,6 +77,12 @@ class settings_reader {
   std::set<std::string, std::less<>> asked_;
 };
 
+// Every key path settings readers ask for, and that the topology's own checks allow, is
+// noted on this thread while `into` is set (nullptr: stop): how a test lists every topology
+// key the code reads, so that the reference cannot miss one.
+void record_setting_paths(std::vector<std::string>* into);
+void note_setting_path(std::string path);
+
 // Escapes a key for a JSON pointer ("~" -> "~0", "/" -> "~1").
 std::string escape_pointer_token(std::string_view key);
 

@@ -51,6 +51,7 @@ class checker {
   }
 
   void only_keys(const json& obj, const std::string& path, std::set<std::string> allowed) const {
+    for (auto& key : allowed) note_setting_path(path + "/" + escape_pointer_token(key));
     for (auto& [key, value] : obj.items())
       if (!allowed.count(key))
         fail(path + "/" + escape_pointer_token(key),
@@ -339,6 +340,7 @@ class checker {
       auto& cap = *known(cap_name);
       auto path = "/capabilities/" + escape_pointer_token(cap_name);
       const json& value = entries->contains(cap_name) ? (*entries)[cap_name] : empty;
+      note_setting_path(path);
       try {
         settings_reader reader{value, path};
         // Every capability takes "supervision"; the rest is its own.

@@ -140,7 +140,8 @@ void scenario(cluster& c, bool three_nodes) {
   CHECK(seen.size() == mine);
   // The list says why an order was cancelled, as the order itself does.
   bool listed_cancelled = false;
-  for (auto& o : shop.orders_of("u-1", 100, "")["orders"])
+  auto listed = shop.orders_of("u-1", 100, "");
+  for (auto& o : listed["orders"])
     if (o["id"] == refused["order_id"]) {
       listed_cancelled = true;
       CHECK(o["cancellation"] == cancelled["cancellation"]);
