@@ -401,7 +401,7 @@ class checker {
       if (node_json.contains("failpoints")) {
         auto& fp = node_json["failpoints"];
         if (!fp.is_string() || fp.get_ref<const std::string&>().size() > 4096)
-          fail(path + "/failpoints", "must be a string such as \"payments.charge=error*2\"");
+          fail(path + "/failpoints", "must be a string such as \"NAME=error*2\" (see core/failpoint.hpp)");
         try {
           check_failpoints(fp.get<std::string>());
         } catch (const std::invalid_argument& e) {
