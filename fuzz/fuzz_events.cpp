@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   caf::binary_deserializer source{nullptr, reinterpret_cast<const char*>(data), size};
   if (auto err = source(page)) return 0;  // not a page: the peer's message is dropped
   for (auto& e : page.events) {
-    (void)orders::customer_from(e.payload);
+    (void)orders::customer_from(e);
     try {
       (void)orders::event_from(e.type, nlohmann::json::parse(e.payload, nullptr, false));
     } catch (const std::invalid_argument&) {

@@ -263,8 +263,6 @@ caf::actor spawn_gateway(caf::actor_system& system, gateway_config config) {
 capability gateway_capability() {
   capability cap;
   cap.name = "gateway";
-  cap.calls_routed = true;
-  cap.serves_http = true;
   cap.read_settings = [](settings_reader& s) -> std::any {
     gateway_settings out;
     out.request_timeout = s.milliseconds("request_timeout_ms", 1, 3'600'000, 5000);
@@ -314,19 +312,22 @@ capability gateway_capability() {
     read_cors(s.section("cors"), out.listener.cors);
     return out;
   };
-  cap.listener_of = [](const std::any& settings) -> const entry_listener* {
+  auto entry = std::make_shared<http_entry>();
+  entry->listener_of = [](const std::any& settings) -> const entry_listener* {
     return &std::any_cast<const gateway_settings&>(settings).listener;
   };
+  cap.http_entry = std::move(entry);
   cap.spawn = [](const capability_context& ctx) {
     auto& settings = ctx.settings_as<gateway_settings>();
+    if (!ctx.http_entry) throw std::logic_error("the gateway runs only as its node's HTTP entry");
     gateway_config cfg{ctx.view,
-                       ctx.routes,
+                       ctx.http_entry->routes,
                        settings.request_timeout,
                        settings.workers > 0 ? settings.workers : ctx.scheduler_threads,
                        settings.max_request_timeout,
                        settings.retry,
                        ctx.shedding,
-                       ctx.verifier,
+                       ctx.http_entry->verifier,
                        settings.limits};
     return spawn_gateway(*ctx.system, std::move(cfg));
   };

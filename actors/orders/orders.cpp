@@ -157,8 +157,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
         self->state.core->answer(rp, "orders.customers", [&]() -> caf::expected<std::int64_t> {
           events::apply_page_once(db, msg.subscription, msg.events,
                                   [&](const events::event_envelope& ev) {
-                                    if (ev.type != "UserCreated") return;
-                                    if (auto c = customer_from(ev.payload))
+                                    if (auto c = customer_from(ev))
                                       save_customer(db, ev.aggregate_id, c->name, c->email);
                                   });
           return events::inbox_offset(db, msg.subscription);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "runtime/events/typed_event.hpp"
+
 namespace troupe::orders {
 
 namespace {
@@ -93,13 +95,12 @@ std::optional<d::event> event_from(const std::string& type, const json& p) {
   }
 }
 
-std::optional<customer_info> customer_from(const std::string& payload) {
-  auto p = json::parse(payload, nullptr, false);
-  if (!p.is_object()) return std::nullopt;
-  auto name = p.find("name"), email = p.find("email");
-  if (name == p.end() || email == p.end() || !name->is_string() || !email->is_string())
+std::optional<users::user_created> customer_from(const events::event_envelope& e) {
+  try {
+    return events::event_as<users::user_created>(e);
+  } catch (const std::invalid_argument&) {
     return std::nullopt;
-  return customer_info{name->get<std::string>(), email->get<std::string>()};
+  }
 }
 
 json order_state_json(const d::order& o) {

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/users/users_protocol.hpp"
 #include "domain/orders/order.hpp"
+#include "runtime/events/event.hpp"
 
 namespace troupe::orders {
 
@@ -18,14 +20,10 @@ nlohmann::json event_payload(const domain::orders::event& e);
 std::optional<domain::orders::event> event_from(const std::string& type,
                                                 const nlohmann::json& payload);
 
-// What orders keeps of a customer from users' UserCreated events; nullopt when the payload
-// is not an object with a string name and email (it is skipped: users owns its events, and
-// a customer without them is checked against users itself).
-struct customer_info {
-  std::string name;
-  std::string email;
-};
-std::optional<customer_info> customer_from(const std::string& payload);
+// What orders keeps of a customer: users' user_created event; nullopt for another event, and
+// for one whose payload does not hold a string name and email (it is skipped: users owns its
+// events, and a customer without them is checked against users itself).
+std::optional<users::user_created> customer_from(const events::event_envelope& e);
 
 nlohmann::json order_state_json(const domain::orders::order& o);
 domain::orders::order order_state_from(const nlohmann::json& j);

@@ -14,6 +14,7 @@
 #include "runtime/core/time.hpp"
 #include "runtime/events/outbox.hpp"
 #include "runtime/events/store.hpp"
+#include "runtime/events/typed_event.hpp"
 #include "runtime/storage/store_link.hpp"
 
 namespace troupe::users {
@@ -47,13 +48,8 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
           if (!insert_user(core.db, u))
             return make_error(errc::already_exists, "a user with id '" + u.id + "' already exists",
                               "id");
-          events::event_envelope e;
-          e.type = "UserCreated";
-          e.source = "users";
-          e.aggregate_id = u.id;
-          e.trace_id = cmd.ctx.trace_id;
-          e.payload = nlohmann::json{{"name", u.name}, {"email", u.email}}.dump();
-          events::append(core.db, e);
+          events::append(core.db, events::envelope_of(user_created{u.name, u.email}, "users",
+                                                      u.id, cmd.ctx.trace_id));
           return u;
         });
         return rp;
@@ -140,6 +136,15 @@ users_actor::behavior_type front_behavior(users_actor::stateful_pointer<front_st
 }
 
 }  // namespace
+
+void to_json(nlohmann::json& j, const user_created& e) {
+  j = {{"name", e.name}, {"email", e.email}};
+}
+
+void from_json(const nlohmann::json& j, user_created& e) {
+  j.at("name").get_to(e.name);
+  j.at("email").get_to(e.email);
+}
 
 users_actor spawn_users(caf::actor_system& system, const users_config& config) {
   bool supervised = static_cast<bool>(config.supervise);

@@ -7,6 +7,7 @@
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "domain/users/user_rules.hpp"
 #include "runtime/core/atoms.hpp"
@@ -57,10 +58,20 @@ typename Inspector::result_type inspect(Inspector& f, get_user& x) {
   return f(caf::meta::type_name("users.get_user"), x.ctx, x.id);
 }
 
+// Its event: a user was created. Orders keeps the customers it learns from it (for the
+// fallback when users cannot answer). Its payload is {"name", "email"} (users.cpp).
+struct user_created {
+  static constexpr const char* type = "UserCreated";
+  std::string name;
+  std::string email;
+};
+void to_json(nlohmann::json& j, const user_created& e);
+void from_json(const nlohmann::json& j, user_created& e);
+
 using users_actor =
     caf::typed_actor<caf::replies_to<create_user>::with<user>,
                      caf::replies_to<get_user>::with<user>,
-                     // Its outbox: UserCreated {"name", "email"} events.
+                     // Its outbox: user_created events.
                      caf::replies_to<events::pull_events>::with<events::events_page>,
                      // The capability's /health line.
                      caf::replies_to<health_atom>::with<health_report>>;

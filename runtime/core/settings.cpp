@@ -139,4 +139,12 @@ void settings_reader::finish() const {
   }
 }
 
+std::string with_placeholder(std::string text, std::string_view placeholder,
+                             std::string_view value) {
+  for (auto at = text.find(placeholder); at != std::string::npos;
+       at = text.find(placeholder, at + value.size()))
+    text.replace(at, placeholder.size(), value);
+  return text;
+}
+
 }  // namespace troupe

@@ -83,6 +83,10 @@ class settings_reader {
 void record_setting_paths(std::vector<std::string>* into);
 void note_setting_path(std::string path);
 
+// `text` with every `placeholder` ("{node}") replaced by `value`.
+std::string with_placeholder(std::string text, std::string_view placeholder,
+                             std::string_view value);
+
 // Escapes a key for a JSON pointer ("~" -> "~0", "/" -> "~1").
 std::string escape_pointer_token(std::string_view key);
 

@@ -468,4 +468,10 @@ http_service make_api_service(admin_endpoints admin, bool details,
   return service;
 }
 
+security::auth_config read_admin_auth(settings_reader& r) {
+  security::auth_config defaults;
+  defaults.secret_env = "TROUPE_ADMIN_SECRET";
+  return security::read_auth_config(r.section("auth"), defaults, false);
+}
+
 }  // namespace troupe

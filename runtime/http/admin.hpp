@@ -19,7 +19,9 @@
 
 #include "runtime/cluster/directory_view.hpp"
 #include "runtime/core/atoms.hpp"
+#include "runtime/core/settings.hpp"
 #include "runtime/http/message.hpp"
+#include "runtime/security/key_source.hpp"
 #include "runtime/security/token_verifier.hpp"
 
 namespace troupe {
@@ -69,5 +71,11 @@ http_service make_api_service(admin_endpoints admin, bool details,
                               std::shared_ptr<const router> routes, http_handler entry,
                               std::shared_ptr<const security::token_verifier> verifier = nullptr,
                               std::shared_ptr<const cors_policy> cors = nullptr);
+
+// Reads the topology's "admin": {"auth": {...}}, the key admin listeners verify bearer tokens
+// with (the keys of security/key_source.hpp's auth_config; secret_env defaults to
+// TROUPE_ADMIN_SECRET; generate_secret is refused: every node needs the same key). Throws
+// settings_error.
+security::auth_config read_admin_auth(settings_reader& r);
 
 }  // namespace troupe

@@ -18,23 +18,12 @@
 #include "runtime/cluster/readiness_gates.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/core/settings.hpp"
-#include "runtime/http/cors.hpp"
-#include "runtime/http/router.hpp"
-#include "runtime/http/tls.hpp"
-#include "runtime/security/key_source.hpp"
-#include "runtime/security/token_verifier.hpp"
+#include "runtime/http/entry.hpp"
 #include "runtime/supervision/child.hpp"
 
 namespace troupe {
 
 class metrics;
-
-// What an HTTP entry's settings say about the API listener its node opens.
-struct entry_listener {
-  security::auth_config auth;  // where the key that verifies bearer tokens comes from
-  tls_settings tls;            // HTTPS when it names a certificate
-  cors_policy cors;            // which browser origins may call the API
-};
 
 // What a capability's spawn function gets from the node that hosts it.
 struct capability_context {
@@ -46,7 +35,8 @@ struct capability_context {
   caf::actor directory;                  // see cluster/directory.hpp
   std::shared_ptr<directory_view> view;  // for callers: handles of what it calls
   std::vector<std::string> calls;        // the capabilities it calls, as the topology resolved
-  std::shared_ptr<const router> routes;  // an HTTP entry's table: routes of what it calls
+  // An HTTP entry's route table and token verifier (http/entry.hpp); null for the others.
+  std::shared_ptr<const http_entry_context> http_entry;
   int scheduler_threads = 1;
   metrics* node_metrics = nullptr;
   std::shared_ptr<readiness_gates> gates;  // hold one while not ready (e.g. recovering sagas)
@@ -56,9 +46,6 @@ struct capability_context {
   supervise_function supervise;
   // Work waiting longer than its bound in queues is shed, and counted (core/error.hpp).
   queue_bound shedding;
-  // The HTTP entry's token verifier, built by the node from listener_of before anything
-  // starts.
-  std::shared_ptr<const security::token_verifier> verifier;
 
   std::shared_ptr<child_ref> supervised(const std::string& name,
                                         std::function<caf::actor()> start) const {
@@ -92,8 +79,6 @@ struct capability {
   // The error codes of its business answers (core/error.hpp error_code), registered on every
   // node so that any node can name them (a saga's result, say).
   std::vector<error_code> errors;
-  bool calls_routed = false;  // it also calls every hosted capability that has routes
-  bool serves_http = false;   // the HTTP entry: its node needs "http" and hands it requests
   bool has_database = false;  // keeps <name>.db, which the node checks for /health
   // Reads its settings (the topology's "capabilities": {name: {...}}, {} when absent) into
   // whatever struct it uses; throws settings_error. Empty: it takes no settings.
@@ -115,10 +100,8 @@ struct capability {
   // (core/atoms.hpp) with true once that work is done, and takes no new such work meanwhile.
   bool drains = false;
   std::vector<projection> projections;
-  // An HTTP entry: what its settings say about the API listener. The node loads the token
-  // key and the TLS files before it starts anything (a bad one stops it with exit 2), and
-  // `troupe token` mints tokens with the same key.
-  std::function<const entry_listener*(const std::any& settings)> listener_of;
+  // Set for its node's HTTP entry (the gateway): see http/entry.hpp.
+  std::shared_ptr<const http_entry> http_entry;
 };
 
 }  // namespace troupe

@@ -247,7 +247,7 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
   for (auto& [name, n] : topo.nodes)
     for (auto& cap_name : n.capabilities)
       for (auto& cap : known)
-        if (cap.name == cap_name && cap.listener_of && (!flags.node || *flags.node == name)) {
+        if (cap.name == cap_name && cap.http_entry && (!flags.node || *flags.node == name)) {
           if (entry && node_name != name)
             throw usage_error{"token: nodes '" + node_name + "' and '" + name +
                               "' both verify tokens: say which with --node"};
@@ -257,7 +257,7 @@ int mint(int argc, char** argv, const std::vector<capability>& known,
   if (!entry)
     throw usage_error{flags.node ? "token: node '" + *flags.node + "' verifies no tokens"
                                  : std::string("token: no node of the topology verifies tokens")};
-  return mint_with(entry->listener_of(topo.settings.at(entry->name))->auth,
+  return mint_with(entry->http_entry->listener_of(topo.settings.at(entry->name))->auth,
                    flags.data.value_or(topo.data_dir) + "/" + node_name,
                    "node '" + node_name + "'");
 }

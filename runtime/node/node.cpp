@@ -75,7 +75,7 @@ placement place(const topology& topo, const node_spec& node, const std::vector<c
   }
   std::map<std::string, remote_node_spec> remote;
   for (auto cap : out.hosted) {
-    if (cap->serves_http && !out.entry) out.entry = cap;
+    if (cap->http_entry && !out.entry) out.entry = cap;
     for (auto& need : topo.calls.at(cap->name)) {
       if (std::find(out.view.begin(), out.view.end(), need) == out.view.end())
         out.view.push_back(need);
@@ -293,8 +293,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
   std::shared_ptr<const security::token_verifier> verifier;
   std::string dev_token;
   const entry_listener* entry_settings = nullptr;
-  if (plan.entry && plan.entry->listener_of)
-    entry_settings = plan.entry->listener_of(topo.settings.at(plan.entry->name));
+  if (plan.entry && plan.entry->http_entry->listener_of)
+    entry_settings = plan.entry->http_entry->listener_of(topo.settings.at(plan.entry->name));
   if (entry_settings) {
     try {
       auto key = security::load_key(entry_settings->auth, node_dir);
@@ -436,8 +436,8 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
     ctx.view = view;
     ctx.calls = topo.calls.at(cap->name);
     if (cap == plan.entry) {
-      ctx.routes = routes;
-      ctx.verifier = verifier;
+      ctx.http_entry =
+          std::make_shared<const http_entry_context>(http_entry_context{routes, verifier});
     }
     ctx.scheduler_threads = threads.scheduler;
     ctx.node_metrics = &node_metrics;

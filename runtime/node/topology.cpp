@@ -105,41 +105,6 @@ class checker {
     return false;
   }
 
-  static supervision_settings read_supervision(settings_reader& r) {
-    supervision_settings out;
-    auto strategy = r.text("strategy", 32, "one_for_one");
-    if (strategy == "all_for_one")
-      out.strategy = supervision_settings::strategy_kind::all_for_one;
-    else if (strategy != "one_for_one")
-      throw settings_error(r.path_of("strategy"), "must be \"one_for_one\" or \"all_for_one\"");
-    out.max_restarts = static_cast<int>(r.integer("max_restarts", 0, 1000, out.max_restarts));
-    out.window = r.milliseconds("window_ms", 1, 86'400'000, out.window.count());
-    out.backoff.min = r.milliseconds("backoff_min_ms", 0, 3'600'000, out.backoff.min.count());
-    out.backoff.max = r.milliseconds("backoff_max_ms", 0, 3'600'000, out.backoff.max.count());
-    if (out.backoff.max < out.backoff.min)
-      throw settings_error(r.path_of("backoff_max_ms"), "must be at least backoff_min_ms");
-    auto give_up = r.text("on_give_up", 32, "isolate");
-    if (give_up == "exit_node")
-      out.on_give_up = supervision_settings::give_up_kind::exit_node;
-    else if (give_up != "isolate")
-      throw settings_error(r.path_of("on_give_up"), "must be \"isolate\" or \"exit_node\"");
-    r.finish();
-    return out;
-  }
-
-  // A circuit breaker's settings; absent keys keep `base`'s.
-  static breaker_settings read_breaker(settings_reader& r, const breaker_settings& base) {
-    breaker_settings b;
-    b.failure_ratio = r.number("failure_ratio", 0.0, 1.0, base.failure_ratio);
-    b.window = r.milliseconds("window_ms", 100, 3'600'000, base.window.count());
-    b.minimum_calls =
-        static_cast<int>(r.integer("minimum_calls", 1, 1'000'000, base.minimum_calls));
-    b.open_for = r.milliseconds("open_ms", 10, 3'600'000, base.open_for.count());
-    b.trial_calls = static_cast<int>(r.integer("trial_calls", 1, 1000, base.trial_calls));
-    r.finish();
-    return b;
-  }
-
   // Runs `read` on the object at `key` (or on {} when absent), turning settings errors into
   // topology errors with their path.
   template <class Read>
@@ -190,133 +155,24 @@ class checker {
 
   void read_runtime_settings(const json& doc, topology& topo) const {
     read_permissions(doc, topo);
-    read_section(doc, "logs", [&](settings_reader& r) {
-      auto level = r.text("level", 8, "info");
-      auto format = r.text("format", 8, "json");
-      auto parsed_level = parse_log_level(level);
-      if (!parsed_level)
-        throw settings_error(r.path_of("level"),
-                             "must be \"debug\", \"info\", \"warn\" or \"error\"");
-      auto parsed_format = parse_log_format(format);
-      if (!parsed_format) throw settings_error(r.path_of("format"), "must be \"json\" or \"text\"");
-      topo.logs = {*parsed_level, *parsed_format, r.boolean("access", false)};
-    });
-    read_section(doc, "tracing", [&](settings_reader& r) {
-      auto& t = topo.tracing;
-      auto exporter = r.text("exporter", 8, "none");
-      if (exporter == "otlp")
-        t.kind = tracing::settings::exporter::otlp;
-      else if (exporter == "file")
-        t.kind = tracing::settings::exporter::file;
-      else if (exporter != "none")
-        throw settings_error(r.path_of("exporter"), "must be \"otlp\", \"file\" or \"none\"");
-      t.endpoint = r.optional_text("endpoint", 2048, "");
-      t.file = r.optional_text("file", 4096, "");
-      t.sample_ratio = r.number("sample_ratio", 0, 1, t.sample_ratio);
-      t.queue_size = static_cast<std::size_t>(r.integer("queue_size", 1, 1'000'000, 4096));
-      t.batch_size = static_cast<std::size_t>(r.integer("batch_size", 1, 10'000, 512));
-      t.flush_interval = r.milliseconds("flush_interval_ms", 10, 60'000, 1000);
-      t.export_timeout = r.milliseconds("export_timeout_ms", 100, 60'000, 5000);
-      t.max_file_bytes = static_cast<std::uint64_t>(r.integer("max_file_mb", 1, 1 << 20, 256))
-                         << 20;
-      if (t.kind == tracing::settings::exporter::otlp) {
-        std::string why;
-        if (t.endpoint.empty())
-          throw settings_error(r.path_of("endpoint"), "the otlp exporter needs an endpoint");
-        if (!tracing::parse_endpoint(t.endpoint, why))
-          throw settings_error(r.path_of("endpoint"), why);
-      }
-      if (t.kind == tracing::settings::exporter::file && t.file.empty())
-        throw settings_error(r.path_of("file"), "the file exporter needs a file");
-      r.finish();
-    });
-    read_section(doc, "security", [&](settings_reader& r) {
-      auto tls = r.section("tls");
-      auto& t = topo.node_tls;
-      t.certificate_file = tls.optional_text("certificate_file", 4096, "");
-      t.key_file = tls.optional_text("key_file", 4096, "");
-      t.ca_file = tls.optional_text("ca_file", 4096, "");
-      t.key_passphrase_env = tls.optional_text("key_passphrase_env", 128, "");
-      bool any = !t.certificate_file.empty() || !t.key_file.empty() || !t.ca_file.empty() ||
-                 !t.key_passphrase_env.empty();
-      // CAF's module falls back to anonymous TLS (encrypted, nobody authenticated) when files
-      // are missing: a partial configuration is refused instead.
-      if (any)
-        for (auto [key, value] :
-             {std::pair{"certificate_file", &t.certificate_file},
-              std::pair{"key_file", &t.key_file}, std::pair{"ca_file", &t.ca_file}})
-          if (value->empty())
-            throw settings_error(tls.path_of(key),
-                                 "missing: node-to-node TLS needs certificate_file, key_file and "
-                                 "ca_file (a partial setting would leave peers unauthenticated)");
-      tls.finish();
-    });
+    read_section(doc, "logs", [&](settings_reader& r) { topo.logs = read_log_settings(r); });
+    read_section(doc, "tracing",
+                 [&](settings_reader& r) { topo.tracing = tracing::read_settings(r); });
+    read_section(doc, "security",
+                 [&](settings_reader& r) { topo.node_tls = read_cluster_security(r); });
     if (doc.contains("admin"))
-      read_section(doc, "admin", [&](settings_reader& r) {
-        security::auth_config defaults;
-        defaults.secret_env = "TROUPE_ADMIN_SECRET";
-        topo.admin_auth = security::read_auth_config(r.section("auth"), defaults, false);
-      });
+      read_section(doc, "admin", [&](settings_reader& r) { topo.admin_auth = read_admin_auth(r); });
     read_section(doc, "http", [&](settings_reader& r) {
-      topo.http.max_connections =
-          static_cast<int>(r.integer("max_connections", 1, 1'000'000, topo.http.max_connections));
-      topo.http.header_bytes = static_cast<std::size_t>(r.integer(
-          "header_bytes", 1024, 1 << 20, static_cast<std::int64_t>(topo.http.header_bytes)));
-      topo.http.idle_timeout =
-          r.milliseconds("idle_timeout_ms", 100, 3'600'000, topo.http.idle_timeout.count());
-      topo.http.write_timeout =
-          r.milliseconds("write_timeout_ms", 100, 3'600'000, topo.http.write_timeout.count());
-      topo.http.header_timeout =
-          r.milliseconds("header_timeout_ms", 100, 3'600'000, topo.http.header_timeout.count());
-      topo.http.min_body_rate =
-          r.integer("min_body_rate", 1, 1'000'000'000, topo.http.min_body_rate);
-      auto timeouts = r.section("route_timeouts_ms");
-      for (auto& name : timeouts.keys()) {
-        if (!declared_route(name))
-          throw settings_error(timeouts.path_of(name),
-                               "no capability declares the route '" + name +
-                                   "' (write it as METHOD and template: \"GET /api/users/{id}\")");
-        topo.http.route_timeouts[name] = timeouts.milliseconds(name, 1, 3'600'000, 0);
-      }
-      timeouts.finish();
+      topo.http =
+          read_http_settings(r, [&](const std::string& name) { return declared_route(name); });
     });
-    read_section(doc, "health", [&](settings_reader& r) {
-      topo.health.database_check_interval =
-          r.milliseconds("database_check_interval_ms", 100, 86'400'000,
-                         topo.health.database_check_interval.count());
-    });
-    read_section(doc, "cluster", [&](settings_reader& r) {
-      auto& d = topo.detection;
-      d.heartbeat = r.milliseconds("heartbeat_ms", 50, 60'000, d.heartbeat.count());
-      d.connection_timeout =
-          r.milliseconds("connection_timeout_ms", 100, 600'000, d.connection_timeout.count());
-      d.drain = r.milliseconds("drain_ms", 0, 600'000, d.drain.count());
-      d.leave = r.milliseconds("leave_ms", 0, 10'000, d.leave.count());
-      if (d.connection_timeout < 2 * d.heartbeat)
-        throw settings_error(r.path_of("connection_timeout_ms"),
-                             "must be at least twice heartbeat_ms, or a healthy idle peer is "
-                             "dropped between two heartbeats");
-    });
+    read_section(doc, "health", [&](settings_reader& r) { topo.health = read_health_settings(r); });
+    read_section(doc, "cluster",
+                 [&](settings_reader& r) { topo.detection = read_failure_detection(r); });
     read_section(doc, "calls", [&](settings_reader& r) {
-      auto& calls = topo.call_limits;
-      calls.max_in_flight =
-          static_cast<int>(r.integer("max_in_flight", 1, 1'000'000, calls.max_in_flight));
-      auto defaults = r.section("breaker");
-      calls.breaker = read_breaker(defaults, calls.breaker);
-      calls.max_queue = r.milliseconds("max_queue_ms", 0, 3'600'000, calls.max_queue.count());
-      auto per_callee = r.section("per_callee");
-      for (auto& name : per_callee.keys()) {
-        if (!known(name))
-          throw settings_error(per_callee.path_of(name),
-                               "unknown capability '" + name + "' (known: " + known_names() + ")");
-        auto callee = per_callee.section(name);
-        auto breaker = callee.section("breaker");
-        auto& mine = calls.per_callee[name];
-        mine.breaker = read_breaker(breaker, calls.breaker);
-        mine.max_queue = callee.milliseconds("max_queue_ms", 0, 3'600'000, calls.max_queue.count());
-        callee.finish();
-      }
-      per_callee.finish();
+      std::vector<std::string> names;
+      for (auto& cap : known_) names.push_back(cap.name);
+      topo.call_limits = read_call_settings(r, names);
     });
   }
 
@@ -345,7 +201,7 @@ class checker {
         settings_reader reader{value, path};
         // Every capability takes "supervision"; the rest is its own.
         auto supervision = reader.section("supervision");
-        topo.supervision[cap_name] = read_supervision(supervision);
+        topo.supervision[cap_name] = read_supervision_settings(supervision);
         if (cap.read_settings) {
           topo.settings[cap_name] = cap.read_settings(reader);
         } else {
@@ -401,7 +257,8 @@ class checker {
       if (node_json.contains("failpoints")) {
         auto& fp = node_json["failpoints"];
         if (!fp.is_string() || fp.get_ref<const std::string&>().size() > 4096)
-          fail(path + "/failpoints", "must be a string such as \"NAME=error*2\" (see core/failpoint.hpp)");
+          fail(path + "/failpoints",
+               "must be a string such as \"NAME=error*2\" (see core/failpoint.hpp)");
         try {
           check_failpoints(fp.get<std::string>());
         } catch (const std::invalid_argument& e) {
@@ -445,7 +302,7 @@ class checker {
       for (std::size_t i = 0; i < node.capabilities.size(); ++i) {
         auto& cap = *known(node.capabilities[i]);
         auto cap_path = "/nodes/" + node_name + "/capabilities/" + std::to_string(i);
-        if (cap.serves_http && !node.http)
+        if (cap.http_entry && !node.http)
           fail("/nodes/" + node_name + "/http",
                "missing: node '" + node_name + "' hosts '" + cap.name +
                    "', which serves HTTP, so it needs an \"http\": \"host:port\" address");
@@ -456,7 +313,7 @@ class checker {
                  "capability '" + cap.name + "' needs '" + need + "', which is hosted on no node");
           calls.push_back(need);
         }
-        if (cap.calls_routed) {
+        if (cap.http_entry) {
           std::vector<std::string> routed;
           for (auto& other : known_) {
             if (other.routes.empty() || other.name == cap.name) continue;
@@ -505,19 +362,6 @@ topology load_topology(const std::string& file, const std::vector<capability>& k
   std::stringstream buf;
   buf << in.rdbuf();
   return parse_topology(buf.str(), file, known);
-}
-
-std::string with_placeholder(std::string text, std::string_view placeholder,
-                             std::string_view value) {
-  for (auto at = text.find(placeholder); at != std::string::npos;
-       at = text.find(placeholder, at + value.size()))
-    text.replace(at, placeholder.size(), value);
-  return text;
-}
-
-cluster_tls cluster_tls::for_node(const std::string& node) const {
-  auto subst = [&](const std::string& path) { return with_placeholder(path, "{node}", node); };
-  return {subst(certificate_file), subst(key_file), subst(ca_file), key_passphrase_env};
 }
 
 std::string describe_plan(const topology& topo) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "runtime/core/settings.hpp"
 #include "runtime/core/time.hpp"
 
 namespace troupe {
@@ -166,6 +167,17 @@ void log_warn(std::string_view component, std::string_view message, trace_ids tr
 }
 void log_error(std::string_view component, std::string_view message, trace_ids trace) {
   write(log_level::error, component, message, trace);
+}
+
+log_settings read_log_settings(settings_reader& r) {
+  auto level = r.text("level", 8, "info");
+  auto format = r.text("format", 8, "json");
+  auto parsed_level = parse_log_level(level);
+  if (!parsed_level)
+    throw settings_error(r.path_of("level"), "must be \"debug\", \"info\", \"warn\" or \"error\"");
+  auto parsed_format = parse_log_format(format);
+  if (!parsed_format) throw settings_error(r.path_of("format"), "must be \"json\" or \"text\"");
+  return {*parsed_level, *parsed_format, r.boolean("access", false)};
 }
 
 }  // namespace troupe

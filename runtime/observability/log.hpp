@@ -22,6 +22,11 @@ struct log_settings {
   bool access = false;  // an access-log line per gateway request (component "access")
 };
 
+class settings_reader;
+
+// Reads the topology's "logs". Throws settings_error.
+log_settings read_log_settings(settings_reader& r);
+
 // Once at start, before threads log: the node's name for every line, level and format.
 void configure_logs(std::string node, log_settings settings);
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "runtime/core/call_context.hpp"
+#include "runtime/core/settings.hpp"
 
 namespace troupe {
 
@@ -88,6 +89,9 @@ struct http_endpoint {
   std::string target;
 };
 std::optional<http_endpoint> parse_endpoint(std::string_view url, std::string& why);
+
+// Reads the topology's "tracing". Throws settings_error.
+settings read_settings(settings_reader& r);
 
 // Starts the exporter for the node `node` (the resource's service.instance.id), counting in
 // `sink` (may be null). Before any thread records; once per process (a second call

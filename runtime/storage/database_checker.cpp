@@ -51,4 +51,11 @@ caf::actor spawn_database_checker(caf::actor_system& system, std::vector<databas
   return system.spawn<caf::detached>(checker, std::move(dbs), interval, std::move(report_to));
 }
 
+health_settings read_health_settings(settings_reader& r) {
+  health_settings out;
+  out.database_check_interval = r.milliseconds("database_check_interval_ms", 100, 86'400'000,
+                                               out.database_check_interval.count());
+  return out;
+}
+
 }  // namespace troupe

@@ -13,7 +13,17 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "runtime/core/settings.hpp"
+
 namespace troupe {
+
+// "health": how /health gets its facts.
+struct health_settings {
+  std::chrono::milliseconds database_check_interval{60000};
+};
+
+// Reads "health". Throws settings_error.
+health_settings read_health_settings(settings_reader& r);
 
 struct database_to_check {
   std::string name;  // as /health shows it, e.g. "users.db"; never the path

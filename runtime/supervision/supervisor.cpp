@@ -267,4 +267,26 @@ caf::actor spawn_supervisor(caf::actor_system& system, std::string capability, s
                       std::move(directory), settings, std::move(on_give_up), sink);
 }
 
+supervision_settings read_supervision_settings(settings_reader& r) {
+  supervision_settings out;
+  auto strategy = r.text("strategy", 32, "one_for_one");
+  if (strategy == "all_for_one")
+    out.strategy = supervision_settings::strategy_kind::all_for_one;
+  else if (strategy != "one_for_one")
+    throw settings_error(r.path_of("strategy"), "must be \"one_for_one\" or \"all_for_one\"");
+  out.max_restarts = static_cast<int>(r.integer("max_restarts", 0, 1000, out.max_restarts));
+  out.window = r.milliseconds("window_ms", 1, 86'400'000, out.window.count());
+  out.backoff.min = r.milliseconds("backoff_min_ms", 0, 3'600'000, out.backoff.min.count());
+  out.backoff.max = r.milliseconds("backoff_max_ms", 0, 3'600'000, out.backoff.max.count());
+  if (out.backoff.max < out.backoff.min)
+    throw settings_error(r.path_of("backoff_max_ms"), "must be at least backoff_min_ms");
+  auto give_up = r.text("on_give_up", 32, "isolate");
+  if (give_up == "exit_node")
+    out.on_give_up = supervision_settings::give_up_kind::exit_node;
+  else if (give_up != "isolate")
+    throw settings_error(r.path_of("on_give_up"), "must be \"isolate\" or \"exit_node\"");
+  r.finish();
+  return out;
+}
+
 }  // namespace troupe

@@ -30,6 +30,7 @@
 #include <caf/fwd.hpp>
 
 #include "runtime/core/backoff.hpp"
+#include "runtime/core/settings.hpp"
 #include "runtime/supervision/child.hpp"
 
 namespace troupe {
@@ -48,6 +49,9 @@ struct supervision_settings {
   enum class give_up_kind { isolate, exit_node } on_give_up = give_up_kind::isolate;
 };
 using restart_policy = supervision_settings;
+
+// Reads a capability's "supervision". Throws settings_error.
+supervision_settings read_supervision_settings(settings_reader& r);
 
 // Builds the capability's actors and returns its entry actor (which must answer health_atom
 // with a health_report); declares restartable children with `supervise`. Called again after

@@ -26,8 +26,7 @@ std::vector<capability> known_capabilities() {
   users.routes.push_back(get_user);
   capability gateway;
   gateway.name = "gateway";
-  gateway.calls_routed = true;
-  gateway.serves_http = true;
+  gateway.http_entry = std::make_shared<http_entry>();
   capability audit;
   audit.name = "audit";
   audit.calls = {"users"};
