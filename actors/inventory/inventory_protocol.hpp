@@ -39,7 +39,9 @@ using stock_item = domain::inventory::stock_item;
 using line = domain::inventory::line;
 
 // A reservation asked for more than is available (409): a business answer.
-inline constexpr error_code out_of_stock{"out_of_stock", 409};
+// (16: its number while the runtime defined it, which answers stored in ledgers still carry.)
+inline constexpr error_code out_of_stock{"out_of_stock", 409, retry_class::never,
+                                         saga_reaction::compensate, 16};
 
 // Sets a SKU's available quantity, unit price and currency, creating the SKU if new; units
 // held by reservations stay held. Answers the stored item, or invalid_argument naming the

@@ -34,10 +34,14 @@ namespace troupe::orders {
 
 using line = domain::orders::line;
 
-// An order names a customer that does not exist (404).
-inline constexpr error_code unknown_customer{"unknown_customer", 404};
+// An order names a customer that does not exist (404). (18 and 19: their numbers while the
+// runtime defined them, which stored answers may still carry.)
+inline constexpr error_code unknown_customer{"unknown_customer", 404, retry_class::never,
+                                             saga_reaction::compensate, 18};
 // An Idempotency-Key came back with a different request (422).
-inline constexpr error_code idempotency_key_reused{"idempotency_key_reused", 422};
+inline constexpr error_code idempotency_key_reused{"idempotency_key_reused", 422,
+                                                   retry_class::never, saga_reaction::compensate,
+                                                   19};
 
 // One event of an order's history.
 struct history_entry {

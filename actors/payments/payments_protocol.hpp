@@ -33,7 +33,9 @@ namespace troupe::payments {
 using charge = domain::payments::charge;
 
 // The card processor refused the charge (402): a business answer.
-inline constexpr error_code payment_declined{"payment_declined", 402};
+// (17: its number while the runtime defined it, which answers stored in ledgers still carry.)
+inline constexpr error_code payment_declined{"payment_declined", 402, retry_class::never,
+                                             saga_reaction::compensate, 17};
 
 // A saga step: charges `amount` under ctx.idempotency_key (required). Answers the charge
 // (status "charged"); payment_declined with the processor's reason; unavailable when the

@@ -1,6 +1,6 @@
 // The shop's capabilities as a binary lists them: users, inventory, payments, orders and the
 // gateway. The one list the troupe binary, the tests and the fuzzers take, and what a user's
-// binary adds its own capabilities to (troupe::shop in the installed package).
+// binary adds its own capabilities to.
 #pragma once
 
 #include <vector>

@@ -51,11 +51,16 @@ constexpr table_row table[] = {
     {errc::rate_limited, "rate_limited", 429, later, failed},
 };
 
-// The codes capabilities defined, by name; written while nodes configure, read after.
+// The codes capabilities defined, by name (each entry's error_code::name points into its own
+// key) and by former number; written while nodes configure and when peers' codes arrive.
 struct defined_codes {
   std::mutex mutex;
   std::map<std::string, error_code, std::less<>> by_name;
+  std::map<std::uint8_t, error_code> by_former_number;
 };
+
+// Peers' codes are registered as they arrive: a bound on what a peer can make us keep.
+constexpr std::size_t max_defined_codes = 1024;
 
 defined_codes& defined() {
   static defined_codes codes;
@@ -74,6 +79,46 @@ bool valid_code_name(std::string_view name) {
 bool is_defined_context(const caf::message& ctx) {
   return ctx.match_elements<std::string, std::string, std::int64_t, std::string, std::int32_t,
                             std::uint8_t, std::uint8_t>();
+}
+
+bool is_runtime_name(std::string_view name) {
+  for (auto& row : table)
+    if (name == row.name) return true;
+  return false;
+}
+
+// Why `code` is not a well-formed definition; empty when it is.
+std::string problem_of(const error_code& code) {
+  std::string name = code.name ? code.name : "";
+  if (!valid_code_name(name))
+    return "error code '" + name +
+           "': a name is 1-64 characters of a-z, 0-9 and _, starting with a letter";
+  if (code.status < 400 || code.status > 599)
+    return "error code '" + name + "': status " + std::to_string(code.status) +
+           " is not within 400-599";
+  if (is_runtime_name(name)) return "error code '" + name + "' is one of the runtime's own";
+  if (code.former_number != 0 && (code.former_number < 16 || code.former_number > 19))
+    return "error code '" + name + "': former number " + std::to_string(code.former_number) +
+           " is not one of 16-19";
+  return {};
+}
+
+bool same_definition(const error_code& a, const error_code& b) {
+  return a.status == b.status && a.retry == b.retry && a.in_saga == b.in_saga;
+}
+
+// Adds `code` (well formed) unless known; false when the name or number is taken by another
+// definition. Holds the registry's lock.
+bool add_code(defined_codes& reg, const error_code& code) {
+  auto it = reg.by_name.find(code.name);
+  if (it != reg.by_name.end())
+    return same_definition(it->second, code) && code.former_number == it->second.former_number;
+  if (code.former_number != 0 && reg.by_former_number.count(code.former_number)) return false;
+  if (reg.by_name.size() >= max_defined_codes) return true;  // known as it travels, not by name
+  it = reg.by_name.emplace(code.name, code).first;
+  it->second.name = it->first.c_str();
+  if (code.former_number != 0) reg.by_former_number.emplace(code.former_number, it->second);
+  return true;
 }
 
 const table_row* find_row(std::uint8_t code) {
@@ -109,6 +154,8 @@ caf::error make_error(errc code, std::string message, std::string field,
 }
 
 caf::error make_error(const error_code& code, std::string message, std::string field) {
+  if (auto problem = problem_of(code); !problem.empty())
+    return make_error(errc::internal, problem + " (answering: " + message + ")");
   std::int64_t retry_after = code.retry == retry_class::later ? 1 : 0;
   return caf::error{static_cast<std::uint8_t>(errc::defined), error_category,
                     caf::make_message(std::move(message), std::move(field), retry_after,
@@ -121,25 +168,10 @@ void register_error_codes(const std::vector<error_code>& codes) {
   auto& reg = defined();
   std::lock_guard<std::mutex> guard{reg.mutex};
   for (auto& code : codes) {
-    std::string name = code.name ? code.name : "";
-    if (!valid_code_name(name))
-      throw std::invalid_argument("error code '" + name +
-                                  "': a name is 1-64 characters of a-z, 0-9 and _, "
-                                  "starting with a letter");
-    if (code.status < 400 || code.status > 599)
-      throw std::invalid_argument("error code '" + name + "': status " +
-                                  std::to_string(code.status) + " is not within 400-599");
-    for (auto& row : table)
-      if (name == row.name)
-        throw std::invalid_argument("error code '" + name + "' is one of the runtime's own");
-    auto it = reg.by_name.find(name);
-    if (it == reg.by_name.end()) {
-      reg.by_name.emplace(name, code);
-      continue;
-    }
-    auto& seen = it->second;
-    if (seen.status != code.status || seen.retry != code.retry || seen.in_saga != code.in_saga)
-      throw std::invalid_argument("error code '" + name + "' is defined twice, differently");
+    if (auto problem = problem_of(code); !problem.empty()) throw std::invalid_argument(problem);
+    if (!add_code(reg, code))
+      throw std::invalid_argument("error code '" + std::string(code.name) +
+                                  "' is defined twice, differently");
   }
 }
 
@@ -211,9 +243,14 @@ error_info describe_code(std::string_view name, std::string message) {
   for (auto& row : table)
     if (name == row.name) return info_of(row.code, std::move(message));
   auto& reg = defined();
-  std::lock_guard<std::mutex> guard{reg.mutex};
+  std::unique_lock<std::mutex> guard{reg.mutex};
   auto it = reg.by_name.find(name);
-  if (it != reg.by_name.end()) return info_of(it->second, std::move(message));
+  if (it != reg.by_name.end()) {
+    auto code = it->second;
+    guard.unlock();
+    return info_of(code, std::move(message));
+  }
+  guard.unlock();
   return info_of(errc::internal, "unknown error code '" + std::string(name) + "': " + message);
 }
 
@@ -235,7 +272,8 @@ error_info describe(const caf::error& err) {
       auto in_saga = ctx.get_as<std::uint8_t>(6);
       auto name = ctx.get_as<std::string>(3);
       // From a peer, so checked: a malformed one is a bug somewhere, not an answer.
-      if (status < 400 || status > 599 || retry > 1 || in_saga > 1 || !valid_code_name(name))
+      if (status < 400 || status > 599 || retry > 1 || in_saga > 1 || !valid_code_name(name) ||
+          is_runtime_name(name))
         return info_of(errc::internal, "malformed error " + caf::to_string(err));
       error_info info{errc::defined,
                       status,
@@ -246,9 +284,27 @@ error_info describe(const caf::error& err) {
                       static_cast<retry_class>(retry),
                       static_cast<saga_reaction>(in_saga)};
       if (info.message.empty()) info.message = info.name;
+      // Known by name from now on (a saga's stored result names it), on this node too.
+      auto& reg = defined();
+      std::lock_guard<std::mutex> guard{reg.mutex};
+      add_code(reg, {info.name.c_str(), info.status, info.retry, info.in_saga});
       return info;
     }
     auto row = find_row(err.code());
+    if (!row && ctx.match_elements<std::string, std::string, std::int64_t>()) {
+      // An answer stored before its code moved to the capability that defines it.
+      auto& reg = defined();
+      std::unique_lock<std::mutex> guard{reg.mutex};
+      auto it = reg.by_former_number.find(err.code());
+      if (it != reg.by_former_number.end()) {
+        auto code = it->second;
+        guard.unlock();
+        auto info = info_of(code, ctx.get_as<std::string>(0));
+        info.field = ctx.get_as<std::string>(1);
+        if (info.message.empty()) info.message = info.name;
+        return info;
+      }
+    }
     if (!row || row->code == errc::defined)
       return info_of(errc::internal, "unknown troupe error code " + caf::to_string(err));
     error_info info = info_of(row->code, {});

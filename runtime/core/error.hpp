@@ -68,6 +68,9 @@ struct error_code {
   int status;        // HTTP status, 400-599
   retry_class retry = retry_class::never;
   saga_reaction in_saga = saga_reaction::compensate;
+  // The errc number the code had while the runtime defined it (16-19), so that answers
+  // stored under it (a participant's ledger) still read as this code; 0: none.
+  std::uint8_t former_number = 0;
 };
 
 inline constexpr caf::atom_value error_category = caf::atom("troupe");
@@ -76,13 +79,15 @@ inline constexpr caf::atom_value error_category = caf::atom("troupe");
 // `unavailable` how long a client should wait before retrying.
 caf::error make_error(errc code, std::string message, std::string field = {},
                       std::chrono::seconds retry_after = std::chrono::seconds{0});
-// A capability's own code. A code that says retry later gets a Retry-After of 1 s.
+// A capability's own code. A code that says retry later gets a Retry-After of 1 s. A code
+// that is not well formed (see register_error_codes) makes an internal error naming it.
 caf::error make_error(const error_code& code, std::string message, std::string field = {});
 
 // Registers the codes a capability defines (every node does it for every capability the
-// binary lists, see describe_code). Registering the same definition again is a no-op; a name
-// that is not lower_snake_case, a status outside 400-599, a runtime code's name or another
-// definition under the same name throws std::invalid_argument.
+// binary lists, see describe_code; describe() adds those it meets from peers). Registering
+// the same definition again is a no-op; a name that is not lower_snake_case, a status
+// outside 400-599, a runtime code's name, a former number outside 16-19 or another
+// definition under the same name or number throws std::invalid_argument.
 void register_error_codes(const std::vector<error_code>& codes);
 
 // What an error means, for whoever has to answer a client.

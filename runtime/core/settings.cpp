@@ -30,8 +30,13 @@ namespace {
 thread_local std::vector<std::string>* recorded_paths = nullptr;
 }  // namespace
 
-void record_setting_paths(std::vector<std::string>* into) {
-  recorded_paths = into;
+setting_paths_recorder::setting_paths_recorder(std::vector<std::string>& into)
+    : before_(recorded_paths) {
+  recorded_paths = &into;
+}
+
+setting_paths_recorder::~setting_paths_recorder() {
+  recorded_paths = before_;
 }
 
 void note_setting_path(std::string path) {

@@ -77,10 +77,20 @@ class settings_reader {
   std::set<std::string, std::less<>> asked_;
 };
 
-// Every key path settings readers ask for, and that the topology's own checks allow, is
-// noted on this thread while `into` is set (nullptr: stop): how a test lists every topology
-// key the code reads, so that the reference cannot miss one.
-void record_setting_paths(std::vector<std::string>* into);
+// While one lives, every key path settings readers on this thread ask for, and that the
+// topology's own checks allow, is added to `into`: how a test lists every topology key the
+// code reads, so that the reference cannot miss one.
+class setting_paths_recorder {
+ public:
+  explicit setting_paths_recorder(std::vector<std::string>& into);
+  ~setting_paths_recorder();
+  setting_paths_recorder(const setting_paths_recorder&) = delete;
+  setting_paths_recorder& operator=(const setting_paths_recorder&) = delete;
+
+ private:
+  std::vector<std::string>* before_;
+};
+// Notes `path` for the recorder of this thread, if any.
 void note_setting_path(std::string path);
 
 // `text` with every `placeholder` ("{node}") replaced by `value`.

@@ -625,13 +625,16 @@ int run_node(const node_options& opt, const std::vector<capability>& known) {
       std::printf("  token   %s\n", dev_token.c_str());
       std::printf(
           "          (sub dev, scope admin, valid 24 h; troupe token --sub ID mints others)\n");
-      // A route to try it on: the first GET the entry serves without a path parameter.
+      // A route to try the token on: a GET without a path parameter that needs the token's
+      // admin scope (so it shows what the token is for), else the first GET without one.
+      const route* example = nullptr;
       for (auto& r : routes->routes())
-        if (r.method == http_method::get && r.path.find('{') == std::string::npos) {
-          std::printf("  try     curl -H 'Authorization: Bearer %s' http://%s%s\n",
-                      dev_token.c_str(), shown(node.http, api_server).c_str(), r.path.c_str());
-          break;
-        }
+        if (r.method == http_method::get && r.path.find('{') == std::string::npos &&
+            (!example || (r.scope == admin_scope && example->scope != admin_scope)))
+          example = &r;
+      if (example)
+        std::printf("  try     curl -H 'Authorization: Bearer %s' http://%s%s\n", dev_token.c_str(),
+                    shown(node.http, api_server).c_str(), example->path.c_str());
     }
     serving->store(true);
     std::printf("troupe: ready node=%s http=%s admin=%s listen=%s\n", node.name.c_str(),

@@ -75,9 +75,10 @@ constexpr const char* every_section = R"({
 
 std::set<std::string> paths_the_code_reads() {
   std::vector<std::string> read;
-  record_setting_paths(&read);
-  parse_topology(every_section, "every-section", shop::capabilities());
-  record_setting_paths(nullptr);
+  {
+    setting_paths_recorder recording{read};
+    parse_topology(every_section, "every-section", shop::capabilities());
+  }
   std::set<std::string> out;
   for (auto& path : read) out.insert(as_documented(path));
   return out;
