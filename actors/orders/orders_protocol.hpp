@@ -39,9 +39,8 @@ using line = domain::orders::line;
 inline constexpr error_code unknown_customer{"unknown_customer", 404, retry_class::never,
                                              saga_reaction::compensate, 18};
 // An Idempotency-Key came back with a different request (422).
-inline constexpr error_code idempotency_key_reused{"idempotency_key_reused", 422,
-                                                   retry_class::never, saga_reaction::compensate,
-                                                   19};
+inline constexpr error_code idempotency_key_reused{
+    "idempotency_key_reused", 422, retry_class::never, saga_reaction::compensate, 19};
 
 // One event of an order's history.
 struct history_entry {

@@ -145,19 +145,20 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
       [self, &db, &sys](record_charge& cmd) -> caf::result<charge> {
         auto rp = self->make_response_promise<charge>();
         self->state.core->answer(rp, parent_of(cmd.ctx), "payments.charge", [&] {
-          return saga::step_once<charge>(
-              db, sys, cmd.ctx.idempotency_key, [&]() -> caf::expected<charge> {
-                if (!cmd.declined.empty()) return make_error(payment_declined, cmd.declined);
-                charge c{"c-" + time_ordered_hex64(),
-                         cmd.customer,
-                         cmd.amount,
-                         cmd.currency,
-                         "charged",
-                         unix_now_ms()};
-                insert_charge(db, c, cmd.ctx.idempotency_key);
-                publish(db, cmd.ctx, "PaymentCharged", c);
-                return c;
-              });
+          return saga::step_once<charge>(db, sys, cmd.ctx.idempotency_key,
+                                         [&]() -> caf::expected<charge> {
+                                           if (!cmd.declined.empty())
+                                             return make_error(payment_declined, cmd.declined);
+                                           charge c{"c-" + time_ordered_hex64(),
+                                                    cmd.customer,
+                                                    cmd.amount,
+                                                    cmd.currency,
+                                                    "charged",
+                                                    unix_now_ms()};
+                                           insert_charge(db, c, cmd.ctx.idempotency_key);
+                                           publish(db, cmd.ctx, "PaymentCharged", c);
+                                           return c;
+                                         });
         });
         return rp;
       },

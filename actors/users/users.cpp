@@ -48,8 +48,9 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, std::string
           if (!insert_user(core.db, u))
             return make_error(errc::already_exists, "a user with id '" + u.id + "' already exists",
                               "id");
-          events::append(core.db, events::envelope_of(user_created{u.name, u.email}, "users",
-                                                      u.id, cmd.ctx.trace_id));
+          auto created =
+              events::envelope_of(user_created{u.name, u.email}, "users", u.id, cmd.ctx.trace_id);
+          events::append(core.db, created);
           return u;
         });
         return rp;

@@ -134,14 +134,14 @@ const table_row& row_of(errc code) {
 
 error_info info_of(errc code, std::string message, std::chrono::seconds retry_after = {}) {
   auto& row = row_of(code);
-  return {row.code,    row.status, row.name, std::move(message), {}, retry_after,
-          row.retry, row.in_saga};
+  return {row.code, row.status,  row.name,  std::move(message),
+          {},       retry_after, row.retry, row.in_saga};
 }
 
 error_info info_of(const error_code& code, std::string message) {
   auto retry_after = std::chrono::seconds{code.retry == retry_class::later ? 1 : 0};
-  return {errc::defined, code.status, code.name, std::move(message), {}, retry_after,
-          code.retry,    code.in_saga};
+  return {errc::defined, code.status, code.name,   std::move(message), {},
+          retry_after,   code.retry,  code.in_saga};
 }
 
 }  // namespace
@@ -157,11 +157,11 @@ caf::error make_error(const error_code& code, std::string message, std::string f
   if (auto problem = problem_of(code); !problem.empty())
     return make_error(errc::internal, problem + " (answering: " + message + ")");
   std::int64_t retry_after = code.retry == retry_class::later ? 1 : 0;
-  return caf::error{static_cast<std::uint8_t>(errc::defined), error_category,
-                    caf::make_message(std::move(message), std::move(field), retry_after,
-                                      std::string{code.name}, std::int32_t{code.status},
-                                      static_cast<std::uint8_t>(code.retry),
-                                      static_cast<std::uint8_t>(code.in_saga))};
+  return caf::error{
+      static_cast<std::uint8_t>(errc::defined), error_category,
+      caf::make_message(std::move(message), std::move(field), retry_after, std::string{code.name},
+                        std::int32_t{code.status}, static_cast<std::uint8_t>(code.retry),
+                        static_cast<std::uint8_t>(code.in_saga))};
 }
 
 void register_error_codes(const std::vector<error_code>& codes) {

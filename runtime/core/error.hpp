@@ -40,12 +40,12 @@ enum class errc : std::uint8_t {
   not_implemented,         // 501 an HTTP method troupe does not serve
   conflict,                // 409 the command does not fit the entity's state
   // 16-19 were business codes before capabilities defined their own: never reuse them.
-  compensated = 20,        // 409 a saga step arrived after its compensation: nothing done
-  uri_too_long,            // 414 the request line or its target is over the limit
-  unauthenticated,         // 401 no valid bearer token (the answer says so, never why)
-  forbidden,               // 403 authenticated, but without the scope the route needs
-  rate_limited,            // 429 over a rate limit: Retry-After says when to come back
-  defined,                 // a capability's own code (error_code): its name travels with it
+  compensated = 20,  // 409 a saga step arrived after its compensation: nothing done
+  uri_too_long,      // 414 the request line or its target is over the limit
+  unauthenticated,   // 401 no valid bearer token (the answer says so, never why)
+  forbidden,         // 403 authenticated, but without the scope the route needs
+  rate_limited,      // 429 over a rate limit: Retry-After says when to come back
+  defined,           // a capability's own code (error_code): its name travels with it
 };
 
 // Whether asking again may help: `never` for answers about the business or the request

@@ -64,8 +64,7 @@ http_response error_answer(int status, std::string_view name, std::string_view m
 
 http_response error_response(errc code, std::string_view message, std::string_view request_id,
                              std::string_view field, std::chrono::seconds retry_after) {
-  return error_answer(http_status(code), code_name(code), message, request_id, field,
-                      retry_after);
+  return error_answer(http_status(code), code_name(code), message, request_id, field, retry_after);
 }
 
 http_response error_response(const error_info& info, std::string_view request_id) {

@@ -101,7 +101,7 @@ struct capability {
   bool drains = false;
   std::vector<projection> projections;
   // Set for its node's HTTP entry (the gateway): see http/entry.hpp.
-  std::shared_ptr<const http_entry> http_entry;
+  std::shared_ptr<const troupe::http_entry> http_entry;
 };
 
 }  // namespace troupe

@@ -18,6 +18,7 @@
 #include "runtime/cluster/cluster_settings.hpp"
 #include "runtime/core/address.hpp"
 #include "runtime/core/settings.hpp"
+#include "runtime/http/admin.hpp"
 #include "runtime/http/http_settings.hpp"
 #include "runtime/node/capability.hpp"
 #include "runtime/observability/log.hpp"

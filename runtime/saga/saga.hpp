@@ -9,12 +9,12 @@
 //
 // Going forward, a step that fails transiently (unavailable, timeouts, outcome unknown) is
 // sent again with backoff, up to `max_attempts`; a rejection (a code whose saga_reaction is
-// compensate, core/error.hpp: not found, a capability's out of stock) is never retried. Either ends the forward run and the completed
-// steps are compensated in reverse (a step whose outcome is unknown is compensated too: its
-// compensation is harmless if it never happened). Steps marked `retry_until_done` come after
-// the point of no return: transient failures are retried without bound. Compensations are
-// retried until they succeed; past `stuck_after` attempts the saga shows as stuck (log line,
-// metric, saga state) while the retries go on.
+// compensate, core/error.hpp: not found, a capability's out of stock) is never retried. Either ends
+// the forward run and the completed steps are compensated in reverse (a step whose outcome is
+// unknown is compensated too: its compensation is harmless if it never happened). Steps marked
+// `retry_until_done` come after the point of no return: transient failures are retried without
+// bound. Compensations are retried until they succeed; past `stuck_after` attempts the saga shows
+// as stuck (log line, metric, saga state) while the retries go on.
 //
 // Three kinds of steps save log writes: a read-only step is not logged before it is sent (it
 // has no effect to repeat or undo), a local step writes the next log row in the same

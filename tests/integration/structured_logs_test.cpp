@@ -108,8 +108,8 @@ TEST_CASE("why a token was refused is logged under the request's trace id, never
   auto before = count_lines();
   auto flood_start = std::chrono::steady_clock::now();
   for (int i = 0; i < 200; ++i) refused(forged);
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::steady_clock::now() - flood_start)
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                  flood_start)
                      .count();
   // Each second window started during the flood lets 10 through.
   CHECK(count_lines() - before <= 10 * (seconds + 2));

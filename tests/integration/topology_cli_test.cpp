@@ -138,8 +138,8 @@ TEST_CASE("a missing topology file and bad flags are refused with exit 2") {
 TEST_CASE("every command answers --help with its usage and exit 0") {
   struct asked {
     std::vector<std::string> args;
-    const char* shows;    // its own usage line
-    const char* absent;   // another command's, not shown
+    const char* shows;   // its own usage line
+    const char* absent;  // another command's, not shown
   };
   const asked cases[] = {
       {{"--help"}, "troupe run --topology", nullptr},

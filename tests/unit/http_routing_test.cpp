@@ -218,7 +218,8 @@ TEST_CASE("a body that is not JSON is explained in our words, with where it goes
   CHECK(message(R"({"a":)") ==
         "the body is not valid JSON: it ends before the value does (line 1, column 6)");
   CHECK(message("") == "the body is empty; it must be a JSON value");
-  CHECK(message("{\"a\": \"\x01\"}") == "the body is not valid JSON: unexpected 0x01 at line 1, column 8");
+  CHECK(message("{\"a\": \"\x01\"}") ==
+        "the body is not valid JSON: unexpected 0x01 at line 1, column 8");
   CHECK(message(R"({"quantity": 1e999})") == "the body is not valid JSON: a number is too large");
   // Nothing of the parser's own text reaches the client.
   CHECK(message("nope").find("json.exception") == std::string::npos);
