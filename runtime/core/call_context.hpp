@@ -46,7 +46,7 @@ struct call_context {
   // acting on its own behalf, such as a saga step).
   std::string principal;
   std::vector<std::string> scopes;
-  std::string caller;  // the calling capability, e.g. "gateway"
+  std::string caller;  // the calling capability's name
   // The call carries a client's request (an HTTP entry's): acts_for then needs the
   // principal, since no end user behind it means an anonymous client, not a capability.
   bool from_client = false;

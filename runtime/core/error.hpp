@@ -94,7 +94,7 @@ void register_error_codes(const std::vector<error_code>& codes);
 struct error_info {
   errc code = errc::internal;  // errc::defined for a capability's own code
   int status = 500;
-  std::string name = "internal";  // "not_found", "out_of_stock"
+  std::string name = "internal";  // "not_found", or a capability's own code
   std::string message;            // for internal errors the detail, which is for the log only
   std::string field;              // may be empty
   std::chrono::seconds retry_after{0};

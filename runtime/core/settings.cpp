@@ -39,6 +39,10 @@ setting_paths_recorder::~setting_paths_recorder() {
   recorded_paths = before_;
 }
 
+bool recording_setting_paths() {
+  return recorded_paths != nullptr;
+}
+
 void note_setting_path(std::string path) {
   if (recorded_paths) recorded_paths->push_back(std::move(path));
 }

@@ -90,7 +90,8 @@ class setting_paths_recorder {
  private:
   std::vector<std::string>* before_;
 };
-// Notes `path` for the recorder of this thread, if any.
+// Whether a recorder lives on this thread, and noting `path` for it (nothing without one).
+bool recording_setting_paths();
 void note_setting_path(std::string path);
 
 // `text` with every `placeholder` ("{node}") replaced by `value`.

@@ -20,17 +20,6 @@ http_response challenge(errc code, const std::string& message, const std::string
   return res;
 }
 
-// A subject as a log line may show it: control characters and bytes past ASCII as '?', at
-// most 64 of them (a subject comes from a signed token, but a text log line must stay one).
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 64)) {
-    auto u = static_cast<unsigned char>(c);
-    out += u >= 0x20 && u < 0x7f ? c : '?';
-  }
-  return out;
-}
-
 // Why a presented token was refused goes to the log, under the request's trace id, so an
 // operator can tell an expired token from a forged one; the client is never told. A client
 // can send refused tokens at will, so the lines are bounded.
@@ -88,7 +77,8 @@ authentication authenticate(const route& r, const http_request& request,
   if (!verdict) return invalid(verdict.why);
   if (!r.scope.empty() && !verdict.who->has_scope(r.scope) &&
       !verdict.who->has_scope(admin_scope)) {
-    out.why = "the token of '" + printable(verdict.who->subject) + "' lacks scope " + r.scope;
+    out.why = "the token of '" + security::printable(verdict.who->subject, 64) + "' lacks scope " +
+              r.scope;
     log_refusal(request, out.why);
     out.refusal =
         challenge(errc::forbidden, "this route needs the scope '" + r.scope + "'", request.id,

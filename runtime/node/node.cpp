@@ -208,12 +208,14 @@ std::shared_ptr<const call_permissions> permissions_of(const topology& topo,
   auto it = topo.permissions->find(callee);
   auto allowed =
       it == topo.permissions->end() ? std::map<std::string, std::set<std::string>>{} : it->second;
-  auto last = std::make_shared<std::atomic<std::int64_t>>(0);
-  auto report = [last, callee](const std::string& why) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::steady_clock::now().time_since_epoch())
-                   .count();
-    if (last->exchange(now) != now) log_warn(callee, "refused: " + why);
+  auto budget = std::make_shared<log_budget>(1);
+  auto report = [budget, callee](const std::string& why) {
+    std::uint64_t held_back = 0;
+    if (!budget->allow(held_back)) return;
+    log_warn(callee, "refused: " + why +
+                         (held_back > 0 ? "; " + std::to_string(held_back) +
+                                              " refusals before this one were not logged"
+                                        : std::string{}));
   };
   return std::make_shared<const call_permissions>(callee, std::move(allowed), report);
 }

@@ -54,7 +54,7 @@ struct span {
   std::string span_id;
   std::string parent_span_id;  // empty: a root span
   std::string trace_state;
-  std::string name;     // low cardinality: "POST /api/orders", "inventory.reserve_stock"
+  std::string name;     // low cardinality: a route template, "<capability>.<operation>"
   std::string service;  // the capability it ran in: the resource's service.name
   span_kind kind = span_kind::internal;
   std::int64_t start_ns = 0;  // Unix epoch

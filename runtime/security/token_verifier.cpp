@@ -156,13 +156,6 @@ std::optional<std::int64_t> numeric_date(const json& claims, const char* name,
   return static_cast<std::int64_t>(round_up ? std::ceil(v) : std::floor(v));
 }
 
-// Attacker-chosen text for a log line: printable ASCII only, short.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text.substr(0, 32)) out += (c >= 0x20 && c < 0x7f) ? char(c) : '?';
-  return out;
-}
-
 // The key type and size an asymmetric algorithm needs, or why the key does not fit.
 std::string key_mismatch(EVP_PKEY* key, const std::string& alg) {
   auto id = EVP_PKEY_get_base_id(key);
@@ -458,6 +451,12 @@ std::string mint_token(const token_settings& settings, const principal& who, std
   auto signed_part =
       base64url_encode(dump_json(header)) + "." + base64url_encode(dump_json(claims));
   return signed_part + "." + base64url_encode(hmac(hmac_digest(alg), settings.secret, signed_part));
+}
+
+std::string printable(std::string_view text, std::size_t max) {
+  std::string out;
+  for (unsigned char c : text.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? char(c) : '?';
+  return out;
 }
 
 }  // namespace troupe::security

@@ -30,6 +30,10 @@ inline constexpr std::size_t max_token_bytes = 8192;
 inline constexpr std::size_t min_secret_bytes = 32;
 inline constexpr std::size_t max_cache_size = 100000;
 
+// Attacker-chosen text (a token's alg, subject) for a log line: printable ASCII only, at
+// most `max` bytes, anything else as '?', so that a line stays one line.
+std::string printable(std::string_view text, std::size_t max = 32);
+
 struct token_settings {
   // The allowlist: HS256, HS384, HS512 (with `secret`), RS256, RS384, RS512, ES256, ES384,
   // ES512 (with `public_key_pem`). One family only.
